@@ -1,0 +1,1 @@
+"""A Discord bot that answers questions from a corpus of articles."""
