@@ -1,0 +1,253 @@
+"""Load a folder of articles and strip the scraping junk around their text.
+
+Every rule here is generic: it describes the shape of page furniture (comment forms,
+teaser lists, counters, share widgets, citation footers), never the words of one file.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ARTICLE_SUFFIXES = (".txt", ".md")
+METADATA_FILE = "sources.toml"
+MAX_FILE_BYTES = 50 * 1024 * 1024
+
+
+class CorpusError(Exception):
+    """No usable article could be loaded; the message names the folder and the fix."""
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article as users see it: numbered from 1 in file-name order."""
+
+    number: int
+    file: str
+    title: str
+    publisher: str | None = None
+    url: str | None = None
+    date: str | None = None
+    sentence_count: int = 0
+
+
+@dataclass(frozen=True)
+class Metadata:
+    title: str | None = None
+    publisher: str | None = None
+    url: str | None = None
+    date: str | None = None
+
+
+@dataclass(frozen=True)
+class Document:
+    """An article's cleaned text with what is known about it."""
+
+    file: str
+    text: str
+    metadata: Metadata
+
+
+@dataclass
+class CorpusLoad:
+    documents: list[Document] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def load_folder(folder: Path, *, max_bytes: int = MAX_FILE_BYTES) -> CorpusLoad:
+    """Load every `.txt`/`.md` file; a bad file is a warning, an empty result an error."""
+    if not folder.is_dir():
+        raise CorpusError(
+            f"corpus folder {folder} does not exist or is not a folder; "
+            "set CORPUS_DIR (or --corpus) to a folder of .txt or .md articles"
+        )
+    load = CorpusLoad()
+    metadata = _read_metadata(folder, load.warnings)
+    try:
+        paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in ARTICLE_SUFFIXES)
+    except OSError as error:
+        raise CorpusError(f"cannot list corpus folder {folder}: {error.strerror}; check its permissions") from None
+    for path in paths:
+        text = _read_article(path, max_bytes, load.warnings)
+        if text is None:
+            continue
+        cleaned, footer = clean_text(text)
+        if not cleaned.strip():
+            load.warnings.append(f"{path}: nothing but page furniture is left after cleaning; skipped")
+            continue
+        meta = _merge(metadata.get(path.name, Metadata()), footer)
+        load.documents.append(Document(path.name, cleaned, meta))
+    if not load.documents:
+        found = "no .txt or .md files" if not paths else "no usable articles"
+        raise CorpusError(
+            f"corpus folder {folder} has {found}; put UTF-8 .txt or .md articles in it "
+            "or point CORPUS_DIR (or --corpus) at another folder"
+        )
+    return load
+
+
+def _read_article(path: Path, max_bytes: int, warnings: list[str]) -> str | None:
+    try:
+        if not path.is_file():
+            warnings.append(f"{path}: not a regular file (a folder, a broken link or a link loop); skipped")
+            return None
+        size = path.stat().st_size
+        if size > max_bytes:
+            warnings.append(
+                f"{path}: {size / 1e6:.0f} MB is larger than the {max_bytes / 1e6:.0f} MB limit; "
+                "split it into smaller articles"
+            )
+            return None
+        data = path.read_bytes()
+    except OSError as error:
+        warnings.append(f"{path}: cannot be read ({error.strerror}); check the file's permissions")
+        return None
+    if b"\x00" in data:
+        warnings.append(f"{path}: looks binary (it contains NUL bytes); only UTF-8 text articles are read")
+        return None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        warnings.append(f"{path}: not UTF-8 text (bad byte at offset {error.start}); save it as UTF-8")
+        return None
+    if not text.strip():
+        warnings.append(f"{path}: empty; add the article's text or remove the file")
+        return None
+    return text
+
+
+def _read_metadata(folder: Path, warnings: list[str]) -> dict[str, Metadata]:
+    path = folder / METADATA_FILE
+    if not path.is_file():
+        return {}
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        warnings.append(f"{path}: unreadable metadata ({error}); articles load without it")
+        return {}
+    entries: dict[str, Metadata] = {}
+    for name, fields in table.items():
+        if not isinstance(fields, dict):
+            warnings.append(f"{path}: [{name!r}] should be a table of title/publisher/url/date; ignored")
+            continue
+        values = {key: str(fields[key]).strip() or None for key in ("title", "publisher", "url", "date") if key in fields}
+        entries[name] = Metadata(**values)
+    return entries
+
+
+def _merge(meta: Metadata, footer: Metadata) -> Metadata:
+    return Metadata(
+        title=meta.title or footer.title,
+        publisher=meta.publisher or footer.publisher,
+        url=meta.url or footer.url,
+        date=meta.date or footer.date,
+    )
+
+
+# --- cleaning -----------------------------------------------------------------------------
+
+_TEASER_HEADINGS = re.compile(
+    r"(explore|read|see|discover) more|more (stories|articles|news|from \w+( \w+)?|on this topic)"
+    r"|related( articles| posts| stories| reading| content| news)?|you (may|might) also (like|enjoy)"
+    r"|recommended( for you| reading| articles)?|read (next|also)|further reading|also read"
+    r"|trending( now| stories)?|popular( now| posts| stories)?|latest (news|stories|posts)",
+    re.IGNORECASE,
+)
+_COMMENT_FORM = re.compile(
+    r"leave a (reply|comment)|post (a )?comment|add a comment|cancel reply|\d+ comments?|comments?"
+    r"|your email address will not be published|required fields are marked"
+    r"|save my name, email,? and website",
+    re.IGNORECASE,
+)
+_COUNTER = re.compile(
+    r"(\d[\d,.]*\s*(k|m)?\s*(min(ute)?s?|hours?)\s*(read|listen)|\d[\d,.]*\s*(k|m)?\s*(views?|reads?|shares?|likes?|comments?))",
+    re.IGNORECASE,
+)
+_WIDGET_WORDS = frozenset(
+    "share shares tweet pin email print copy link facebook twitter x linkedin whatsapp reddit telegram "
+    "on off toggle article highlights highlight save bookmark follow us subscribe advertisement ad "
+    "sponsored listen to this audio font size a a+ a- show hide summary ai-generated".split()
+)
+_CITATION = re.compile(r"\s*\((?:https?://)?(?:www\.)?(?:[a-z0-9-]+\.)+[a-z]{2,}(?:/\S*)?\)", re.IGNORECASE)
+_DOMAIN = re.compile(r"^(?:https?://)?(?:www\.)?((?:[a-z0-9-]+\.)+[a-z]{2,})(/\S*)?$", re.IGNORECASE)
+_SOURCE_FOOTER = re.compile(r"^(sources?|via|originally published (?:on|at|by)|credits?)\b\s*(:?)\s*(.*)$", re.IGNORECASE)
+_STRAY_QUOTE_MARK = re.compile(r"(^|(?<=[.!?]))\s*>+\s*(?=\S)")
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+
+_TAIL_FRACTION = 0.3
+_FOOTER_LINES = 3
+
+
+def clean_text(text: str) -> tuple[str, Metadata]:
+    """Strip page furniture; return the article text and what a "Source:" footer said."""
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    lines = _cut_trailing_furniture(lines)
+    lines, footer = _take_source_footer(lines)
+    kept: list[str] = []
+    for line in lines:
+        if _is_furniture_line(line):
+            continue
+        line = _STRAY_QUOTE_MARK.sub(" ", _CITATION.sub("", line)).strip()
+        kept.append(line)
+    return "\n".join(kept).strip(), footer
+
+
+def _cut_trailing_furniture(lines: list[str]) -> list[str]:
+    """Drop a teaser list or comment form and everything after it, once the article has begun."""
+    total = sum(len(line) for line in lines) or 1
+    seen = 0
+    for number, line in enumerate(lines):
+        if seen / total >= _TAIL_FRACTION and _is_section_marker(line):
+            return lines[:number]
+        seen += len(line)
+    return lines
+
+
+def _is_section_marker(line: str) -> bool:
+    bare = line.strip(" :.-–—#*_>").strip()
+    return bool(bare) and (_TEASER_HEADINGS.fullmatch(bare) is not None or _COMMENT_FORM.fullmatch(bare) is not None)
+
+
+def _is_furniture_line(line: str) -> bool:
+    bare = line.strip(" :.-–—#*_|•·")
+    if not bare:
+        return False
+    if _COMMENT_FORM.fullmatch(bare) or _COMMENT_FORM.match(bare) and len(bare) < 90 and bare.endswith("*"):
+        return True
+    if len(bare) <= 60 and _COUNTER.search(bare) and len(_COUNTER.sub("", bare).split()) <= 2:
+        return True
+    if _CITATION.fullmatch(" " + bare) or _DOMAIN.fullmatch(bare.strip("()")):
+        return True
+    words = bare.lower().split()
+    return len(words) <= 6 and all(word.strip("|/·•()") in _WIDGET_WORDS for word in words)
+
+
+def _take_source_footer(lines: list[str]) -> tuple[list[str], Metadata]:
+    """A short "Source: site Title" line near the end is attribution, not article text."""
+    content = [i for i, line in enumerate(lines) if line]
+    for index in reversed(content[-_FOOTER_LINES:]):
+        match = _SOURCE_FOOTER.match(lines[index])
+        if match is None or len(lines[index]) > 200:
+            continue
+        has_colon = bool(match.group(2))
+        if not has_colon and lines[index].endswith((".", "!", "?")):
+            continue
+        rest = lines[:index] + lines[index + 1 :]
+        return rest, _footer_metadata(match.group(3)) if has_colon else Metadata()
+    return lines, Metadata()
+
+
+def _footer_metadata(said: str) -> Metadata:
+    words = said.split(maxsplit=1)
+    if not words:
+        return Metadata()
+    domain = _DOMAIN.fullmatch(words[0].strip("(),"))
+    if domain is None:
+        return Metadata(publisher=said.strip() if len(said.split()) <= 4 else None)
+    url = words[0].strip("(),") if domain.group(2) or words[0].startswith("http") else None
+    title = words[1].strip(" -–—|:") if len(words) > 1 else None
+    return Metadata(title=title or None, publisher=domain.group(1).lower(), url=url)

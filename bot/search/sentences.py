@@ -1,0 +1,174 @@
+"""Split an article's text into sentences, respecting its structure.
+
+Headings, bullets and FAQ lines are boundaries. Headings and FAQ questions are never answers
+themselves, but they travel with the sentences under them as `section` and `prompt`, so an FAQ
+answer can be found by the words of its question.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+
+from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
+
+# Punkt's trained models are a data download we may not use, so its abbreviations come from here.
+ABBREVIATIONS = frozenset(
+    """
+    a.m p.m u.s u.k u.n e.u e.g i.e etc vs v al approx appt apt ave blvd capt cf cmdr co col corp dept
+    dr est fig ft gen gov hon inc jr lt ltd ms mr mrs mt no nos op p pp ph.d prof rep rev sen sgt sr st
+    jan feb mar apr jun jul aug sep sept oct nov dec mon tue tues wed thu thur thurs fri sat sun
+    no nos vol vols ed eds est min max mln bn n.b a.k.a u.s.a d.c b.a m.a m.d ph.d pvt plc llc
+    """.split()
+)
+MAX_SENTENCE_CHARS = 600
+
+_BULLET = re.compile(r"^(?:[•·▪◦‣●○■□➤►✓✔*+\-–—]|\(?\d{1,3}[.)]|\(?[a-z][.)])\s+")
+_MARKDOWN_HEADING = re.compile(r"^#{1,6}\s+")
+_FAQ_QUESTION = re.compile(r"^(?:q|question)\s*[:.)]\s*", re.IGNORECASE)
+_FAQ_ANSWER = re.compile(r"^(?:a|answer)\s*[:.)]\s*", re.IGNORECASE)
+_SENTENCE_END = (".", "!", "?", "…", '"', "”", "'", "’", ")")
+_HEADING_MAX_WORDS = 16
+_WRAPPED_LINE_MIN_CHARS = 50
+_LEAD_IN_MIN_WORDS = 6
+
+
+class Kind(StrEnum):
+    TEXT = "text"
+    BULLET = "bullet"
+    ANSWER = "answer"
+    HEADING = "heading"
+    QUESTION = "question"
+
+    @property
+    def answers(self) -> bool:
+        """Whether a sentence of this kind may be shown as an answer."""
+        return self not in (Kind.HEADING, Kind.QUESTION)
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One sentence (or heading, or FAQ question) and the structure around it."""
+
+    text: str
+    kind: Kind
+    section: str = ""
+    prompt: str = ""
+
+
+def split_passages(text: str) -> list[Passage]:
+    """Turn cleaned article text into passages in reading order."""
+    passages: list[Passage] = []
+    section = prompt = ""
+    for line in _logical_lines(text):
+        kind, body = _classify(line)
+        if kind is Kind.HEADING:
+            section, prompt = body, ""
+            passages.append(Passage(body, kind))
+            continue
+        if kind is Kind.QUESTION:
+            prompt = body
+            passages.append(Passage(body, kind, section))
+            continue
+        if kind is Kind.TEXT and passages and passages[-1].kind is Kind.QUESTION:
+            kind = Kind.ANSWER
+        elif kind is Kind.TEXT:
+            prompt = ""
+        passages.extend(Passage(sentence, kind, section, prompt) for sentence in split_sentences(body))
+    return passages
+
+
+def split_sentences(text: str) -> list[str]:
+    """Punkt sentences, with any over-long run (no punctuation for pages) cut at word boundaries."""
+    sentences: list[str] = []
+    for sentence in _punkt().tokenize(text):
+        sentences.extend(_cap_length(sentence.strip()))
+    return [s for s in sentences if s]
+
+
+def title_of(passages: list[Passage]) -> str | None:
+    """The first heading, if the article opens with one (a title line)."""
+    for passage in passages[:3]:
+        if passage.kind is Kind.HEADING and len(passage.text.split()) >= 2:
+            return passage.text
+    return None
+
+
+def _logical_lines(text: str) -> list[str]:
+    """Lines, with hard-wrapped paragraph lines joined back together."""
+    lines: list[str] = []
+    previous_open = False
+    for raw in text.split("\n"):
+        line = raw.strip()
+        if not line:
+            previous_open = False
+            continue
+        if previous_open and not _starts_block(line):
+            lines[-1] = f"{lines[-1]} {line}"
+        else:
+            lines.append(line)
+        previous_open = len(lines[-1]) >= _WRAPPED_LINE_MIN_CHARS and not lines[-1].endswith(_SENTENCE_END + (":",))
+    return lines
+
+
+def _starts_block(line: str) -> bool:
+    return bool(_BULLET.match(line) or _MARKDOWN_HEADING.match(line) or _FAQ_QUESTION.match(line) or _FAQ_ANSWER.match(line))
+
+
+def _classify(line: str) -> tuple[Kind, str]:
+    if match := _MARKDOWN_HEADING.match(line):
+        return Kind.HEADING, line[match.end() :].strip(" #")
+    if match := _FAQ_QUESTION.match(line):
+        return Kind.QUESTION, line[match.end() :]
+    if match := _FAQ_ANSWER.match(line):
+        return Kind.ANSWER, line[match.end() :]
+    if match := _BULLET.match(line):
+        return Kind.BULLET, line[match.end() :]
+    words = line.split()
+    if line.endswith("?") and len(words) <= _HEADING_MAX_WORDS * 2 and _punkt_count(line) == 1:
+        return Kind.QUESTION, line
+    if not line.endswith(_SENTENCE_END + (":",)) and (len(words) <= _HEADING_MAX_WORDS or _title_case(words)):
+        return Kind.HEADING, line
+    if line.endswith(":") and len(words) < _LEAD_IN_MIN_WORDS:
+        return Kind.HEADING, line.rstrip(":").strip()
+    return Kind.TEXT, line
+
+
+def _title_case(words: list[str]) -> bool:
+    """Headlines capitalise most of their longer words; sentences do not."""
+    long_words = [word for word in words if len(word) >= 4 and word[0].isalpha()]
+    return bool(long_words) and sum(word[0].isupper() for word in long_words) >= 0.7 * len(long_words)
+
+
+def _punkt_count(line: str) -> int:
+    return len(_punkt().tokenize(line))
+
+
+def _cap_length(sentence: str) -> list[str]:
+    if len(sentence) <= MAX_SENTENCE_CHARS:
+        return [sentence]
+    pieces: list[str] = []
+    while len(sentence) > MAX_SENTENCE_CHARS:
+        cut = _best_cut(sentence)
+        pieces.append(sentence[:cut].strip())
+        sentence = sentence[cut:].strip()
+    pieces.append(sentence)
+    return pieces
+
+
+def _best_cut(sentence: str) -> int:
+    window = sentence[: MAX_SENTENCE_CHARS]
+    for mark in ("; ", ", ", " "):
+        at = window.rfind(mark, MAX_SENTENCE_CHARS // 2)
+        if at > 0:
+            return at + len(mark)
+    return MAX_SENTENCE_CHARS
+
+
+@cache
+def _punkt() -> PunktSentenceTokenizer:
+    parameters = PunktParameters()
+    parameters.abbrev_types = set(ABBREVIATIONS)
+    return PunktSentenceTokenizer(parameters)

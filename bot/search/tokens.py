@@ -1,0 +1,105 @@
+"""Turn text into search terms; questions and sentences go through this very same code."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from functools import lru_cache
+
+from nltk.stem.snowball import SnowballStemmer
+
+# NLTK's English stopword list (its data package is a download we may not use), plus the
+# filler words of chat questions ("pls", "lol"), which carry no meaning in either direction.
+STOPWORDS = frozenset(
+    """
+    a about above after again against ain all am an and any are aren as at be because been before being
+    below between both but by can couldn d did didn do does doesn doing don down during each few for from
+    further had hadn has hasn have haven having he her here hers herself him himself his how i if in into
+    is isn it its itself just ll m ma me mightn more most mustn my myself needn no nor not now o of off on
+    once only or other our ours ourselves out over own re s same shan she should shouldn so some such t
+    than that the their theirs them themselves then there these they this those through to too under until
+    up very ve was wasn we were weren what when where which while who whom why will with won wouldn y you
+    your yours yourself yourselves
+    also could would might may must shall us let lets whats thats theres heres
+
+    pls plz please ok okay hey hi hello lol lmao btw tbh imo imho idk u ur ya yeah yep nope hmm um uh
+    wait guys anyone someone tell thanks thx ty gonna wanna gotta kinda sorta
+    """.split()
+)
+
+_FOLD = str.maketrans(
+    {
+        "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "`": "'",
+        "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+        "\u2010": "-", "\u2011": "-", "\u2212": "-", "\ufe63": "-", "\uff0d": "-",
+        "\u2012": " ", "\u2013": " ", "\u2014": " ", "\u2015": " ",
+    }
+)
+_RAW_TOKEN = re.compile(r"\d+(?:[.,]\d+)*(?:%|(?!\w))|\w+(?:['-]\w+)*")
+_MAX_JOINED_PARTS = 3
+_MAX_TERM_CHARS = 40
+
+_stemmer = SnowballStemmer("english")
+
+
+def fold(text: str) -> str:
+    """Unicode compatibility forms, ASCII quotes and hyphens, and case folding.
+
+    En and em dashes separate words ("evolve—and"); hyphens join them ("non-profit").
+    """
+    return unicodedata.normalize("NFKC", text).translate(_FOLD).casefold()
+
+
+def tokenize(text: str) -> list[str]:
+    """The stemmed search terms of `text`, in order, stopwords removed."""
+    return [stem(word) for word in words(text)]
+
+
+def words(text: str) -> Iterator[str]:
+    """The folded, unstemmed words that become terms (what a reader would recognise)."""
+    for match in _RAW_TOKEN.finditer(fold(text)):
+        yield from _expand(match.group())
+
+
+def stem(word: str) -> str:
+    """Snowball stem of a folded word; numbers are kept as they are."""
+    return word if not word.isalpha() else _stem_cached(word)
+
+
+@lru_cache(maxsize=200_000)
+def _stem_cached(word: str) -> str:
+    return _stemmer.stem(word)
+
+
+def _expand(raw: str) -> Iterator[str]:
+    """One raw token's words: numbers normalised, possessives dropped, hyphen compounds split and joined."""
+    if raw[0].isdigit():
+        yield from _number(raw)
+        return
+    raw = raw.split("'")[0]
+    parts = [part for part in raw.split("-") if part]
+    for part in parts:
+        if _keep(part):
+            yield part
+    if 1 < len(parts) <= _MAX_JOINED_PARTS and all(part.isalpha() for part in parts):
+        joined = "".join(parts)
+        if _keep(joined):
+            yield joined
+
+
+def _number(raw: str) -> Iterator[str]:
+    percent = raw.endswith("%")
+    digits = raw.rstrip("%").replace(",", "")
+    if "." in digits:
+        digits = digits.rstrip("0").rstrip(".")
+    if digits:
+        yield digits[:_MAX_TERM_CHARS]
+    if percent:
+        yield "percent"
+
+
+def _keep(word: str) -> bool:
+    if len(word) > _MAX_TERM_CHARS or word in STOPWORDS:
+        return False
+    return len(word) > 1 or word.isdigit()
