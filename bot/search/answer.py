@@ -1,0 +1,137 @@
+"""Decide what a question asks for, whether the corpus answers it, and which sentences to show.
+
+The abstention rule is stated in terms any corpus has: how much of the question's information
+(IDF-weighted terms) the best sentence covers, and whether a question that asks for a number or a
+date got a sentence holding one. Nothing here is tuned to particular questions.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+from bot.search.tokens import fold, stem, words
+
+# Nouns that name the kind of answer wanted ("which country", "what year") rather than its
+# content; the answering sentence rarely repeats them, so they do not count against coverage.
+ANSWER_TYPE_WORDS = frozenset(
+    stem(word)
+    for word in """
+    kind type sort way ways thing things name names country countries city cities place places
+    year years date dates day days month months time times person people company companies firm firms
+    organization organisation product products number amount percentage reason reasons example examples
+    """.split()
+)
+MIN_COVERAGE = 0.5
+MERGE_SIMILARITY = 0.5
+
+
+class Expects(Enum):
+    """What kind of fact the question asks for, when its wording says so."""
+
+    ANYTHING = "anything"
+    NUMBER = "number"
+    TIME = "time"
+
+
+_ASKS_NUMBER = re.compile(r"\bhow (many|much)\b|\bwhat (percentage|percent|share|amount|number)\b")
+_ASKS_TIME = re.compile(r"\b(when|what year|which year|what date|in what year|by what year|how long ago)\b")
+_HAS_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|hundred|thousand|million|billion|trillion|dozen|half)\b")
+_HAS_TIME = re.compile(
+    r"\b(1[89]\d\d|2[01]\d\d)s?\b|\b(january|february|march|april|may|june|july|august|september|october|november|december)\b"
+    r"|\b(yesterday|today|tomorrow|last (week|month|year)|next (week|month|year)|ago)\b"
+)
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question reduced to what search needs."""
+
+    terms: tuple[str, ...]
+    weights: dict[str, float]
+    expects: Expects
+
+    @property
+    def total_weight(self) -> float:
+        return sum(self.weights.values())
+
+
+def analyse(question: str, idf: Callable[[str], float], correct: Callable[[str], str | None]) -> Question:
+    """Unique terms in order (misspellings corrected), their information weights, the answer type."""
+    terms: list[str] = []
+    for word in words(question):
+        term = stem(correct(word) or word)
+        if term not in terms:
+            terms.append(term)
+    weights = {term: 0.0 if term in ANSWER_TYPE_WORDS else idf(term) for term in terms}
+    return Question(tuple(terms), weights, _expects(fold(question)))
+
+
+def _expects(folded: str) -> Expects:
+    if _ASKS_NUMBER.search(folded):
+        return Expects.NUMBER
+    if _ASKS_TIME.search(folded):
+        return Expects.TIME
+    return Expects.ANYTHING
+
+
+def satisfies(expects: Expects, sentence: str) -> bool:
+    """Whether a sentence can answer a question of this type at all."""
+    if expects is Expects.NUMBER:
+        return _HAS_NUMBER.search(fold(sentence)) is not None
+    if expects is Expects.TIME:
+        return _HAS_TIME.search(fold(sentence)) is not None
+    return True
+
+
+def coverage(question: Question, sentence_terms: set[str]) -> float:
+    """Share of the question's information that the sentence contains."""
+    total = question.total_weight
+    if total <= 0:
+        return 0.0
+    return sum(weight for term, weight in question.weights.items() if term in sentence_terms) / total
+
+
+def smooth_idf(document_frequency: int, documents: int) -> float:
+    """An IDF that stays positive for common words and is largest for unseen ones."""
+    return math.log((documents + 1) / (document_frequency + 0.5))
+
+
+@dataclass
+class Candidate:
+    doc: int
+    score: float
+    terms: set[str]
+    article: int
+    coverage: float
+
+
+@dataclass
+class Group:
+    """One fact: its best sentence and the other sentences (maybe other articles) that say it."""
+
+    best: Candidate
+    others: list[Candidate]
+
+
+def group_duplicates(candidates: Sequence[Candidate]) -> list[Group]:
+    """Merge near-duplicate sentences (same terms, mostly) into one group, best first."""
+    groups: list[Group] = []
+    for candidate in candidates:
+        for group in groups:
+            if similarity(group.best.terms, candidate.terms) >= MERGE_SIMILARITY:
+                group.others.append(candidate)
+                break
+        else:
+            groups.append(Group(candidate, []))
+    return groups
+
+
+def similarity(a: set[str], b: set[str]) -> float:
+    """Overlap of two term sets relative to the smaller one (a short restatement still merges)."""
+    if not a or not b:
+        return 0.0
+    return len(a & b) / min(len(a), len(b)) if min(len(a), len(b)) >= 4 else len(a & b) / len(a | b)
