@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from bot.search.tokens import fold, stem, words
+from bot.search.tokens import fold, stem, tokenize, word_groups
 
 # Nouns that name the kind of answer wanted ("which country", "what year") rather than its
 # content; the answering sentence rarely repeats them, so they do not count against coverage.
@@ -25,8 +25,9 @@ ANSWER_TYPE_WORDS = frozenset(
     organization organisation product products number amount percentage reason reasons example examples
     """.split()
 )
-MIN_COVERAGE = 0.5
+MIN_COVERAGE = 0.2
 MERGE_SIMILARITY = 0.5
+FOCUS_WEIGHT = 2.0
 
 
 class Expects(Enum):
@@ -37,6 +38,7 @@ class Expects(Enum):
     TIME = "time"
 
 
+_CAPITALISED = re.compile(r"\b[A-Z][\w'’-]*|\b\w+[A-Z]\w*")
 _ASKS_NUMBER = re.compile(r"\bhow (many|much)\b|\bwhat (percentage|percent|share|amount|number)\b")
 _ASKS_TIME = re.compile(r"\b(when|what year|which year|what date|in what year|by what year|how long ago)\b")
 _HAS_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|hundred|thousand|million|billion|trillion|dozen|half)\b")
@@ -47,27 +49,51 @@ _HAS_TIME = re.compile(
 
 
 @dataclass(frozen=True)
+class Concept:
+    """One written word of the question: any of its terms in a sentence covers it."""
+
+    terms: tuple[str, ...]
+    weight: float
+
+
+@dataclass(frozen=True)
 class Question:
     """A question reduced to what search needs."""
 
     terms: tuple[str, ...]
-    weights: dict[str, float]
+    concepts: tuple[Concept, ...]
+    focus: frozenset[str]
     expects: Expects
 
     @property
-    def total_weight(self) -> float:
-        return sum(self.weights.values())
+    def query(self) -> list[str]:
+        """The BM25 query: each term once, named entities twice (they are what the question is about)."""
+        return [*self.terms, *(term for term in self.terms if term in self.focus)]
 
 
 def analyse(question: str, idf: Callable[[str], float], correct: Callable[[str], str | None]) -> Question:
-    """Unique terms in order (misspellings corrected), their information weights, the answer type."""
+    """Terms in order (misspellings corrected), grouped into weighted concepts, and the answer type."""
+    focus = _named_entities(question)
     terms: list[str] = []
-    for word in words(question):
-        term = stem(correct(word) or word)
-        if term not in terms:
-            terms.append(term)
-    weights = {term: 0.0 if term in ANSWER_TYPE_WORDS else idf(term) for term in terms}
-    return Question(tuple(terms), weights, _expects(fold(question)))
+    concepts: dict[tuple[str, ...], Concept] = {}
+    for group in word_groups(question):
+        stems = tuple(dict.fromkeys(stem(correct(word) or word) for word in group))
+        terms.extend(term for term in stems if term not in terms)
+        if stems in concepts or set(stems) & ANSWER_TYPE_WORDS:
+            continue
+        weight = max(idf(term) for term in stems) * (FOCUS_WEIGHT if focus.intersection(stems) else 1.0)
+        concepts[stems] = Concept(stems, weight)
+    return Question(tuple(terms), tuple(concepts.values()), focus, _expects(fold(question)))
+
+
+def _named_entities(question: str) -> frozenset[str]:
+    """Stems of capitalised words that do not open a sentence: the names a question is about."""
+    names = set()
+    for match in _CAPITALISED.finditer(question):
+        before = question[: match.start()].rstrip()
+        if before and not before.endswith((".", "!", "?", ":", '"', "“")):
+            names.update(tokenize(match.group()))
+    return frozenset(names)
 
 
 def _expects(folded: str) -> Expects:
@@ -89,10 +115,11 @@ def satisfies(expects: Expects, sentence: str) -> bool:
 
 def coverage(question: Question, sentence_terms: set[str]) -> float:
     """Share of the question's information that the sentence contains."""
-    total = question.total_weight
+    total = sum(concept.weight for concept in question.concepts)
     if total <= 0:
         return 0.0
-    return sum(weight for term, weight in question.weights.items() if term in sentence_terms) / total
+    covered = sum(concept.weight for concept in question.concepts if sentence_terms.intersection(concept.terms))
+    return covered / total
 
 
 def smooth_idf(document_frequency: int, documents: int) -> float:

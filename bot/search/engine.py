@@ -163,8 +163,11 @@ class Engine:
             return [], "the question has no searchable words"
         if not known:
             return [], "none of the question's words appear in the articles"
-        candidates = self._candidates(question, known)
-        if not candidates or candidates[0].coverage < self.settings.min_coverage:
+        unknown_names = sorted(name for name in question.focus if name not in self._index.vocabulary)
+        if unknown_names:
+            return [], f"the articles never mention {', '.join(unknown_names)}"
+        candidates = self._candidates(question)
+        if not candidates or max(c.coverage for c in candidates) < self.settings.min_coverage:
             return [], "no sentence covers enough of the question"
         groups = group_duplicates(candidates)
         return [self._hit(group.best, group.others, question) for group in groups[:top_k]], ""
@@ -172,9 +175,9 @@ class Engine:
     def _idf(self, term: str) -> float:
         return smooth_idf(self._index.document_frequency(term), len(self._index))
 
-    def _candidates(self, question: Question, known: list[str]) -> list[Candidate]:
+    def _candidates(self, question: Question) -> list[Candidate]:
         candidates = []
-        for doc, score in self._index.top_k(known, CANDIDATES):
+        for doc, score in self._index.top_k(question.query, CANDIDATES):
             sentence = self._sentences[self._indexed[doc]]
             if not satisfies(question.expects, sentence.text):
                 continue

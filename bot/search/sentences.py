@@ -41,11 +41,12 @@ class Kind(StrEnum):
     ANSWER = "answer"
     HEADING = "heading"
     QUESTION = "question"
+    LEAD_IN = "lead-in"
 
     @property
     def answers(self) -> bool:
-        """Whether a sentence of this kind may be shown as an answer."""
-        return self not in (Kind.HEADING, Kind.QUESTION)
+        """Whether a sentence of this kind may be shown as an answer ("Here is how:" says nothing)."""
+        return self not in (Kind.HEADING, Kind.QUESTION, Kind.LEAD_IN)
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,11 @@ def split_passages(text: str) -> list[Passage]:
             kind = Kind.ANSWER
         elif kind is Kind.TEXT:
             prompt = ""
-        passages.extend(Passage(sentence, kind, section, prompt) for sentence in split_sentences(body))
+        for sentence in split_sentences(body):
+            if sentence.endswith(":"):
+                passages.append(Passage(sentence, Kind.LEAD_IN, section, prompt))
+            else:
+                passages.append(Passage(sentence, kind, section, prompt))
     return passages
 
 

@@ -24,7 +24,7 @@ STOPWORDS = frozenset(
     also could would might may must shall us let lets whats thats theres heres
 
     pls plz please ok okay hey hi hello lol lmao btw tbh imo imho idk u ur ya yeah yep nope hmm um uh
-    wait guys anyone someone tell thanks thx ty gonna wanna gotta kinda sorta
+    wait guys anyone someone tell thanks thx ty gonna wanna gotta kinda sorta many much
     """.split()
 )
 
@@ -58,8 +58,16 @@ def tokenize(text: str) -> list[str]:
 
 def words(text: str) -> Iterator[str]:
     """The folded, unstemmed words that become terms (what a reader would recognise)."""
+    for group in word_groups(text):
+        yield from group
+
+
+def word_groups(text: str) -> Iterator[tuple[str, ...]]:
+    """Words grouped by the written token they come from ("non-profit": non, profit, nonprofit)."""
     for match in _RAW_TOKEN.finditer(fold(text)):
-        yield from _expand(match.group())
+        group = tuple(_expand(match.group()))
+        if group:
+            yield group
 
 
 def stem(word: str) -> str:
