@@ -92,7 +92,7 @@ def _with_corpus(args: argparse.Namespace, settings: Settings) -> Settings:
 
 def _load(settings: Settings) -> Engine | None:
     try:
-        engine = Engine.from_dir(settings.corpus_dir)
+        engine = Engine.from_dir(settings.corpus_dir, cache_dir=settings.index_cache)
     except CorpusError as error:
         print(f"error: {error}", file=sys.stderr)
         return None

@@ -129,7 +129,7 @@ def smooth_idf(document_frequency: int, documents: int) -> float:
 
 @dataclass
 class Candidate:
-    doc: int
+    sentence_id: int
     score: float
     terms: set[str]
     article: int

@@ -59,11 +59,7 @@ class CorpusLoad:
 
 def load_folder(folder: Path, *, max_bytes: int = MAX_FILE_BYTES) -> CorpusLoad:
     """Load every `.txt`/`.md` file; a bad file is a warning, an empty result an error."""
-    if not folder.is_dir():
-        raise CorpusError(
-            f"corpus folder {folder} does not exist or is not a folder; "
-            "set CORPUS_DIR (or --corpus) to a folder of .txt or .md articles"
-        )
+    require_folder(folder)
     load = CorpusLoad()
     metadata = _read_metadata(folder, load.warnings)
     try:
@@ -87,6 +83,14 @@ def load_folder(folder: Path, *, max_bytes: int = MAX_FILE_BYTES) -> CorpusLoad:
             "or point CORPUS_DIR (or --corpus) at another folder"
         )
     return load
+
+
+def require_folder(folder: Path) -> None:
+    if not folder.is_dir():
+        raise CorpusError(
+            f"corpus folder {folder} does not exist or is not a folder; "
+            "set CORPUS_DIR (or --corpus) to a folder of .txt or .md articles"
+        )
 
 
 def _read_article(path: Path, max_bytes: int, warnings: list[str]) -> str | None:

@@ -7,10 +7,15 @@ built, so it can serve several threads at once and be swapped whole on reload.
 from __future__ import annotations
 
 import time
+from array import array
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
+
+from bot.search import cache
 
 from bot.search.answer import (
     MIN_COVERAGE,
@@ -22,10 +27,12 @@ from bot.search.answer import (
     satisfies,
     smooth_idf,
 )
-from bot.search.corpus import Article, Document, load_folder
+from bot.search.corpus import Article, Document, load_folder, require_folder
 from bot.search.index import BM25Index
 from bot.search.sentences import Kind, Passage, split_passages, title_of
 from bot.search.spelling import Speller
+from bot.search.store import StoreError
+from bot.search.table import SentenceTable, TableBuilder
 from bot.search.tokens import tokenize, words
 
 MAX_QUESTION_CHARS = 1000
@@ -75,56 +82,85 @@ class Answer:
 class Engine:
     def __init__(
         self,
-        sentences: Sequence[Sentence],
+        articles: Sequence[Article],
+        table: SentenceTable,
         index: BM25Index,
-        indexed: Sequence[int],
+        indexed: np.ndarray,
         speller: Speller,
         settings: Settings,
         warnings: Sequence[str] = (),
     ) -> None:
         """Wrap built parts; use `from_dir` or `from_documents` instead."""
-        self._sentences = tuple(sentences)
-        self._index = index
-        self._indexed = tuple(indexed)
-        self._speller = speller
+        if len(indexed) != len(index) or (len(indexed) and int(indexed.max()) >= len(table)):
+            raise ValueError("the index does not fit the sentence table")
+        if len(table) and int(table.articles[-1]) > len(articles):
+            raise ValueError("the sentence table names articles that do not exist")
+        self._articles = tuple(articles)
+        self.table = table
+        self.index = index
+        self.indexed = indexed
+        self.speller = speller
         self.settings = settings
         self.warnings = tuple(warnings)
-        self._articles = tuple(dict.fromkeys(s.article for s in self._sentences))
-        self._by_article: dict[int, list[Sentence]] = {}
-        for sentence in self._sentences:
-            self._by_article.setdefault(sentence.article.number, []).append(sentence)
 
     @classmethod
-    def from_dir(cls, folder: Path, *, settings: Settings = Settings()) -> Engine:
-        """Load, clean, split and index a folder; raises CorpusError when nothing is usable."""
-        load = load_folder(Path(folder))
-        return cls.from_documents(load.documents, settings=settings, warnings=load.warnings)
+    def from_dir(cls, folder: Path, *, settings: Settings = Settings(), cache_dir: Path | None = None) -> Engine:
+        """Load, clean, split and index a folder; raises CorpusError when nothing is usable.
+
+        With `cache_dir`, a saved engine is reused while its fingerprint matches, and a fresh
+        one is saved otherwise; a damaged or foreign file is rebuilt with a warning.
+        """
+        folder = Path(folder)
+        if cache_dir is None:
+            load = load_folder(folder)
+            return cls.from_documents(load.documents, settings=settings, warnings=load.warnings)
+        require_folder(folder)
+        path = Path(cache_dir) / cache.CACHE_FILE
+        digest = cache.fingerprint(folder, settings)
+        notes: list[str] = []
+        try:
+            saved = cache.load(path, digest, settings)
+            if saved is not None:
+                return saved
+        except (StoreError, ValueError) as error:
+            notes.append(f"{path}: saved index not used ({error}); rebuilt it")
+        load = load_folder(folder)
+        engine = cls.from_documents(load.documents, settings=settings, warnings=[*load.warnings, *notes])
+        try:
+            cache.save(engine, path, digest)
+        except OSError as error:
+            engine.warnings += (f"{path}: cannot save the index ({error.strerror}); check INDEX_CACHE's permissions",)
+        return engine
 
     @classmethod
     def from_documents(
         cls, documents: Sequence[Document], *, settings: Settings = Settings(), warnings: Sequence[str] = ()
     ) -> Engine:
-        sentences: list[Sentence] = []
-        token_lists: list[list[str]] = []
-        indexed: list[int] = []
+        builder = TableBuilder()
+        indexed = array("i")
         surface: Counter[str] = Counter()
-        for number, document in enumerate(documents, start=1):
-            passages = split_passages(document.text)
-            article = _article(number, document, passages)
-            for position, passage in enumerate(passages):
-                sentence = Sentence(len(sentences), article, position, passage.text, passage.kind)
-                sentences.append(sentence)
-                if not passage.kind.answers:
-                    continue
-                terms = _document_terms(passage, settings)
-                surface.update(words(passage.text))
-                if terms:
-                    indexed.append(sentence.id)
-                    token_lists.append(terms)
+        articles: list[Article] = []
+
+        def index_terms() -> Iterator[list[str]]:
+            for number, document in enumerate(documents, start=1):
+                passages = split_passages(document.text)
+                articles.append(_article(number, document, passages))
+                for passage in passages:
+                    sentence_id = builder.add(passage.text, number, passage.kind)
+                    if not passage.kind.answers:
+                        continue
+                    terms = _document_terms(passage, settings)
+                    if terms:
+                        surface.update(words(passage.text))
+                        indexed.append(sentence_id)
+                        yield terms
+
         index = BM25Index.build(
-            token_lists, variant=settings.variant, k1=settings.k1, b=settings.b, epsilon=settings.epsilon
+            index_terms(), variant=settings.variant, k1=settings.k1, b=settings.b, epsilon=settings.epsilon
         )
-        return cls(sentences, index, indexed, Speller(surface), settings, warnings)
+        return cls(
+            articles, builder.build(), index, np.frombuffer(indexed, dtype=np.int32).copy(), Speller(surface), settings, warnings
+        )
 
     def sources(self) -> tuple[Article, ...]:
         return self._articles
@@ -132,19 +168,25 @@ class Engine:
     def article(self, number: int) -> Article | None:
         return self._articles[number - 1] if 1 <= number <= len(self._articles) else None
 
+    def sentence(self, sentence_id: int) -> Sentence:
+        table = self.table
+        number = table.article(sentence_id)
+        position = sentence_id - table.span(number).start
+        return Sentence(sentence_id, self._articles[number - 1], position, table.text(sentence_id), table.kind(sentence_id))
+
     def opening(self, number: int, n: int = 3) -> tuple[str, ...]:
         """An article's first `n` answerable sentences (its headings are not text)."""
-        body = [s.text for s in self._by_article.get(number, ()) if s.kind.answers]
-        return tuple(body[:n])
+        body = (i for i in self.table.span(number) if self.table.kind(i).answers)
+        return tuple(self.table.text(i) for i, _ in zip(body, range(n)))
 
     def context_of(self, sentence_id: int, window: int = 1) -> tuple[Sentence, ...]:
         """The sentence with up to `window` neighbours each side, from its own article."""
-        if not 0 <= sentence_id < len(self._sentences):
+        if not 0 <= sentence_id < len(self.table):
             return ()
-        sentence = self._sentences[sentence_id]
-        siblings = self._by_article[sentence.article.number]
-        start = max(0, sentence.position - window)
-        return tuple(siblings[start : sentence.position + window + 1])
+        span = self.table.span(self.table.article(sentence_id))
+        start = max(span.start, sentence_id - window)
+        stop = min(span.stop, sentence_id + window + 1)
+        return tuple(self.sentence(i) for i in range(start, stop))
 
     def context(self, hit: Hit, window: int = 1) -> tuple[Sentence, ...]:
         return self.context_of(hit.sentence_id, window)
@@ -157,13 +199,13 @@ class Engine:
         return Answer(question, tuple(hits), not hits, elapsed, reason)
 
     def _search(self, text: str, top_k: int) -> tuple[list[Hit], str]:
-        question = analyse(text, self._idf, self._speller.correct)
-        known = [term for term in question.terms if term in self._index.vocabulary]
+        question = analyse(text, self._idf, self.speller.correct)
+        known = [term for term in question.terms if term in self.index.vocabulary]
         if not question.terms:
             return [], "the question has no searchable words"
         if not known:
             return [], "none of the question's words appear in the articles"
-        unknown_names = sorted(name for name in question.focus if name not in self._index.vocabulary)
+        unknown_names = sorted(name for name in question.focus if name not in self.index.vocabulary)
         if unknown_names:
             return [], f"the articles never mention {', '.join(unknown_names)}"
         candidates = self._candidates(question)
@@ -173,20 +215,21 @@ class Engine:
         return [self._hit(group.best, group.others, question) for group in groups[:top_k]], ""
 
     def _idf(self, term: str) -> float:
-        return smooth_idf(self._index.document_frequency(term), len(self._index))
+        return smooth_idf(self.index.document_frequency(term), len(self.index))
 
     def _candidates(self, question: Question) -> list[Candidate]:
         candidates = []
-        for doc, score in self._index.top_k(question.query, CANDIDATES):
-            sentence = self._sentences[self._indexed[doc]]
-            if not satisfies(question.expects, sentence.text):
+        for doc, score in self.index.top_k(question.query, CANDIDATES):
+            sentence_id = int(self.indexed[doc])
+            text = self.table.text(sentence_id)
+            if not satisfies(question.expects, text):
                 continue
-            terms = set(tokenize(sentence.text))
-            candidates.append(Candidate(doc, score, terms, sentence.article.number, coverage(question, terms)))
+            terms = set(tokenize(text))
+            candidates.append(Candidate(sentence_id, score, terms, self.table.article(sentence_id), coverage(question, terms)))
         return candidates
 
     def _hit(self, best: Candidate, others: list[Candidate], question: Question) -> Hit:
-        sentence = self._sentences[self._indexed[best.doc]]
+        sentence = self.sentence(best.sentence_id)
         wanted = set(question.terms)
         matched = tuple(dict.fromkeys(w for w in _surface_words(sentence.text) if wanted.intersection(tokenize(w))))
         also = tuple(

@@ -13,12 +13,12 @@ MIN_WORD_CHARS = 5
 
 class Speller:
     def __init__(self, word_counts: Mapping[str, int]) -> None:
-        self._counts = {word: count for word, count in word_counts.items() if word.isalpha() and len(word) >= MIN_WORD_CHARS - 1}
+        self.counts = {word: count for word, count in word_counts.items() if word.isalpha() and len(word) >= MIN_WORD_CHARS - 1}
         self._by_deletion: dict[str, list[str]] | None = None
 
     def correct(self, word: str) -> str | None:
         """The likeliest corpus word one edit from `word`, or None when there is none."""
-        if len(word) < MIN_WORD_CHARS or not word.isalpha() or word in self._counts:
+        if len(word) < MIN_WORD_CHARS or not word.isalpha() or word in self.counts:
             return None
         candidates = {
             known
@@ -28,13 +28,13 @@ class Speller:
         }
         if not candidates:
             return None
-        return max(sorted(candidates), key=lambda known: self._counts[known])
+        return max(sorted(candidates), key=lambda known: self.counts[known])
 
     def _deletion_index(self) -> dict[str, list[str]]:
         """Every known word under itself and its one-letter deletions (built on first use)."""
         if self._by_deletion is None:
             index: dict[str, list[str]] = {}
-            for known in self._counts:
+            for known in self.counts:
                 for key in (known, *_deletions(known)):
                     index.setdefault(key, []).append(known)
             self._by_deletion = index

@@ -1,0 +1,84 @@
+"""A saved engine, reused only while the corpus, the settings and the search code are unchanged.
+
+The fingerprint hashes every article file's bytes, the metadata file, the engine settings and
+the source of the search modules themselves, so editing an article or upgrading the bot
+rebuilds the index instead of serving a stale one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from bot.search.corpus import ARTICLE_SUFFIXES, MAX_FILE_BYTES, METADATA_FILE, Article
+from bot.search.index import BM25Index
+from bot.search.spelling import Speller
+from bot.search.store import load_arrays, pack_strings, save_arrays, unpack_strings
+from bot.search.table import SentenceTable
+
+if TYPE_CHECKING:
+    from bot.search.engine import Engine, Settings
+
+CACHE_FILE = "engine.npz"
+_SEARCH_CODE = Path(__file__).resolve().parent
+
+
+def fingerprint(folder: Path, settings: Settings) -> str:
+    """A digest of everything an engine built from `folder` depends on."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps(asdict(settings), sort_keys=True).encode())
+    for source in sorted(_SEARCH_CODE.glob("*.py")):
+        digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    for path in sorted(folder.iterdir()):
+        if path.suffix.lower() not in ARTICLE_SUFFIXES and path.name != METADATA_FILE:
+            continue
+        digest.update(b"\0" + path.name.encode() + b"\0")
+        try:
+            size = path.stat().st_size
+            digest.update(str(size).encode())
+            if path.is_file() and size <= MAX_FILE_BYTES:
+                with path.open("rb") as file:
+                    digest.update(hashlib.file_digest(file, "sha256").digest())
+        except OSError as error:
+            digest.update(f"unreadable {error.errno}".encode())
+    return digest.hexdigest()
+
+
+def save(engine: Engine, path: Path, fingerprint: str) -> None:
+    speller_words = list(engine.speller.counts)
+    word_blob, word_offsets = pack_strings(speller_words)
+    header = {"articles": [asdict(article) for article in engine.sources()], "warnings": list(engine.warnings)}
+    arrays = {
+        "header": np.array(json.dumps(header)),
+        "indexed": engine.indexed,
+        "speller.words": word_blob,
+        "speller.word_offsets": word_offsets,
+        "speller.counts": np.array([engine.speller.counts[w] for w in speller_words], dtype=np.int64),
+        **engine.table.to_arrays(),
+        **engine.index.to_arrays(),
+    }
+    save_arrays(path, arrays, {"fingerprint": fingerprint})
+
+
+def load(path: Path, fingerprint: str, settings: Settings) -> Engine | None:
+    """The saved engine, None if there is none; StoreError or ValueError if it cannot be trusted."""
+    from bot.search.engine import Engine
+
+    arrays = load_arrays(path, {"fingerprint": fingerprint})
+    if arrays is None:
+        return None
+    try:
+        header = json.loads(str(arrays["header"]))
+        articles = [Article(**fields) for fields in header["articles"]]
+        words = unpack_strings(arrays["speller.words"], arrays["speller.word_offsets"])
+        speller = Speller(dict(zip(words, arrays["speller.counts"].tolist())))
+        table = SentenceTable.from_arrays(arrays)
+        indexed = arrays["indexed"].astype(np.int32, copy=False)
+        return Engine(articles, table, BM25Index.from_arrays(arrays), indexed, speller, settings, header["warnings"])
+    except (KeyError, TypeError, json.JSONDecodeError) as error:
+        raise ValueError(f"saved engine is incomplete ({error})") from error

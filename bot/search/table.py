@@ -1,0 +1,93 @@
+"""Every sentence of the corpus, stored compactly: one UTF-8 blob and a few numeric arrays.
+
+A million sentences as Python objects would cost several hundred MB; as arrays they cost
+little more than their text, and a sentence becomes a string only when it is shown.
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.search.sentences import Kind
+
+KINDS = tuple(Kind)
+
+
+@dataclass(frozen=True)
+class SentenceTable:
+    text_blob: np.ndarray
+    text_offsets: np.ndarray
+    articles: np.ndarray
+    kinds: np.ndarray
+
+    def __post_init__(self) -> None:
+        n = len(self.articles)
+        if len(self.text_offsets) != n + 1 or len(self.kinds) != n or self.text_offsets[-1] != len(self.text_blob):
+            raise ValueError("sentence table arrays do not fit together")
+        if n and (self.kinds.max() >= len(KINDS) or np.any(np.diff(self.articles) < 0) or self.articles[0] < 1):
+            raise ValueError("sentence table has unknown kinds or unordered articles")
+
+    def __len__(self) -> int:
+        return len(self.articles)
+
+    def text(self, i: int) -> str:
+        return self.text_blob[self.text_offsets[i] : self.text_offsets[i + 1]].tobytes().decode("utf-8")
+
+    def kind(self, i: int) -> Kind:
+        return KINDS[self.kinds[i]]
+
+    def article(self, i: int) -> int:
+        return int(self.articles[i])
+
+    def span(self, number: int) -> range:
+        """The ids of article `number`'s sentences (they are stored contiguously)."""
+        start, end = np.searchsorted(self.articles, [number, number + 1])
+        return range(int(start), int(end))
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        return {
+            "sentence.text": self.text_blob,
+            "sentence.text_offsets": self.text_offsets,
+            "sentence.article": self.articles,
+            "sentence.kind": self.kinds,
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> SentenceTable:
+        return cls(
+            arrays["sentence.text"].astype(np.uint8, copy=False),
+            arrays["sentence.text_offsets"].astype(np.int64, copy=False),
+            arrays["sentence.article"].astype(np.int32, copy=False),
+            arrays["sentence.kind"].astype(np.uint8, copy=False),
+        )
+
+
+class TableBuilder:
+    """Appends sentences without holding them as Python strings."""
+
+    def __init__(self) -> None:
+        self._blob = bytearray()
+        self._offsets = array("q", [0])
+        self._articles = array("i")
+        self._kinds = array("B")
+
+    def __len__(self) -> int:
+        return len(self._articles)
+
+    def add(self, text: str, article: int, kind: Kind) -> int:
+        self._blob += text.encode("utf-8")
+        self._offsets.append(len(self._blob))
+        self._articles.append(article)
+        self._kinds.append(KINDS.index(kind))
+        return len(self._articles) - 1
+
+    def build(self) -> SentenceTable:
+        return SentenceTable(
+            np.frombuffer(bytes(self._blob), dtype=np.uint8),
+            np.frombuffer(self._offsets, dtype=np.int64).copy(),
+            np.frombuffer(self._articles, dtype=np.int32).copy(),
+            np.frombuffer(self._kinds, dtype=np.uint8).copy(),
+        )
