@@ -62,7 +62,7 @@ class Question:
 
     terms: tuple[str, ...]
     concepts: tuple[Concept, ...]
-    focus: frozenset[str]
+    focus: dict[str, str]
     expects: Expects
 
     @property
@@ -81,19 +81,19 @@ def analyse(question: str, idf: Callable[[str], float], correct: Callable[[str],
         terms.extend(term for term in stems if term not in terms)
         if stems in concepts or set(stems) & ANSWER_TYPE_WORDS:
             continue
-        weight = max(idf(term) for term in stems) * (FOCUS_WEIGHT if focus.intersection(stems) else 1.0)
+        weight = max(idf(term) for term in stems) * (FOCUS_WEIGHT if focus.keys() & set(stems) else 1.0)
         concepts[stems] = Concept(stems, weight)
     return Question(tuple(terms), tuple(concepts.values()), focus, _expects(fold(question)))
 
 
-def _named_entities(question: str) -> frozenset[str]:
-    """Stems of capitalised words that do not open a sentence: the names a question is about."""
-    names = set()
+def _named_entities(question: str) -> dict[str, str]:
+    """Capitalised words that do not open a sentence, the names a question is about, by stem."""
+    names: dict[str, str] = {}
     for match in _CAPITALISED.finditer(question):
         before = question[: match.start()].rstrip()
         if before and not before.endswith((".", "!", "?", ":", '"', "“")):
-            names.update(tokenize(match.group()))
-    return frozenset(names)
+            names.update((term, match.group()) for term in tokenize(match.group()))
+    return names
 
 
 def _expects(folded: str) -> Expects:

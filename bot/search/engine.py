@@ -205,9 +205,9 @@ class Engine:
             return [], "the question has no searchable words"
         if not known:
             return [], "none of the question's words appear in the articles"
-        unknown_names = sorted(name for name in question.focus if name not in self.index.vocabulary)
+        unknown_names = [name for term, name in question.focus.items() if term not in self.index.vocabulary]
         if unknown_names:
-            return [], f"the articles never mention {', '.join(unknown_names)}"
+            return [], f"the articles never mention {', '.join(dict.fromkeys(unknown_names))}"
         candidates = self._candidates(question)
         if not candidates or max(c.coverage for c in candidates) < self.settings.min_coverage:
             return [], "no sentence covers enough of the question"
