@@ -1,0 +1,134 @@
+"""The bot: a small-footprint discord.py client that holds one engine and swaps it whole on reload."""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+import yarl
+from discord.ext import commands
+
+from bot.config import Settings, SettingsError
+from bot.discord_bot.feedback import FeedbackLog
+from bot.discord_bot.views import DYNAMIC_ITEMS
+from bot.search.engine import Engine
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = (
+    "bot.discord_bot.exts.ask",
+    "bot.discord_bot.exts.sources",
+    "bot.discord_bot.exts.help",
+    "bot.discord_bot.exts.admin",
+    "bot.discord_bot.exts.errors",
+)
+DISCORD_API_BASE = discord.http.Route.BASE
+DISCORD_GATEWAY = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+
+
+def intents_for(settings: Settings) -> discord.Intents:
+    """Only what answering needs: guilds (channels, permissions), messages, and content if asked for."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.guild_messages = True
+    intents.dm_messages = True
+    intents.message_content = settings.message_content
+    return intents
+
+
+def check_endpoints(api_base: str | None, gateway_url: str | None) -> None:
+    """Raise SettingsError unless the API base is http(s) and the gateway ws(s) (None means Discord's)."""
+    if api_base is not None and not api_base.startswith(("http://", "https://")):
+        raise SettingsError(
+            f"DISCORD_API_BASE={api_base!r} is not an http(s) URL; use e.g. http://127.0.0.1:8080/api/v10"
+        )
+    if gateway_url is not None and not gateway_url.startswith(("ws://", "wss://")):
+        raise SettingsError(
+            f"DISCORD_GATEWAY_URL={gateway_url!r} is not a ws(s) URL; use e.g. ws://127.0.0.1:8080/gateway"
+        )
+
+
+def use_endpoints(api_base: str | None, gateway_url: str | None) -> None:
+    """Point discord.py at another Discord-compatible server, or back at Discord when None.
+
+    discord.py keeps these addresses in class attributes, so this affects every client in the process.
+    """
+    check_endpoints(api_base, gateway_url)
+    discord.http.Route.BASE = api_base.rstrip("/") if api_base else DISCORD_API_BASE
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url) if gateway_url else DISCORD_GATEWAY
+
+
+def load_engine(settings: Settings) -> Engine:
+    """Build the engine from the corpus folder (slow for big corpora: call it in a thread)."""
+    return Engine.from_dir(settings.corpus_dir)
+
+
+def in_allowed_channel(settings: Settings, channel: object) -> bool:
+    """True where the bot may answer: everywhere when no channels are set, always in DMs and their threads."""
+    if not settings.allowed_channels or getattr(channel, "guild", None) is None:
+        return True
+    ids = {getattr(channel, "id", None), getattr(channel, "parent_id", None)}
+    return not settings.allowed_channels.isdisjoint(ids)
+
+
+class ChannelNotAllowed(commands.CheckFailure):
+    """A command was used outside the channels set in ALLOWED_CHANNELS."""
+
+    def __init__(self, channels: frozenset[int]) -> None:
+        listed = ", ".join(f"<#{channel}>" for channel in sorted(channels))
+        super().__init__(f"I only answer in {listed}.")
+
+
+class AnswerBot(commands.Bot):
+    """The corpus-answering bot; `engine` is replaced whole by `!reload`, never mutated."""
+
+    def __init__(self, settings: Settings, engine: Engine, *, guild_ready_timeout: float = 2.0) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned_or(settings.prefix),
+            intents=intents_for(settings),
+            help_command=None,
+            allowed_mentions=discord.AllowedMentions.none(),
+            max_messages=None,
+            member_cache_flags=discord.MemberCacheFlags.none(),
+            chunk_guilds_at_startup=False,
+            owner_ids=set(settings.owner_ids),
+            case_insensitive=True,
+            strip_after_prefix=True,
+            guild_ready_timeout=guild_ready_timeout,
+        )
+        self.settings = settings
+        self.engine = engine
+        self.feedback = FeedbackLog(settings.feedback_file)
+        self.add_check(self._allowed_here)
+
+    async def setup_hook(self) -> None:
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        self.add_dynamic_items(*DYNAMIC_ITEMS)
+        if self.settings.message_content:
+            log.info(
+                "Requesting the message-content intent: it must be switched on in the developer portal "
+                "(Bot → Privileged Gateway Intents → Message Content Intent) or Discord refuses the connection"
+            )
+        else:
+            log.info(
+                "Message-content intent is off: slash commands, mentions, replies that ping me and DMs work. "
+                "For %sask and answer channels, switch on Bot → Privileged Gateway Intents → Message Content "
+                "Intent in the developer portal and set MESSAGE_CONTENT_INTENT=true",
+                self.settings.prefix,
+            )
+
+    async def on_ready(self) -> None:
+        log.info(
+            "Connected as %s (id %s) to %d servers; serving %d articles",
+            self.user,
+            self.user.id if self.user else "?",
+            len(self.guilds),
+            len(self.engine.sources()),
+        )
+
+    async def _allowed_here(self, ctx: commands.Context[AnswerBot]) -> bool:
+        """Global check: commands work only in ALLOWED_CHANNELS (owners may use them anywhere)."""
+        if in_allowed_channel(self.settings, ctx.channel) or await self.is_owner(ctx.author):
+            return True
+        raise ChannelNotAllowed(self.settings.allowed_channels)

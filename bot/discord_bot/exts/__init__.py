@@ -1,0 +1,1 @@
+"""Cogs, one small file each, loaded by the bot's setup_hook."""

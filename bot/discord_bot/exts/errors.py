@@ -1,0 +1,85 @@
+"""The one command error handler: a short friendly reply for user mistakes, a logged traceback otherwise."""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord_bot.client import AnswerBot, ChannelNotAllowed
+from bot.discord_bot.replies import Context, reply
+
+log = logging.getLogger(__name__)
+
+
+async def apologise(ctx: Context) -> None:
+    """Tell the user something broke on our side, if Discord still lets us."""
+    try:
+        await reply(
+            ctx, "Sorry, something went wrong on my side; the operator can find the details in the log.", ephemeral=True
+        )
+    except discord.HTTPException:
+        log.warning("Could not even send the apology in channel %s", ctx.channel.id)
+
+
+def usage(ctx: Context) -> str:
+    """`!name <params>` for the command being run, with the prefix the user typed."""
+    command = ctx.command
+    if command is None:
+        return ""
+    prefix = "/" if ctx.interaction else ctx.clean_prefix
+    return f"{prefix}{command.qualified_name} {command.signature}".strip()
+
+
+def example(ctx: Context) -> str:
+    command = ctx.command
+    if command is None or "example" not in command.extras:
+        return ""
+    prefix = "/" if ctx.interaction else ctx.clean_prefix
+    return f" For example: `{prefix}{command.extras['example']}`"
+
+
+def unwrap(error: Exception) -> Exception:
+    """The error that actually happened, out of discord.py's invoke and hybrid wrappers."""
+    while True:
+        if isinstance(error, commands.HybridCommandError):
+            error = error.original
+        elif isinstance(error, (commands.CommandInvokeError, app_commands.CommandInvokeError)):
+            error = error.original
+        else:
+            return error
+
+
+class Errors(commands.Cog):
+    def __init__(self, bot: AnswerBot) -> None:
+        self.bot = bot
+
+    @commands.Cog.listener()
+    async def on_command_error(self, ctx: Context, raw: commands.CommandError) -> None:
+        error = unwrap(raw)
+        if isinstance(error, commands.CommandNotFound):
+            return
+        if isinstance(error, ChannelNotAllowed):
+            if ctx.interaction is not None:
+                await reply(ctx, str(error), ephemeral=True)
+            return
+        if isinstance(error, commands.NotOwner):
+            await reply(ctx, "Only the bot's operator can do that.", ephemeral=True)
+        elif isinstance(error, commands.MissingRequiredArgument):
+            await reply(ctx, f"`{usage(ctx)}` needs {error.param.name}.{example(ctx)}", ephemeral=True)
+        elif isinstance(error, commands.UserInputError):
+            await reply(ctx, f"I didn't understand that. Usage: `{usage(ctx)}`.{example(ctx)}", ephemeral=True)
+        elif isinstance(error, commands.CommandOnCooldown):
+            await reply(ctx, f"Slow down a little: try again in {error.retry_after:.0f} s.", ephemeral=True)
+        elif isinstance(error, (commands.CheckFailure, app_commands.CheckFailure)):
+            await reply(ctx, "You can't use that here.", ephemeral=True)
+        else:
+            name = ctx.command.qualified_name if ctx.command else "?"
+            log.error("Command %s failed", name, exc_info=error)
+            await apologise(ctx)
+
+
+async def setup(bot: AnswerBot) -> None:
+    await bot.add_cog(Errors(bot))

@@ -1,0 +1,226 @@
+"""Entry points for `python -m bot run` and `python -m bot check`.
+
+`run_bot` turns every way start-up can fail (no token, a rejected token, a missing privileged
+intent, an unreachable server, a bad corpus) into one clear log line and an exit code, and
+closes the bot cleanly on SIGTERM or SIGINT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Iterator
+from typing import TextIO
+
+import aiohttp
+import discord
+
+from bot.config import Settings, SettingsError
+from bot.discord_bot.client import (
+    DISCORD_API_BASE,
+    DISCORD_GATEWAY,
+    AnswerBot,
+    check_endpoints,
+    intents_for,
+    load_engine,
+    use_endpoints,
+)
+from bot.search.corpus import CorpusError
+
+log = logging.getLogger("bot")
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+NO_TOKEN = (
+    "No Discord token: set DISCORD_TOKEN in .env (copy .env.example) or in the environment. "
+    "Get it from the developer portal: your application → Bot → Reset Token."
+)
+REJECTED_TOKEN = (
+    "Discord rejected the token (401 Unauthorized). Copy a fresh one from the developer portal "
+    "(your application → Bot → Reset Token) into DISCORD_TOKEN; it is the bot token, not the client secret."
+)
+MISSING_INTENT = (
+    "Discord refused the message-content intent (close code 4014). Either switch on "
+    "Bot → Privileged Gateway Intents → Message Content Intent in the developer portal, "
+    "or set MESSAGE_CONTENT_INTENT=false (slash commands, mentions and DMs still work)."
+)
+
+
+class RedactingFormatter(logging.Formatter):
+    """Formats records and replaces the token wherever it appears, tracebacks included."""
+
+    def __init__(self, fmt: str, secret: str) -> None:
+        super().__init__(fmt)
+        self._secret = secret
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        return text.replace(self._secret, "********") if self._secret else text
+
+
+def setup_logging(settings: Settings, stream: TextIO | None = None) -> None:
+    """Timestamped lines on stderr at LOG_LEVEL; replaces any handler an earlier call installed."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.set_name("bot")
+    handler.setFormatter(
+        RedactingFormatter("%(asctime)s %(levelname)-8s %(name)s: %(message)s", settings.token.value)
+    )
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == "bot"]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(settings.log_level)
+
+
+def run_bot(settings: Settings) -> int:
+    """Run until SIGTERM/SIGINT; return the process exit code (0 clean stop, 1 failure, 2 bad settings)."""
+    setup_logging(settings)
+    if not settings.token:
+        log.error(NO_TOKEN)
+        return EXIT_CONFIG
+    try:
+        return asyncio.run(_serve(settings))
+    except KeyboardInterrupt:
+        log.info("Interrupted before the bot started")
+        return EXIT_OK
+
+
+async def _serve(settings: Settings) -> int:
+    try:
+        use_endpoints(settings.api_base, settings.gateway_url)
+    except SettingsError as error:
+        log.error("%s", error)
+        return EXIT_CONFIG
+    with _stop_signals() as stop:
+        try:
+            engine = await asyncio.to_thread(load_engine, settings)
+        except CorpusError as error:
+            log.error("Cannot start: %s", error)
+            return EXIT_FAILED
+        for warning in engine.warnings:
+            log.warning("%s", warning)
+        log.info("Loaded %d articles from %s", len(engine.sources()), settings.corpus_dir)
+        async with AnswerBot(settings, engine) as bot:
+            running = asyncio.create_task(bot.start(settings.token.value))
+            stopping = asyncio.create_task(stop.wait())
+            await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if stop.is_set():
+                log.info("Received %s; closing the connection to Discord", stop.name)
+                await bot.close()
+                await asyncio.gather(running, return_exceptions=True)
+                log.info("Closed cleanly")
+                return EXIT_OK
+            stopping.cancel()
+            error = running.exception()
+            return EXIT_OK if error is None else _explain(error, bot)
+
+
+class _Stop(asyncio.Event):
+    name = ""
+
+
+@contextlib.contextmanager
+def _stop_signals() -> Iterator[_Stop]:
+    """An event set by SIGTERM or SIGINT while inside; discord.py installs no SIGTERM handler itself."""
+    loop = asyncio.get_running_loop()
+    stop = _Stop()
+
+    def received(name: str) -> None:
+        stop.name = name
+        stop.set()
+
+    numbers = (signal.SIGTERM, signal.SIGINT)
+    for number in numbers:
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(number, received, number.name)
+    try:
+        yield stop
+    finally:
+        for number in numbers:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(number)
+
+
+def _explain(error: BaseException, bot: AnswerBot) -> int:
+    """Log a start-up or connection failure as one clear sentence; re-raise anything unexpected."""
+    api = discord.http.Route.BASE
+    gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    if isinstance(error, discord.LoginFailure):
+        log.error(REJECTED_TOKEN)
+    elif isinstance(error, discord.PrivilegedIntentsRequired):
+        log.error(MISSING_INTENT)
+    elif isinstance(error, discord.ConnectionClosed) and error.code == 4004:
+        log.error(REJECTED_TOKEN.replace("(401 Unauthorized)", "at the gateway (close code 4004)"))
+    elif isinstance(error, discord.ConnectionClosed):
+        log.error("The gateway closed the connection with code %s (%s); stopping", error.code, error.reason)
+    elif isinstance(error, discord.HTTPException):
+        log.error("The Discord API at %s answered %s during start-up: %s", api, error.status, error.text)
+    elif isinstance(error, (aiohttp.ClientError, OSError, asyncio.TimeoutError)) and bot.user is None:
+        log.error("Cannot reach the Discord API at %s: %s", api, error or type(error).__name__)
+    elif isinstance(error, (aiohttp.ClientError, OSError, asyncio.TimeoutError, discord.GatewayNotFound)):
+        log.error("Cannot connect to the gateway at %s: %s", gateway, error or type(error).__name__)
+    elif isinstance(error, AttributeError) and bot.ws is None:
+        # discord.py's reconnect path dereferences the websocket it never got on a failed first connect.
+        log.error("Cannot connect to the gateway at %s; check DISCORD_GATEWAY_URL and the network", gateway)
+    else:
+        raise error
+    return EXIT_FAILED
+
+
+def check(settings: Settings, out: TextIO | None = None) -> int:
+    """Report what `run` would do, without connecting; 0 when it would start, 1 when it would not."""
+    out = out or sys.stdout
+    ready = True
+
+    def say(label: str, value: str) -> None:
+        print(f"{label + ':' if label else '':<16}{value}", file=out)
+
+    if settings.token:
+        say("Token", "set (not shown)")
+    else:
+        ready = False
+        say("Token", "missing: run would stop at once. " + NO_TOKEN)
+    intents = intents_for(settings)
+    enabled = [name for name, on in intents if on]
+    say("Intents", ", ".join(enabled))
+    if settings.message_content:
+        say("", "message_content is privileged: switch on Bot → Privileged Gateway Intents → Message Content")
+    else:
+        say("", f"no message content: {settings.prefix}ask and answer channels need it; slash, mentions, DMs work")
+    say("Prefix", f"{settings.prefix} (or mention the bot)")
+    try:
+        engine = load_engine(settings)
+    except CorpusError as error:
+        ready = False
+        say("Corpus", f"{settings.corpus_dir}: cannot load: {error}")
+    else:
+        sentences = sum(article.sentence_count for article in engine.sources())
+        say("Corpus", f"{settings.corpus_dir}: {len(engine.sources())} articles, {sentences} sentences")
+        for warning in engine.warnings:
+            say("  warning", warning)
+    say("Answers in", _ids(settings.allowed_channels, "every channel the bot can see"))
+    say("Every message", _ids(settings.answer_channels, "none (only commands, mentions, replies, DMs)"))
+    say("Threads", "answers go in a new thread" if settings.answer_in_thread else "answers are replies")
+    say("Top k", str(settings.top_k))
+    say("Owners", _ids(settings.owner_ids, "the application's owner (from the developer portal)"))
+    cooldown = f"{settings.cooldown_questions} questions per {settings.cooldown_seconds:g} s per user"
+    say("Cooldown", cooldown if settings.cooldown_seconds > 0 else "off")
+    say("Feedback", str(settings.feedback_file))
+    say("Log level", settings.log_level)
+    say("API", settings.api_base or f"{DISCORD_API_BASE} (Discord)")
+    say("Gateway", settings.gateway_url or f"{DISCORD_GATEWAY} (Discord)")
+    try:
+        check_endpoints(settings.api_base, settings.gateway_url)
+    except SettingsError as error:
+        ready = False
+        say("", str(error))
+    say("Result", "ready: `python -m bot run` would connect" if ready else "not ready: fix the lines above")
+    return EXIT_OK if ready else EXIT_FAILED
+
+
+def _ids(ids: frozenset[int], empty: str) -> str:
+    return ", ".join(str(i) for i in sorted(ids)) if ids else empty
