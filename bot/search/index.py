@@ -1,0 +1,367 @@
+"""The BM25 index of sentences: rank-bm25's scores, computed from numpy posting lists.
+
+rank-bm25 walks every document in Python for every query term (about 1 s a query at a
+million sentences). Here each term owns a slice of two flat arrays, the ids of the
+documents that contain it and how often, so a query only touches its own terms' postings.
+Weights are computed in float64 at query time from compact term frequencies: that keeps
+the index small and the scores equal to rank-bm25's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import chain, islice
+from typing import NamedTuple
+
+import numpy as np
+
+from bot.search.store import pack_strings, unpack_strings
+
+VARIANTS = ("okapi", "l", "plus")
+_DEFAULT_DELTA = {"okapi": 0.0, "l": 0.5, "plus": 1.0}
+_BATCH = 1 << 16  # documents sorted at a time while building; bounds the temporary arrays
+_SAMPLE = 1024  # postings sampled to find a floor for the k-th best score
+
+
+@dataclass(frozen=True)
+class BM25Params:
+    """Which rank-bm25 class to reproduce (BM25Okapi, BM25L, BM25Plus) and its parameters."""
+
+    variant: str = "okapi"
+    k1: float = 1.5
+    b: float = 0.75
+    epsilon: float = 0.25
+    delta: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.variant not in VARIANTS:
+            raise ValueError(f"unknown BM25 variant {self.variant!r}; expected one of {', '.join(VARIANTS)}")
+
+
+class BM25Index:
+    """Term -> postings, with the same idf and length normalisation as rank-bm25."""
+
+    def __init__(
+        self,
+        terms: Iterable[str],
+        offsets: np.ndarray,
+        doc_ids: np.ndarray,
+        term_frequencies: np.ndarray,
+        doc_lengths: np.ndarray,
+        params: BM25Params,
+    ) -> None:
+        """Wrap arrays that `build` or `from_arrays` have already checked; use those instead."""
+        self.vocabulary: Mapping[str, int] = {term: i for i, term in enumerate(terms)}
+        self.params = params
+        self._offsets = offsets
+        self._doc_ids = doc_ids
+        self._tf = term_frequencies
+        self._doc_lengths = doc_lengths
+        self.average_length = int(doc_lengths.sum()) / len(doc_lengths)
+        self._idf = _idf(params, np.diff(offsets), len(doc_lengths))
+        # rank-bm25's length normalisation, with its exact order of operations.
+        norm = (1 - params.b) + params.b * doc_lengths / self.average_length
+        self._norm = norm if params.variant == "l" else params.k1 * norm
+
+    @classmethod
+    def build(
+        cls,
+        documents: Iterable[Sequence[str]],
+        *,
+        variant: str = "okapi",
+        k1: float = 1.5,
+        b: float = 0.75,
+        epsilon: float = 0.25,
+        delta: float | None = None,
+    ) -> BM25Index:
+        """Index tokenized documents; empty ones count in N and the average length, as in rank-bm25.
+
+        `documents` is read once, a batch at a time, so a generator avoids holding every
+        token list at once. `delta` defaults to rank-bm25's: 0.5 for BM25L, 1 for BM25Plus.
+        """
+        params = BM25Params(variant, k1, b, epsilon, _DEFAULT_DELTA.get(variant, 0.0) if delta is None else delta)
+        vocabulary: defaultdict[str, int] = defaultdict()
+        vocabulary.default_factory = vocabulary.__len__  # a new term gets the next id
+        batches: list[_Batch] = []
+        n_documents = 0
+        for token_ids, lengths in _token_batches(documents, vocabulary):
+            batches.append(_Batch.of(token_ids, lengths, n_documents, len(vocabulary)))
+            n_documents += len(lengths)
+        if not vocabulary:
+            raise ValueError("cannot index documents that contain no terms at all")
+        doc_lengths = np.concatenate([batch.lengths for batch in batches])
+        offsets, doc_ids, tf = _merge(batches, len(vocabulary))
+        return cls(vocabulary, offsets, doc_ids, tf, doc_lengths, params)
+
+    def __len__(self) -> int:
+        return len(self._doc_lengths)
+
+    @property
+    def document_lengths(self) -> np.ndarray:
+        """Tokens per document (a read-only view)."""
+        view = self._doc_lengths.view()
+        view.flags.writeable = False
+        return view
+
+    def document_frequency(self, term: str) -> int:
+        """How many documents contain `term` (0 if it is unknown)."""
+        i = self.vocabulary.get(term)
+        return 0 if i is None else int(self._offsets[i + 1] - self._offsets[i])
+
+    def idf(self, term: str) -> float:
+        """The variant's idf as rank-bm25 computes it, Okapi's epsilon floor included; 0 if unknown."""
+        i = self.vocabulary.get(term)
+        return 0.0 if i is None else float(self._idf[i])
+
+    def scores(self, query_tokens: Sequence[str]) -> np.ndarray:
+        """One score per document, equal to rank-bm25's `get_scores` (a repeated token counts again)."""
+        constant, doc_ids, weights = self._contributions(query_tokens)
+        return self._totals(doc_ids, weights) + constant
+
+    def top_k(self, query_tokens: Sequence[str], k: int) -> list[tuple[int, float]]:
+        """The best `k` documents that contain a query term, by score descending, then lower id first.
+
+        Documents without any query term are never returned, even when BM25Plus gives them
+        a positive score. Scores are those of `scores`.
+        """
+        constant, doc_ids, weights = self._contributions(query_tokens)
+        if k <= 0 or not doc_ids:
+            return []
+        totals = self._totals(doc_ids, weights)
+        candidates = _shortlist(totals, doc_ids, k)
+        best = candidates[_best(totals[candidates], k)]
+        return [(int(d), float(s)) for d, s in zip(best, totals[best] + constant)]
+
+    def _totals(self, doc_ids: list[np.ndarray], weights: list[np.ndarray]) -> np.ndarray:
+        """Per document, the sum of its postings' weights in query order (0 where it has none)."""
+        totals = np.zeros(len(self))
+        for docs, w in zip(doc_ids, weights):
+            totals[docs] += w
+        return totals
+
+    def _contributions(self, query_tokens: Sequence[str]) -> tuple[float, list[np.ndarray], list[np.ndarray]]:
+        """Per known query token, its postings' document ids and what it adds to each of them.
+
+        BM25Plus adds idf * delta to every document, even one without the term; that shared
+        part is returned once, as a constant, and left out of the weights.
+        """
+        constant = 0.0
+        doc_ids: list[np.ndarray] = []
+        weights: list[np.ndarray] = []
+        computed: dict[int, np.ndarray] = {}
+        for token in query_tokens:
+            t = self.vocabulary.get(token)
+            if t is None:
+                continue
+            docs = self._doc_ids[self._offsets[t] : self._offsets[t + 1]]
+            if t not in computed:
+                computed[t] = self._weights(t, docs)
+            if self.params.variant == "plus":
+                constant += self._idf[t] * self.params.delta
+            doc_ids.append(docs)
+            weights.append(computed[t])
+        return constant, doc_ids, weights
+
+    def _weights(self, t: int, docs: np.ndarray) -> np.ndarray:
+        """Term t's weight in each document of its postings, with rank-bm25's formula and order of operations."""
+        p = self.params
+        tf = self._tf[self._offsets[t] : self._offsets[t + 1]].astype(np.float64)
+        norm = self._norm[docs]
+        if p.variant == "l":
+            ctd = tf / norm
+            return self._idf[t] * tf * (p.k1 + 1) * (ctd + p.delta) / (p.k1 + ctd + p.delta)
+        # idf * (tf * (k1 + 1) / (tf + norm)), in place: the common terms have long postings.
+        norm += tf
+        tf *= p.k1 + 1
+        tf /= norm
+        tf *= self._idf[t]
+        return tf
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Plain numeric arrays (no objects) for `bot.search.store`, under names starting "bm25."."""
+        blob, string_offsets = pack_strings(list(self.vocabulary))
+        p = self.params
+        return {
+            "bm25.variant": np.array(p.variant),
+            "bm25.params": np.array([p.k1, p.b, p.epsilon, p.delta]),
+            "bm25.terms": blob,
+            "bm25.term_offsets": string_offsets,
+            "bm25.offsets": self._offsets,
+            "bm25.doc_ids": self._doc_ids,
+            "bm25.tf": self._tf,
+            "bm25.doc_lengths": self._doc_lengths,
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> BM25Index:
+        """Rebuild an index from `to_arrays` output; other keys are ignored so it can share a file.
+
+        Raises ValueError naming the first missing, mistyped or inconsistent array.
+        """
+        missing = [name for name in _ARRAY_KINDS if name not in arrays]
+        if missing:
+            raise ValueError(f"index arrays missing: {', '.join(missing)}")
+        for name, kinds in _ARRAY_KINDS.items():
+            a = arrays[name]
+            if a.dtype.kind not in kinds or a.ndim != (0 if name == "bm25.variant" else 1):
+                raise ValueError(f"index array {name} has the wrong type or shape ({a.dtype}, {a.shape})")
+        offsets = arrays["bm25.offsets"].astype(np.int64, copy=False)
+        doc_ids = arrays["bm25.doc_ids"].astype(np.int32, copy=False)
+        tf = arrays["bm25.tf"]
+        doc_lengths = arrays["bm25.doc_lengths"].astype(np.int32, copy=False)
+        params_values = arrays["bm25.params"]
+        if len(params_values) != 4:
+            raise ValueError("index array bm25.params must hold k1, b, epsilon, delta")
+        params = BM25Params(str(arrays["bm25.variant"]), *map(float, params_values))
+        terms = unpack_strings(arrays["bm25.terms"], arrays["bm25.term_offsets"])
+        _check_consistent(terms, offsets, doc_ids, tf, doc_lengths)
+        return cls(terms, offsets, doc_ids, tf, doc_lengths, params)
+
+
+_ARRAY_KINDS = {
+    "bm25.variant": "U",
+    "bm25.params": "f",
+    "bm25.terms": "u",
+    "bm25.term_offsets": "iu",
+    "bm25.offsets": "iu",
+    "bm25.doc_ids": "iu",
+    "bm25.tf": "u",
+    "bm25.doc_lengths": "iu",
+}
+
+
+def _check_consistent(
+    terms: list[str], offsets: np.ndarray, doc_ids: np.ndarray, tf: np.ndarray, doc_lengths: np.ndarray
+) -> None:
+    """The invariants `build` guarantees, checked in vectorised passes so loading stays fast."""
+    n = len(doc_lengths)
+    if not terms or len(set(terms)) != len(terms):
+        raise ValueError("index vocabulary is empty or has duplicate terms")
+    if len(offsets) != len(terms) + 1 or offsets[0] != 0 or offsets[-1] != len(doc_ids):
+        raise ValueError("index posting offsets do not match the vocabulary and postings")
+    if np.any(np.diff(offsets) < 1):
+        raise ValueError("index posting offsets must give every term at least one posting")
+    if len(tf) != len(doc_ids):
+        raise ValueError("index has a different number of doc ids and term frequencies")
+    if n == 0 or doc_ids.min() < 0 or doc_ids.max() >= n:
+        raise ValueError("index postings refer to documents that do not exist")
+    descents = np.flatnonzero(np.diff(doc_ids) <= 0) + 1
+    if not np.isin(descents, offsets).all():
+        raise ValueError("index postings of a term must list each document once, in ascending order")
+    if tf.min() < 1 or int(tf.sum(dtype=np.int64)) != int(doc_lengths.sum(dtype=np.int64)):
+        raise ValueError("index term frequencies do not add up to the document lengths")
+
+
+def _token_batches(
+    documents: Iterable[Sequence[str]], vocabulary: defaultdict[str, int]
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Term ids of the tokens, and the lengths, of successive batches of documents."""
+    remaining = iter(documents)
+    while batch := list(islice(remaining, _BATCH)):
+        lengths = np.fromiter(map(len, batch), dtype=np.int32, count=len(batch))
+        tokens = chain.from_iterable(batch)
+        yield np.fromiter(map(vocabulary.__getitem__, tokens), dtype=np.int32, count=int(lengths.sum())), lengths
+
+
+class _Batch(NamedTuple):
+    """The postings of a run of documents, grouped by term id, each group in document order."""
+
+    lengths: np.ndarray
+    counts: np.ndarray  # postings per term id
+    doc_ids: np.ndarray
+    tf: np.ndarray
+
+    @classmethod
+    def of(cls, token_ids: np.ndarray, lengths: np.ndarray, first_doc: int, n_terms: int) -> _Batch:
+        """Sort one (term, document) key per token; equal neighbours repeat a term in a document."""
+        n = len(lengths)
+        keys = token_ids.astype(np.int64) * n + np.repeat(np.arange(n, dtype=np.int64), lengths)
+        keys.sort()
+        first = np.ones(len(keys), dtype=bool)
+        np.not_equal(keys[1:], keys[:-1], out=first[1:])
+        starts = np.flatnonzero(first)
+        tf = np.diff(starts, append=len(keys))
+        pairs = keys[starts]
+        counts = np.bincount(pairs // n, minlength=n_terms).astype(np.int32)
+        doc_ids = (pairs % n + first_doc).astype(np.int32)
+        return cls(lengths, counts, doc_ids, tf.astype(np.min_scalar_type(tf.max(initial=0))))
+
+
+def _merge(batches: list[_Batch], n_terms: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Concatenate the batches' postings term by term: (offsets, doc ids, tf).
+
+    Each term's postings from later batches go right after those from earlier ones, so the
+    merged lists stay in document order without a global sort. Batches are released as
+    they are placed, which keeps the peak near one copy of the postings.
+    """
+    df = np.zeros(n_terms, dtype=np.int64)
+    for batch in batches:
+        df[: len(batch.counts)] += batch.counts
+    offsets = np.zeros(n_terms + 1, dtype=np.int64)
+    np.cumsum(df, out=offsets[1:])
+    doc_ids = np.empty(offsets[-1], dtype=np.int32)
+    tf = np.empty(offsets[-1], dtype=np.result_type(*(batch.tf.dtype for batch in batches)))
+    filled = offsets[:-1].copy()
+    while batches:
+        batch = batches.pop(0)
+        counts = batch.counts
+        group_starts = np.cumsum(counts) - counts
+        destination = np.repeat(filled[: len(counts)] - group_starts, counts) + np.arange(len(batch.doc_ids))
+        doc_ids[destination] = batch.doc_ids
+        tf[destination] = batch.tf
+        filled[: len(counts)] += counts
+    return offsets, doc_ids, tf
+
+
+def _idf(params: BM25Params, document_frequency: np.ndarray, n: int) -> np.ndarray:
+    """Each term's idf by the variant's formula in rank-bm25, including Okapi's epsilon floor.
+
+    Okapi's idf is negative for a term in more than half the documents; rank-bm25 replaces
+    those with epsilon times the average idf (taken before flooring). A term in exactly half
+    keeps idf 0.
+    """
+    df = document_frequency.astype(np.float64)
+    if params.variant == "okapi":
+        idf = np.log(n - df + 0.5) - np.log(df + 0.5)
+        idf[idf < 0] = params.epsilon * (math.fsum(idf) / len(idf))
+        return idf
+    if params.variant == "l":
+        return math.log(n + 1) - np.log(df + 0.5)
+    return np.log((n + 1) / df)
+
+
+def _shortlist(totals: np.ndarray, doc_ids: list[np.ndarray], k: int) -> np.ndarray:
+    """Ascending ids of documents that contain a query term, among them all of the k best; few, usually.
+
+    Any k distinct matching documents put a floor under the k-th best total, so a strided
+    sample of the longest posting list gives one, and one comparison over `totals` keeps
+    the documents at or above it. A floor above 0 also leaves out every document without a
+    query term (their total is 0). Without one (too few postings, or Okapi's idf of 0 or
+    below) every matching document is a candidate.
+    """
+    longest = max(doc_ids, key=len)
+    sample = totals[longest[:: len(longest) // _SAMPLE + 1]]
+    if len(sample) >= k:
+        floor = np.partition(sample, len(sample) - k)[len(sample) - k]
+        if floor > 0:
+            return np.flatnonzero(totals >= floor)
+    return np.unique(np.concatenate(doc_ids))
+
+
+def _best(totals: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the k largest totals, largest first, ties in position order.
+
+    argpartition finds the k-th largest value without sorting everything; of the values
+    equal to it, only the earliest positions are kept, so ties favour lower document ids.
+    """
+    if len(totals) > k:
+        threshold = totals[np.argpartition(totals, len(totals) - k)[len(totals) - k]]
+        above = np.flatnonzero(totals > threshold)
+        ties = np.flatnonzero(totals == threshold)[: k - len(above)]
+        chosen = np.concatenate([above, ties])
+    else:
+        chosen = np.arange(len(totals))
+    return chosen[np.lexsort((chosen, -totals[chosen]))]
