@@ -78,11 +78,17 @@ def split_passages(text: str) -> list[Passage]:
         elif kind is Kind.TEXT:
             prompt = ""
         for sentence in split_sentences(body):
-            if sentence.endswith(":"):
-                passages.append(Passage(sentence, Kind.LEAD_IN, section, prompt))
-            else:
-                passages.append(Passage(sentence, kind, section, prompt))
+            passages.append(Passage(sentence, _sentence_kind(sentence, kind), section, prompt))
     return passages
+
+
+def _sentence_kind(sentence: str, kind: Kind) -> Kind:
+    """A sentence that introduces a list, or asks, is not an answer wherever it stands."""
+    if sentence.endswith(":"):
+        return Kind.LEAD_IN
+    if sentence.rstrip("\"”'’)").endswith("?") and kind is not Kind.QUESTION:
+        return Kind.QUESTION
+    return kind
 
 
 def split_sentences(text: str) -> list[str]:
@@ -114,8 +120,17 @@ def _logical_lines(text: str) -> list[str]:
             lines[-1] = f"{lines[-1]} {line}"
         else:
             lines.append(line)
-        previous_open = len(lines[-1]) >= _WRAPPED_LINE_MIN_CHARS and not lines[-1].endswith(_SENTENCE_END + (":",))
+        previous_open = _wrapped(lines[-1])
     return lines
+
+
+def _wrapped(line: str) -> bool:
+    """A long line that stops mid-sentence continues on the next line (a headline does not)."""
+    return (
+        len(line) >= _WRAPPED_LINE_MIN_CHARS
+        and not line.endswith(_SENTENCE_END + (":",))
+        and not _title_case(line.split())
+    )
 
 
 def _starts_block(line: str) -> bool:

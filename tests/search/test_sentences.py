@@ -50,3 +50,16 @@ def test_very_long_unpunctuated_text_is_cut_into_bounded_sentences() -> None:
 def test_title_is_the_opening_heading() -> None:
     assert title_of(split_passages("Widgets Take Over\n\nWidgets are everywhere now.")) == "Widgets Take Over"
     assert title_of(split_passages("Widgets are everywhere now.")) is None
+
+
+def test_questions_in_running_text_are_not_answers() -> None:
+    passages = split_passages("But what does this mean for investors? Analysts expect higher prices.")
+    assert [(p.kind, p.text) for p in passages] == [
+        (Kind.QUESTION, "But what does this mean for investors?"),
+        (Kind.TEXT, "Analysts expect higher prices."),
+    ]
+
+
+def test_a_long_headline_is_not_joined_to_the_paragraph_below() -> None:
+    passages = split_passages("Infrastructure Investments and the Harbour Expansion Project\nThe port will double in size.")
+    assert [p.kind for p in passages] == [Kind.HEADING, Kind.TEXT]
