@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from functools import cached_property
 
 from bot.search.tokens import fold, stem, tokenize, word_groups
 
@@ -113,7 +114,7 @@ def satisfies(expects: Expects, sentence: str) -> bool:
     return True
 
 
-def coverage(question: Question, sentence_terms: set[str]) -> float:
+def coverage(question: Question, sentence_terms: frozenset[str]) -> float:
     """Share of the question's information that the sentence contains."""
     total = sum(concept.weight for concept in question.concepts)
     if total <= 0:
@@ -127,13 +128,23 @@ def smooth_idf(document_frequency: int, documents: int) -> float:
     return math.log((documents + 1) / (document_frequency + 0.5))
 
 
-@dataclass
 class Candidate:
-    sentence_id: int
-    score: float
-    terms: set[str]
-    article: int
-    coverage: float
+    """A sentence the index found; its terms and coverage are worked out only if asked for."""
+
+    def __init__(self, sentence_id: int, score: float, text: str, article: int, question: Question) -> None:
+        self.sentence_id = sentence_id
+        self.score = score
+        self.text = text
+        self.article = article
+        self._question = question
+
+    @cached_property
+    def terms(self) -> frozenset[str]:
+        return frozenset(tokenize(self.text))
+
+    @cached_property
+    def coverage(self) -> float:
+        return coverage(self._question, self.terms)
 
 
 @dataclass
@@ -157,7 +168,7 @@ def group_duplicates(candidates: Sequence[Candidate]) -> list[Group]:
     return groups
 
 
-def similarity(a: set[str], b: set[str]) -> float:
+def similarity(a: frozenset[str], b: frozenset[str]) -> float:
     """Overlap of two term sets relative to the smaller one (a short restatement still merges)."""
     if not a or not b:
         return 0.0

@@ -22,7 +22,6 @@ from bot.search.answer import (
     Candidate,
     Question,
     analyse,
-    coverage,
     group_duplicates,
     satisfies,
     smooth_idf,
@@ -37,6 +36,7 @@ from bot.search.tokens import tokenize, words
 
 MAX_QUESTION_CHARS = 1000
 CANDIDATES = 30
+MERGE_WINDOW = 10
 
 
 @dataclass(frozen=True)
@@ -209,23 +209,22 @@ class Engine:
         if unknown_names:
             return [], f"the articles never mention {', '.join(dict.fromkeys(unknown_names))}"
         candidates = self._candidates(question)
-        if not candidates or max(c.coverage for c in candidates) < self.settings.min_coverage:
+        if not any(c.coverage >= self.settings.min_coverage for c in candidates):
             return [], "no sentence covers enough of the question"
-        groups = group_duplicates(candidates)
+        groups = group_duplicates(candidates[: MERGE_WINDOW + top_k])
         return [self._hit(group.best, group.others, question) for group in groups[:top_k]], ""
 
     def _idf(self, term: str) -> float:
         return smooth_idf(self.index.document_frequency(term), len(self.index))
 
     def _candidates(self, question: Question) -> list[Candidate]:
+        """The index's best sentences, best first, less those of the wrong answer type."""
         candidates = []
         for doc, score in self.index.top_k(question.query, CANDIDATES):
             sentence_id = int(self.indexed[doc])
             text = self.table.text(sentence_id)
-            if not satisfies(question.expects, text):
-                continue
-            terms = set(tokenize(text))
-            candidates.append(Candidate(sentence_id, score, terms, self.table.article(sentence_id), coverage(question, terms)))
+            if satisfies(question.expects, text):
+                candidates.append(Candidate(sentence_id, score, text, self.table.article(sentence_id), question))
         return candidates
 
     def _hit(self, best: Candidate, others: list[Candidate], question: Question) -> Hit:

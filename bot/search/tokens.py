@@ -53,7 +53,7 @@ def fold(text: str) -> str:
 
 def tokenize(text: str) -> list[str]:
     """The stemmed search terms of `text`, in order, stopwords removed."""
-    return [stem(word) for word in words(text)]
+    return [term for match in _RAW_TOKEN.finditer(fold(text)) for term in _raw_terms(match.group())]
 
 
 def words(text: str) -> Iterator[str]:
@@ -65,7 +65,7 @@ def words(text: str) -> Iterator[str]:
 def word_groups(text: str) -> Iterator[tuple[str, ...]]:
     """Words grouped by the written token they come from ("non-profit": non, profit, nonprofit)."""
     for match in _RAW_TOKEN.finditer(fold(text)):
-        group = tuple(_expand(match.group()))
+        group = _raw_words(match.group())
         if group:
             yield group
 
@@ -78,6 +78,17 @@ def stem(word: str) -> str:
 @lru_cache(maxsize=200_000)
 def _stem_cached(word: str) -> str:
     return _stemmer.stem(word)
+
+
+# Written tokens follow Zipf's law, so caching their expansion makes tokenizing mostly lookups.
+@lru_cache(maxsize=200_000)
+def _raw_words(raw: str) -> tuple[str, ...]:
+    return tuple(_expand(raw))
+
+
+@lru_cache(maxsize=200_000)
+def _raw_terms(raw: str) -> tuple[str, ...]:
+    return tuple(stem(word) for word in _raw_words(raw))
 
 
 def _expand(raw: str) -> Iterator[str]:
