@@ -83,6 +83,8 @@ class AnswerBot(commands.Bot):
     """The corpus-answering bot; `engine` is replaced whole by `!reload`, never mutated."""
 
     def __init__(self, settings: Settings, engine: Engine, *, guild_ready_timeout: float = 2.0) -> None:
+        # The bot has no voice features: spare operators discord.py's warnings about voice libraries.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         super().__init__(
             command_prefix=commands.when_mentioned_or(settings.prefix),
             intents=intents_for(settings),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -14,8 +14,7 @@ from bot.config import Secret, Settings
 from bot.discord_bot.client import AnswerBot, use_endpoints
 from bot.search.engine import Engine
 
-CORPUS = Path(__file__).parent / "corpus"
-StartBot = Callable[..., Awaitable[AnswerBot]]
+from .helpers import CORPUS, StartBot
 
 
 @pytest.fixture(scope="session")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from loopback.server import LoopbackDiscord, body_of, custom_ids
 
 from bot.discord_bot import render
 from bot.discord_bot.client import AnswerBot
 from bot.search.engine import Answer, Engine
+
+from .helpers import StartBot
 
 QUESTION = "when was the lighthouse finished?"
 NO_PINGS = {"parse": [], "replied_user": False}
@@ -49,3 +53,135 @@ async def test_prefix_question_gets_an_embed_reply_with_typing(bot: AnswerBot, l
     assert loopback.requests.index(typing) < loopback.requests.index(sent)
     assert sent.json["allowed_mentions"] == NO_PINGS
     assert_renders(expected, sent.json)
+
+
+async def test_a_mention_is_a_question(bot: AnswerBot, loopback: LoopbackDiscord, engine: Engine) -> None:
+    expected = expected_answer(engine, bot)
+    question = await loopback.post_message(loopback.make_user("bob"), QUESTION, mention_bot=True)
+    sent = await loopback.wait_for_reply(question)
+    assert sent.json["allowed_mentions"] == NO_PINGS
+    assert_renders(expected, sent.json)
+
+
+async def test_a_reply_to_an_answer_is_a_question(bot: AnswerBot, loopback: LoopbackDiscord, engine: Engine) -> None:
+    carol = loopback.make_user("carol")
+    first = await loopback.post_message(carol, f"!ask {QUESTION}")
+    answer = loopback.message_for(await loopback.wait_for_reply(first))
+    follow_up = "how tall is the tower?"
+    expected = expected_answer(engine, bot, follow_up)
+    question = await loopback.post_message(carol, follow_up, reply_to=answer, ping_reply=False)
+    sent = await loopback.wait_for_reply(question)
+    assert_renders(expected, sent.json)
+
+
+async def test_slash_ask_defers_then_follows_up_with_the_answer(
+    bot: AnswerBot, loopback: LoopbackDiscord, engine: Engine
+) -> None:
+    expected = expected_answer(engine, bot)
+    interaction = await loopback.slash(loopback.make_user("dave"), "ask", {"question": QUESTION})
+    sent = await loopback.wait_for_response(interaction)
+    callback = await loopback.wait_for_request("POST", rf"/interactions/{interaction['id']}/.+/callback")
+    assert callback.json["type"] == 5  # deferred: Discord shows "thinking…" while the engine works
+    assert sent.path == f"/webhooks/{loopback.application_id}/{interaction['token']}"
+    assert sent.json["allowed_mentions"]["parse"] == []
+    assert_renders(expected, body_of(sent))
+
+
+async def test_a_dm_is_a_question_with_or_without_the_prefix(
+    bot: AnswerBot, loopback: LoopbackDiscord, engine: Engine
+) -> None:
+    erin = loopback.make_user("erin")
+    dm = loopback.dm_channel(erin)
+    expected = expected_answer(engine, bot)
+    for text in (QUESTION, f"!ask {QUESTION}"):
+        question = await loopback.post_message(erin, text, channel=dm)
+        sent = await loopback.wait_for_reply(question)
+        assert sent.path == f"/channels/{dm.id}/messages"
+        assert_renders(expected, sent.json)
+
+
+async def test_abstention_is_short_friendly_and_hints(bot: AnswerBot, loopback: LoopbackDiscord, engine: Engine) -> None:
+    unknown = "What is the capital of Mongolia?"
+    assert engine.ask(unknown).abstained
+    question = await loopback.post_message(loopback.make_user("frank"), f"!ask {unknown}")
+    sent = await loopback.wait_for_reply(question)
+    count = len(engine.sources())
+    assert sent.json["content"].startswith(f"I couldn't find that in the {count} articles")
+    assert "`!sources`" in sent.json["content"] and "rephras" in sent.json["content"]
+    assert not sent.json.get("embeds") and not sent.json.get("components")
+
+
+async def test_everyone_in_a_question_never_pings(bot: AnswerBot, loopback: LoopbackDiscord) -> None:
+    text = f"@everyone @here <@&{loopback.guild_id}> <@{loopback.owner['id']}> {QUESTION}"
+    question = await loopback.post_message(loopback.make_user("mallory"), f"!ask {text}")
+    sent = await loopback.wait_for_reply(question)
+    assert sent.json["allowed_mentions"] == NO_PINGS
+    shown = sent.json["embeds"][0]["title"]
+    assert "@everyone" not in shown and "@here" not in shown
+    assert not re.search(r"(?<!\\)<@", shown), "mentions are shown escaped, as text"
+
+
+async def test_without_embed_links_the_answer_is_plain_text(
+    bot: AnswerBot, loopback: LoopbackDiscord, engine: Engine
+) -> None:
+    expected = expected_answer(engine, bot)
+    question = await loopback.post_message(loopback.make_user("gina"), f"!ask {QUESTION}", channel=loopback.no_embeds)
+    sent = await loopback.wait_for_reply(question)
+    assert not sent.json.get("embeds")
+    content = sent.json["content"]
+    assert len(content) <= 2000
+    for hit in expected.hits:
+        assert render.highlight(hit.text, hit.matched) in content
+    assert len(custom_ids(sent.json)) == 4
+
+
+async def test_every_message_in_an_answer_channel_is_a_question(
+    start_bot: StartBot, loopback: LoopbackDiscord, engine: Engine
+) -> None:
+    bot = await start_bot(answer_channels=frozenset({loopback.general.id}))
+    expected = expected_answer(engine, bot)
+    question = await loopback.post_message(loopback.make_user("hank"), QUESTION)
+    assert_renders(expected, (await loopback.wait_for_reply(question)).json)
+
+
+async def test_answer_in_thread_starts_a_thread_on_the_question(
+    start_bot: StartBot, loopback: LoopbackDiscord, engine: Engine
+) -> None:
+    bot = await start_bot(answer_in_thread=True)
+    expected = expected_answer(engine, bot)
+    question = await loopback.post_message(loopback.make_user("iris"), f"!ask {QUESTION}")
+    thread = await loopback.wait_for_request(
+        "POST", rf"/channels/{loopback.general.id}/messages/{question['id']}/threads"
+    )
+    assert thread.json["name"] == QUESTION
+    sent = await loopback.wait_for_request("POST", rf"/channels/{question['id']}/messages")
+    assert_renders(expected, sent.json)
+
+
+async def test_without_the_message_content_intent_mentions_still_work(
+    start_bot: StartBot, loopback: LoopbackDiscord, engine: Engine
+) -> None:
+    bot = await start_bot(message_content=False)
+    assert not loopback.identifies[-1]["intents"] & (1 << 15)
+    expected = expected_answer(engine, bot)
+    jo = loopback.make_user("jo")
+    unreadable = await loopback.post_message(jo, f"!ask {QUESTION}")
+    question = await loopback.post_message(jo, QUESTION, mention_bot=True)
+    assert_renders(expected, (await loopback.wait_for_reply(question)).json)
+    replies = [r for r in loopback.sent_messages() if (r.json or {}).get("message_reference")]
+    assert [str(r.json["message_reference"]["message_id"]) for r in replies] == [question["id"]]
+    assert unreadable["content"].startswith("!ask"), "the server blanked it for the bot, as Discord does"
+
+
+async def test_outside_allowed_channels_slash_says_where_and_messages_are_ignored(
+    start_bot: StartBot, loopback: LoopbackDiscord
+) -> None:
+    elsewhere = loopback.add_channel("elsewhere")
+    await start_bot(allowed_channels=frozenset({elsewhere.id}))
+    kim = loopback.make_user("kim")
+    await loopback.post_message(kim, QUESTION, mention_bot=True)
+    interaction = await loopback.slash(kim, "ask", {"question": QUESTION})
+    sent = await loopback.wait_for_response(interaction)
+    assert body_of(sent)["content"] == f"I only answer in <#{elsewhere.id}>."
+    assert body_of(sent)["flags"] & 64
+    assert not [r for r in loopback.sent_messages() if (r.json or {}).get("message_reference")]

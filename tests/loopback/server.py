@@ -494,7 +494,7 @@ class LoopbackDiscord:
                 authorizing_integration_owners={"0": str(self.guild_id)},
             )
         if message is not None:
-            payload["message"] = dict(message)
+            payload["message"] = _public(message)
         self._interactions[payload["token"]] = {"payload": payload, "original": None}
         await self.dispatch("INTERACTION_CREATE", payload)
         return payload

@@ -1,0 +1,160 @@
+"""Rendering: escaping, bold matched words, and Discord's limits held by construction for any input."""
+
+from __future__ import annotations
+
+import discord
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.discord_bot import render
+from bot.discord_bot.views import CUSTOM_ID_LIMIT, answer_view, fit_ids
+from bot.search.corpus import Article
+from bot.search.engine import Answer, Hit, Sentence
+
+ARTICLE = Article(1, "01-a.txt", "Bell Rock", "Weekly", "https://example.org/a", "2024", 6)
+
+PIECES = list("abc XYZ *_~`|>[]()#-<@:\\\n") + ["😀", "é", "@everyone", "@here", "https://x.y/z_", "word "]
+wild_text = st.one_of(
+    st.lists(st.sampled_from(PIECES), max_size=400).map("".join),
+    st.text(max_size=3000),
+    st.tuples(st.sampled_from(PIECES), st.integers(0, 6000)).map(lambda piece: piece[0] * piece[1]),
+)
+urls = st.one_of(st.none(), st.just("https://example.org/a_(b)"), st.text(max_size=600).map(lambda s: "https://e.org/" + s))
+articles = st.builds(
+    Article,
+    number=st.integers(1, 10**6),
+    file=wild_text,
+    title=wild_text,
+    publisher=st.one_of(st.none(), wild_text),
+    url=urls,
+    date=st.one_of(st.none(), wild_text),
+    sentence_count=st.integers(0, 10**6),
+)
+
+
+@st.composite
+def hits(draw: st.DrawFn) -> Hit:
+    text = draw(wild_text)
+    words = text.split()
+    matched = tuple(draw(st.lists(st.sampled_from(words), max_size=5))) if words else ()
+    return Hit(
+        sentence_id=draw(st.integers(0, 10**9)),
+        text=text,
+        score=1.0,
+        article=draw(articles),
+        matched=matched,
+        also_in=tuple(draw(st.lists(articles, max_size=8))),
+    )
+
+
+answers = st.builds(
+    Answer,
+    question=wild_text,
+    hits=st.lists(hits(), min_size=1, max_size=10).map(tuple),
+    abstained=st.just(False),
+    elapsed_ms=st.floats(0, 1e9),
+)
+
+
+def assert_embed_fits(embed: discord.Embed) -> None:
+    assert render.units(embed.title or "") <= render.TITLE_LIMIT
+    assert render.units(embed.description or "") <= render.DESCRIPTION_LIMIT
+    assert render.units(embed.footer.text or "") <= render.FOOTER_LIMIT
+    assert len(embed.fields) <= 25
+    for field in embed.fields:
+        assert render.units(field.name or "") <= 256 and render.units(field.value or "") <= render.FIELD_VALUE_LIMIT
+    total = sum(
+        render.units(part or "")
+        for part in [embed.title, embed.description, embed.footer.text]
+        + [f.name for f in embed.fields]
+        + [f.value for f in embed.fields]
+    )
+    assert total <= render.EMBED_TOTAL_LIMIT
+    assert render.units(render.embed_text(embed)) <= render.CONTENT_LIMIT
+
+
+@settings(max_examples=60, deadline=None)
+@given(answers, st.integers(0, 10**6))
+def test_any_answer_fits_as_embed_and_as_text(answer: Answer, count: int) -> None:
+    embed = render.answer_embed(answer, article_count=count)
+    assert_embed_fits(embed)
+    assert "**1.**" in (embed.description or "")
+    assert render.units(render.answer_text(answer, article_count=count)) <= render.CONTENT_LIMIT
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(articles, max_size=30), st.integers(-5, 10), wild_text)
+def test_any_source_list_page_and_article_fit(listed: list[Article], page: int, opening: str) -> None:
+    shown = render.page_of(listed, page)
+    assert 1 <= shown.number <= shown.count
+    assert_embed_fits(render.sources_embed(shown, total=len(listed), prefix="!"))
+    assert_embed_fits(render.articles_embed(listed, prefix="!"))
+    for article in listed[:3]:
+        assert_embed_fits(render.source_embed(article, [opening] * 3))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(articles, st.lists(wild_text, min_size=1, max_size=5)), min_size=1, max_size=10))
+def test_any_context_fits(passages: list[tuple[Article, list[str]]]) -> None:
+    built = [
+        (0, tuple(Sentence(id=i, article=article, position=i, text=text) for i, text in enumerate(texts)))
+        for article, texts in passages
+    ]
+    assert_embed_fits(render.context_embed(built))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(wild_text, wild_text, wild_text), max_size=30))
+def test_any_help_fits(entries: list[tuple[str, str, str]]) -> None:
+    helps = [render.CommandHelp(*entry) for entry in entries]
+    assert_embed_fits(render.help_embed(helps, prefix="!", bot_name="Bot"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 10**18), min_size=1, max_size=10))
+def test_custom_ids_always_fit_and_keep_the_first_id(numbers: list[int]) -> None:
+    custom_id = fit_ids("answer:vote:down:", numbers)
+    assert len(custom_id) <= CUSTOM_ID_LIMIT
+    assert custom_id.split(":")[-1].split(",")[0] == str(numbers[0])
+
+
+def test_markdown_and_mentions_in_a_sentence_are_shown_literally() -> None:
+    shown = render.escape("**bold** _it_ ~~s~~ `c` ||spoiler|| > quote [link](http://e.org) @everyone <@123>")
+    assert shown == (
+        "\\*\\*bold\\*\\* \\_it\\_ \\~\\~s\\~\\~ \\`c\\` \\|\\|spoiler\\|\\| \\> quote "
+        "\\[link\\]\\(<http://e.org>\\) @\u200beveryone \\<@123\\>"
+    )
+
+
+def test_only_whole_matched_words_are_bold_and_case_is_kept() -> None:
+    text = "Rockets passed the Bell Rock; the rock stood."
+    assert render.highlight(text, ("rock",)) == "Rockets passed the Bell **Rock**; the **rock** stood."
+
+
+def test_a_bold_word_inside_markdown_stays_escaped() -> None:
+    assert render.highlight("a *rock* here", ("rock",)) == "a \\***rock**\\* here"
+
+
+def test_a_hit_names_its_article_linked_and_the_others_supporting_it() -> None:
+    other = Article(4, "04.txt", "Other", None, None, None, 2)
+    hit = Hit(0, "The Bell Rock stands.", 1.0, ARTICLE, ("Rock",), (other,))
+    block = render.hit_block(1, hit, links=True, limit=1000)
+    assert block == "**1.** “The Bell **Rock** stands.”\n— #1 [Bell Rock](https://example.org/a) · also in #4"
+    plain = render.hit_block(1, hit, links=False, limit=1000)
+    assert plain.endswith("— #1 Bell Rock (<https://example.org/a>) · also in #4")
+
+
+def test_unsafe_urls_are_not_linked() -> None:
+    assert render.safe_url("javascript:alert(1)") is None
+    assert render.safe_url("https://e.org/a b)") == "https://e.org/a%20b%29"
+
+
+def test_abstention_says_how_many_articles_and_hints() -> None:
+    assert render.abstention(1, "?") == (
+        "I couldn't find that in the 1 article I know. "
+        "Try rephrasing with other words, or see `?sources` for what I can answer from."
+    )
+
+
+def test_no_buttons_under_an_abstention() -> None:
+    assert answer_view(Answer("q", (), True, 1.0)) is None
