@@ -1,0 +1,45 @@
+"""The whole search engine, through its public API only: Engine.from_dir and engine.ask."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from probe import latency_ms, peak_rss_mb, rss_mb, timed
+
+from bot.search.engine import Engine
+
+WARM_UP = 5
+
+
+def build(workdir: Path) -> dict:
+    """From article files with no saved index: load, split, tokenize, index, and save for next time."""
+    shutil.rmtree(workdir / "engine-cache", ignore_errors=True)
+    engine, build_s = timed(lambda: Engine.from_dir(workdir / "articles", cache_dir=workdir / "engine-cache"))
+    return {"build_s": build_s, "peak_mb": peak_rss_mb(), "sentences": _sentences(engine)}
+
+
+def serve(workdir: Path, n_questions: int) -> dict:
+    """Restarted from the saved index, then answering questions made from the corpus' own words."""
+    engine, restart_s = timed(lambda: Engine.from_dir(workdir / "articles", cache_dir=workdir / "engine-cache"))
+    queries = json.loads((workdir / "questions.json").read_text())
+    questions = [f"What about {' '.join(q)}?" for kind in ("rare", "common") for q in queries[kind][: n_questions // 2]]
+    return {"restart_s": restart_s, **_ask_all(engine, questions)}
+
+
+def default_corpus(corpus: Path, questions: list[str], repeats: int) -> dict:
+    """The bundled corpus, built in process without a saved index."""
+    engine, build_s = timed(Engine.from_dir, corpus)
+    return {"build_s": build_s, "sentences": _sentences(engine), **_ask_all(engine, questions * repeats)}
+
+
+def _sentences(engine: Engine) -> int:
+    return sum(article.sentence_count for article in engine.sources())
+
+
+def _ask_all(engine: Engine, questions: list[str]) -> dict:
+    for question in questions[:WARM_UP]:
+        engine.ask(question, top_k=3)
+    seconds = [timed(engine.ask, question, 3)[1] for question in questions]
+    return {"ask": latency_ms(seconds), "peak_mb": peak_rss_mb(), "rss_mb": rss_mb()}

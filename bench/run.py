@@ -1,0 +1,204 @@
+"""Benchmark the BM25 index, rank-bm25 beside it, and the engine around it; print markdown tables.
+
+    python bench/run.py                                  # 10k, 100k and 1M sentences, seed 7
+    python bench/run.py --sizes 10000,100000 --engine-sizes 10000
+
+Every measurement runs in a fresh child process, so its peak RSS is its own. Synthetic
+corpora are generated from the seed into bench/.data/ (git-ignored), never committed.
+This is a report, not a test: nothing here fails a build.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import multiprocessing
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from table import Column, Row, label, render  # noqa: E402  (bench/ is on sys.path when run as a script)
+
+DATA = ROOT / "bench" / ".data"
+DEFAULT_CORPUS = ROOT / "corpus"
+QUESTIONS_PER_KIND = 200
+ENGINE_QUESTIONS = 40
+CLI_RUNS = 5
+DEFAULT_CORPUS_QUESTIONS = [
+    "How much has Microsoft invested in OpenAI?",
+    "Why does OpenAI want to restructure?",
+    "When did the partnership between Microsoft and OpenAI begin?",
+    "What does Microsoft get from Azure?",
+    "Is OpenAI planning an IPO?",
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    engine_sizes = args.sizes if args.engine_sizes is None else args.engine_sizes
+    results: dict = {"seed": args.seed, "index": {}, "engine": {}}
+    for size in args.sizes:
+        workdir = DATA / f"seed{args.seed}-{size}"
+        workdir.mkdir(parents=True, exist_ok=True)
+        with_engine = size in engine_sizes
+        _progress(f"{label(size)}: generating and indexing")
+        build = _child("index_measures", "build", workdir, size, args.seed, QUESTIONS_PER_KIND, with_engine)
+        _progress(f"{label(size)}: restarting from the saved index and querying")
+        serve = _child("index_measures", "serve", workdir, size, args.seed)
+        _progress(f"{label(size)}: rank-bm25 on the same corpus")
+        reference = _child("index_measures", "reference", workdir, size, args.seed, _reference_queries(size))
+        results["index"][size] = {"build": build, "serve": serve, "reference": reference}
+        if with_engine:
+            _progress(f"{label(size)}: the engine from article files")
+            results["engine"][size] = {
+                "build": _child("engine_measures", "build", workdir),
+                "serve": _child("engine_measures", "serve", workdir, ENGINE_QUESTIONS),
+            }
+    if not args.no_default_corpus:
+        _progress("default corpus: the engine in process and `python -m bot ask`")
+        results["default"] = _default_corpus()
+    DATA.mkdir(parents=True, exist_ok=True)
+    (DATA / f"results-seed{args.seed}.json").write_text(json.dumps(results, indent=2))
+    print(_tables(results))
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description="Benchmark the BM25 index and the engine; print markdown tables.")
+    parser.add_argument("--sizes", type=_sizes, default=[10_000, 100_000, 1_000_000], help="sentences per corpus")
+    parser.add_argument("--engine-sizes", type=_sizes, default=None, help="sizes also run through the engine (default: --sizes)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-default-corpus", action="store_true", help="skip the rows for ./corpus")
+    return parser
+
+
+def _sizes(raw: str) -> list[int]:
+    return [int(part) for part in raw.split(",") if part]
+
+
+def _reference_queries(size: int) -> int:
+    """rank-bm25 takes about a second a query at 1M sentences; sample fewer as corpora grow."""
+    return max(10, min(100, 3_000_000 // size))
+
+
+def _progress(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def _call(module: str, function: str, *args: object) -> dict:
+    """Runs in the child: import only what this measurement needs, so it alone shows in the RSS."""
+    return getattr(importlib.import_module(module), function)(*args)
+
+
+def _child(module: str, function: str, *args: object) -> dict | None:
+    """One measurement in a fresh interpreter; None (and the error on stderr) if it fails."""
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        try:
+            return pool.submit(_call, module, function, *args).result()
+        except Exception as error:  # a failed measurement is reported, not fatal
+            _progress(f"{module}.{function} failed: {error!r}")
+            return None
+
+
+def _default_corpus() -> dict:
+    in_process = _child("engine_measures", "default_corpus", DEFAULT_CORPUS, DEFAULT_CORPUS_QUESTIONS, 20)
+    cold = [_first_answer_s(q, None) for q in DEFAULT_CORPUS_QUESTIONS[:CLI_RUNS]]
+    cache = DATA / "default-corpus-cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    _first_answer_s(DEFAULT_CORPUS_QUESTIONS[0], cache)
+    warm = [_first_answer_s(q, cache) for q in DEFAULT_CORPUS_QUESTIONS[:CLI_RUNS]]
+    return {"in_process": in_process, "cli_cold_s": statistics.median(cold), "cli_warm_s": statistics.median(warm)}
+
+
+def _first_answer_s(question: str, cache: Path | None) -> float:
+    """Seconds from starting `python -m bot ask` to its first line of output."""
+    env = {**os.environ, "CORPUS_DIR": str(DEFAULT_CORPUS), "INDEX_CACHE": str(cache or "")}
+    command = [sys.executable, "-m", "bot", "ask", question]
+    started = time.perf_counter()
+    with subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as process:
+        process.stdout.readline()
+        elapsed = time.perf_counter() - started
+        process.stdout.read()
+    if process.returncode:
+        raise RuntimeError(f"{' '.join(command)} exited with {process.returncode}")
+    return elapsed
+
+
+def _tables(results: dict) -> str:
+    index_sizes = list(results["index"])
+    index_rows = [
+        Row("postings / terms", lambda r: f"{r['build']['postings'] / 1e6:.1f}M / {r['build']['terms'] / 1e3:.0f}k"),
+        Row("build (s)", lambda r: r["build"]["build_s"], "{:.2f}", {1_000_000: 30}),
+        Row("peak RSS building (MB)", lambda r: r["build"]["build_peak_mb"], "{:.0f}", {1_000_000: 500}),
+        Row("… of which token lists read (MB)", lambda r: r["build"]["input_mb"], "{:.0f}"),
+        Row("saved index on disk (MB)", lambda r: r["build"]["file_mb"], "{:.1f}"),
+        Row("save (s)", lambda r: r["build"]["save_s"], "{:.2f}"),
+        Row("restart: load saved index (s)", lambda r: r["serve"]["load_s"], "{:.2f}", {1_000_000: 3}),
+        Row("peak RSS serving (MB)", lambda r: r["serve"]["serve_peak_mb"], "{:.0f}", {1_000_000: 300}),
+        Row("query p50 (ms)", lambda r: r["serve"]["all"]["p50"], "{:.2f}", {100_000: 2, 1_000_000: 10}),
+        Row("query p99 (ms)", lambda r: r["serve"]["all"]["p99"], "{:.2f}", {1_000_000: 30}),
+        Row("p50 / p99, rare words only (ms)", lambda r: _pair(r["serve"]["rare"])),
+        Row("p50 / p99, with common words (ms)", lambda r: _pair(r["serve"]["common"])),
+        Row("rank-bm25 build (s)", lambda r: r["reference"]["build_s"], "{:.1f}"),
+        Row("rank-bm25 peak RSS building (MB)", lambda r: r["reference"]["build_peak_mb"], "{:.0f}"),
+        Row(
+            "rank-bm25 get_scores + argsort p50 (ms)",
+            lambda r: f"{r['reference']['theirs']['p50']:.1f} (n={r['reference']['theirs']['n']})",
+        ),
+        Row("speed-up, same queries (×)", lambda r: r["reference"]["speedup"], "{:.0f}"),
+        Row("scores equal rank-bm25's (1e-9)", _exactness, target_text="PASS at every size"),
+    ]
+    tables = [
+        "## BM25 index (synthetic corpora, top-5)",
+        render(index_rows, [Column(label(s), results["index"][s], s) for s in index_sizes]),
+    ]
+    engine_columns = [Column(f"engine {label(s)}", results["engine"][s]) for s in results["engine"]]
+    if "default" in results:
+        engine_columns.insert(0, Column("default corpus", results["default"]))
+    if engine_columns:
+        tables += ["## Engine (public API: Engine.from_dir, engine.ask)", render(_engine_rows(), engine_columns)]
+    return "\n\n".join(tables)
+
+
+def _engine_rows() -> list[Row]:
+    def pick(default: Callable[[dict], object], synthetic: Callable[[dict], object]) -> Callable[[dict], object]:
+        return lambda r: default(r) if "in_process" in r else synthetic(r)
+
+    return [
+        Row("sentences indexed", pick(lambda r: r["in_process"]["sentences"], lambda r: r["build"]["sentences"]), "{:,}"),
+        Row(
+            "build from articles, tokenizing included (s)",
+            pick(lambda r: r["in_process"]["build_s"], lambda r: r["build"]["build_s"]),
+            "{:.2f}",
+        ),
+        Row("peak RSS building (MB)", pick(lambda r: None, lambda r: r["build"]["peak_mb"]), "{:.0f}"),
+        Row("restart from the saved index (s)", pick(lambda r: None, lambda r: r["serve"]["restart_s"]), "{:.2f}"),
+        Row("ask p50 / p99 (ms)", pick(lambda r: _pair(r["in_process"]["ask"]), lambda r: _pair(r["serve"]["ask"]))),
+        Row("peak RSS serving (MB)", pick(lambda r: r["in_process"]["peak_mb"], lambda r: r["serve"]["peak_mb"]), "{:.0f}"),
+        Row("`python -m bot ask` → first answer, no saved index (s)", pick(lambda r: r["cli_cold_s"], lambda r: None), "{:.2f}"),
+        Row("`python -m bot ask` → first answer, saved index (s)", pick(lambda r: r["cli_warm_s"], lambda r: None), "{:.2f}"),
+    ]
+
+
+def _pair(latency: dict) -> str:
+    return f"{latency['p50']:.2f} / {latency['p99']:.2f}"
+
+
+def _exactness(r: dict) -> str:
+    reference = r["reference"]
+    verdict = "PASS" if reference["exact"] else "FAIL"
+    return f"{verdict} (max abs diff {reference['max_difference']:.1e}, {reference['theirs']['n']} queries)"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
