@@ -60,7 +60,7 @@ def use_endpoints(api_base: str | None, gateway_url: str | None) -> None:
 
 def load_engine(settings: Settings) -> Engine:
     """Build the engine from the corpus folder (slow for big corpora: call it in a thread)."""
-    return Engine.from_dir(settings.corpus_dir)
+    return Engine.from_dir(settings.corpus_dir, cache_dir=settings.index_cache)
 
 
 def in_allowed_channel(settings: Settings, channel: object) -> bool:

@@ -104,8 +104,14 @@ async def _serve(settings: Settings) -> int:
         for warning in engine.warnings:
             log.warning("%s", warning)
         log.info("Loaded %d articles from %s", len(engine.sources()), settings.corpus_dir)
-        async with AnswerBot(settings, engine) as bot:
-            running = asyncio.create_task(bot.start(settings.token.value))
+        return await _run_until_stopped(AnswerBot(settings, engine), settings.token.value, stop)
+
+
+async def _run_until_stopped(bot: AnswerBot, token: str, stop: _Stop) -> int:
+    """Run the bot until a signal arrives (exit 0) or it fails (explained, exit 1); close it either way."""
+    async with bot:
+        with _quiet_first_connect(bot):
+            running = asyncio.create_task(bot.start(token))
             stopping = asyncio.create_task(stop.wait())
             await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
             if stop.is_set():
@@ -117,6 +123,21 @@ async def _serve(settings: Settings) -> int:
             stopping.cancel()
             error = running.exception()
             return EXIT_OK if error is None else _explain(error, bot)
+
+
+@contextlib.contextmanager
+def _quiet_first_connect(bot: AnswerBot) -> Iterator[None]:
+    """Hide discord.py's reconnect traceback while the very first gateway connect fails: `_explain` says it."""
+
+    def keep(record: logging.LogRecord) -> bool:
+        return not (bot.ws is None and str(record.msg).startswith("Attempting a reconnect"))
+
+    library = logging.getLogger("discord.client")
+    library.addFilter(keep)
+    try:
+        yield
+    finally:
+        library.removeFilter(keep)
 
 
 class _Stop(asyncio.Event):

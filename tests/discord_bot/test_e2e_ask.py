@@ -171,6 +171,14 @@ async def test_without_the_message_content_intent_mentions_still_work(
     replies = [r for r in loopback.sent_messages() if (r.json or {}).get("message_reference")]
     assert [str(r.json["message_reference"]["message_id"]) for r in replies] == [question["id"]]
     assert unreadable["content"].startswith("!ask"), "the server blanked it for the bot, as Discord does"
+    command = await loopback.post_message(jo, "sources", mention_bot=True)
+    assert (await loopback.wait_for_reply(command)).json["embeds"][0]["title"].startswith("Sources (")
+
+
+async def test_a_bare_mention_gets_a_hint(bot: AnswerBot, loopback: LoopbackDiscord) -> None:
+    hello = await loopback.post_message(loopback.make_user("lou"), "", mention_bot=True)
+    content = (await loopback.wait_for_reply(hello)).json["content"]
+    assert content.startswith("Ask me a question after the mention, or use `!ask <question>`.")
 
 
 async def test_outside_allowed_channels_slash_says_where_and_messages_are_ignored(
