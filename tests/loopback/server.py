@@ -57,15 +57,20 @@ CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, DEFERRED_UPDATE, UPDATE_MESSAGE = 4, 
 EPHEMERAL = 1 << 6
 
 
-@dataclass(frozen=True)
+@dataclass
 class Recorded:
-    """One REST request as the bot sent it; `path` is relative to the API base."""
+    """One REST request as the bot sent it and the status it got; `path` is relative to the API base."""
 
     method: str
     path: str
     query: Mapping[str, str]
     json: Any
     headers: Mapping[str, str]
+    status: int = 0  # filled in once the response is ready, before the request is listed
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
 
 
 @dataclass
@@ -502,7 +507,7 @@ class LoopbackDiscord:
     # --- what the bot sent, by meaning --------------------------------------------------------
 
     def sent_messages(self, *, since: int = 0) -> list[Recorded]:
-        """Messages the bot created, by channel message or interaction response/follow-up."""
+        """Messages the bot created (accepted requests only), by channel message or interaction response."""
         return [r for r in self.requests[since:] if _creates_message(r)]
 
     async def wait_for_message(self, *, since: int = 0, timeout: float = 10.0) -> Recorded:
@@ -514,11 +519,11 @@ class LoopbackDiscord:
         return found[0]
 
     async def wait_for_reply(self, message: Mapping[str, Any], *, timeout: float = 10.0) -> Recorded:
-        """The bot's channel message that replies to `message` (by message reference)."""
+        """The bot's channel message that replies to `message` (by message reference) and was accepted."""
 
         def replies(request: Recorded) -> bool:
             reference = (request.json or {}).get("message_reference") or {}
-            return str(reference.get("message_id")) == message["id"]
+            return request.ok and str(reference.get("message_id")) == message["id"]
 
         return await self.wait_for_request("POST", r"/channels/\d+/messages", where=replies, timeout=timeout)
 
@@ -554,11 +559,11 @@ class LoopbackDiscord:
             elif request.content_type.startswith("multipart/"):
                 body = {"_multipart": True}
         recorded = Recorded(request.method, path, dict(request.query), body, dict(request.headers))
+        response = await self._respond(request, recorded)
+        recorded.status = response.status
         self.requests.append(recorded)
-        try:
-            return await self._respond(request, recorded)
-        finally:
-            await self._notify()
+        await self._notify()
+        return response
 
     async def _respond(self, request: web.Request, recorded: Recorded) -> web.StreamResponse:
         for error in self._errors:
@@ -869,6 +874,9 @@ def custom_ids(message: Mapping[str, Any]) -> list[str]:
 
 
 def _creates_message(request: Recorded) -> bool:
+    """Whether the request made the server create (or fill in) a message."""
+    if not request.ok:
+        return False
     if request.method == "POST" and re.fullmatch(r"/channels/\d+/messages", request.path):
         return True
     if request.method == "POST" and re.fullmatch(r"/webhooks/\d+/[^/]+", request.path):

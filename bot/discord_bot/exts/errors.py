@@ -75,6 +75,12 @@ class Errors(commands.Cog):
             await reply(ctx, f"Slow down a little: try again in {error.retry_after:.0f} s.", ephemeral=True)
         elif isinstance(error, (commands.CheckFailure, app_commands.CheckFailure)):
             await reply(ctx, "You can't use that here.", ephemeral=True)
+        elif isinstance(error, discord.Forbidden):
+            log.warning(
+                "Not allowed to answer in channel %s (%s); check the bot's permissions there",
+                ctx.channel.id,
+                error.text or error.status,
+            )
         else:
             name = ctx.command.qualified_name if ctx.command else "?"
             log.error("Command %s failed", name, exc_info=error)
