@@ -1,0 +1,355 @@
+"""A corpus folder full of bad files: each is skipped with a warning naming it, and the good article still answers.
+
+Every kind of bad input sits next to one good article. Loading never raises while one article
+is usable; a folder with nothing usable is a CorpusError naming the folder.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.search.corpus import MAX_FILE_BYTES, CorpusError, load_folder
+from bot.search.engine import Engine
+from bot.search.sentences import MAX_SENTENCE_CHARS
+
+GOOD_FILE = "good.txt"
+GOOD_TEXT = """\
+Lighthouses of the Northern Coast
+
+The Skerry lighthouse was built in 1852 on a rock three miles offshore.
+Keepers lived on the rock for six weeks at a time.
+"""
+QUESTION = "When was the Skerry lighthouse built?"
+ANSWER = "The Skerry lighthouse was built in 1852 on a rock three miles offshore."
+
+
+def random_bytes(path: Path) -> None:
+    path.write_bytes(random.Random(1852).randbytes(4096))
+
+
+def invalid_utf8(path: Path) -> None:
+    path.write_bytes("Le café est fermé le lundi.".encode("latin-1"))
+
+
+def truncated_utf8(path: Path) -> None:
+    path.write_bytes("The café closes on Mondays.".encode("utf-8")[:-12] + b"\xc3")
+
+
+def utf16(path: Path) -> None:
+    path.write_text("Notepad once saved articles like this.", encoding="utf-16")
+
+
+def nul_in_text(path: Path) -> None:
+    path.write_bytes(b"An article with a stray\x00 NUL byte in the middle.")
+
+
+def empty(path: Path) -> None:
+    path.write_bytes(b"")
+
+
+def whitespace_only(path: Path) -> None:
+    path.write_text(" \n\t\r\n\u00a0\u3000\n\n   ", encoding="utf-8")
+
+
+def page_furniture_only(path: Path) -> None:
+    path.write_text("Share\nTweet\nEmail\n3 min read\n1.2k views\nLeave a Reply\n", encoding="utf-8")
+
+
+def over_the_size_limit(path: Path) -> None:
+    with path.open("wb") as file:
+        file.truncate(max(100 * 1024 * 1024, MAX_FILE_BYTES + 1))  # sparse: 100 MB long, no disk used
+
+
+def symlink_loop(path: Path) -> None:
+    partner = path.with_name("loop-partner.txt")
+    path.symlink_to(partner.name)
+    partner.symlink_to(path.name)
+
+
+def link_to_itself(path: Path) -> None:
+    path.symlink_to(path.name)
+
+
+def dangling_link(path: Path) -> None:
+    path.symlink_to("no-such-article.txt")
+
+
+def folder_named_like_an_article(path: Path) -> None:
+    path.mkdir()
+    (path / "inside.txt").write_text("Articles in subfolders are not read.", encoding="utf-8")
+
+
+def named_pipe(path: Path) -> None:
+    os.mkfifo(path)  # reading it would block for ever
+
+
+# kind -> (how to make it, what its warning says)
+BAD_FILES: dict[str, tuple[Callable[[Path], None], str]] = {
+    "random bytes": (random_bytes, "only UTF-8 text articles are read"),
+    "invalid UTF-8 (Latin-1)": (invalid_utf8, "not UTF-8 text (bad byte at offset 6)"),
+    "UTF-8 cut mid-character": (truncated_utf8, "not UTF-8 text"),
+    "UTF-16 with a byte order mark": (utf16, "only UTF-8 text articles are read"),
+    "a NUL byte in text": (nul_in_text, "looks binary (it contains NUL bytes)"),
+    "empty file": (empty, "empty; add the article's text or remove the file"),
+    "whitespace only": (whitespace_only, "empty; add the article's text or remove the file"),
+    "page furniture only": (page_furniture_only, "nothing but page furniture is left after cleaning"),
+    "100 MB (sparse), over the size limit": (over_the_size_limit, "MB limit; split it into smaller articles"),
+    "symlink loop": (symlink_loop, "not a regular file"),
+    "symlink to itself": (link_to_itself, "not a regular file"),
+    "dangling symlink": (dangling_link, "not a regular file"),
+    "folder named x.txt": (folder_named_like_an_article, "not a regular file"),
+    "named pipe (FIFO)": (named_pipe, "not a regular file"),
+}
+
+
+def bad_name(kind: str) -> str:
+    return "bad-" + "".join(c if c.isalnum() else "-" for c in kind.lower()) + ".txt"
+
+
+def good_folder(root: Path) -> Path:
+    root.mkdir(exist_ok=True)
+    (root / GOOD_FILE).write_text(GOOD_TEXT, encoding="utf-8")
+    return root
+
+
+def warnings_for(path: Path, warnings: list[str] | tuple[str, ...]) -> list[str]:
+    return [warning for warning in warnings if warning.startswith(f"{path}: ")]
+
+
+def assert_good_article_answers(engine: Engine) -> None:
+    answer = engine.ask(QUESTION)
+    assert answer.hits, answer.reason
+    assert (answer.hits[0].article.file, answer.hits[0].text) == (GOOD_FILE, ANSWER)
+
+
+@pytest.mark.parametrize("kind", BAD_FILES)
+def test_a_bad_file_is_one_warning_naming_it_and_the_good_article_still_answers(tmp_path: Path, kind: str) -> None:
+    folder = good_folder(tmp_path / "corpus")
+    make, says = BAD_FILES[kind]
+    bad = folder / bad_name(kind)
+    make(bad)
+
+    load = load_folder(folder)
+
+    assert [document.file for document in load.documents] == [GOOD_FILE]
+    (warning,) = warnings_for(bad, load.warnings)
+    assert says in warning
+    assert_good_article_answers(Engine.from_dir(folder))
+
+
+def test_every_kind_of_bad_file_at_once(tmp_path: Path) -> None:
+    folder = good_folder(tmp_path / "corpus")
+    bad_files = [folder / bad_name(kind) for kind in BAD_FILES]
+    for (make, _), bad in zip(BAD_FILES.values(), bad_files):
+        make(bad)
+
+    engine = Engine.from_dir(folder)
+
+    assert [article.file for article in engine.sources()] == [GOOD_FILE]
+    assert all(len(warnings_for(bad, engine.warnings)) == 1 for bad in bad_files)
+    assert_good_article_answers(engine)
+
+
+def test_a_folder_of_nothing_but_bad_files_is_an_error_naming_the_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "all-bad"
+    folder.mkdir()
+    for kind, (make, _) in BAD_FILES.items():
+        make(folder / bad_name(kind))
+
+    with pytest.raises(CorpusError, match=re.escape(f"corpus folder {folder} has no usable articles")):
+        load_folder(folder)
+    with pytest.raises(CorpusError, match=re.escape(f"corpus folder {folder}")):
+        Engine.from_dir(folder)
+
+
+def test_a_file_given_as_the_corpus_folder_is_an_error_naming_it(tmp_path: Path) -> None:
+    article = tmp_path / "one-article.txt"
+    article.write_text(GOOD_TEXT, encoding="utf-8")
+    with pytest.raises(CorpusError, match=re.escape(f"corpus folder {article} does not exist or is not a folder")):
+        load_folder(article)
+
+
+def test_the_size_limit_can_be_lowered(tmp_path: Path) -> None:
+    folder = good_folder(tmp_path / "corpus")
+    big = folder / "big.txt"
+    big.write_text("A sentence about harbours. " * 100, encoding="utf-8")
+
+    load = load_folder(folder, max_bytes=1000)
+
+    assert [document.file for document in load.documents] == [GOOD_FILE]
+    (warning,) = warnings_for(big, load.warnings)
+    assert "larger than the" in warning and "split it into smaller articles" in warning
+
+
+def test_an_unreadable_file_is_a_warning_naming_it(tmp_path: Path) -> None:
+    folder = good_folder(tmp_path / "corpus")
+    locked = folder / "locked.txt"
+    locked.write_text("Nobody may read this article.", encoding="utf-8")
+    locked.chmod(0)
+    try:
+        try:
+            locked.read_bytes()
+        except PermissionError:
+            pass
+        else:
+            pytest.skip("running as root (or with CAP_DAC_OVERRIDE): chmod 000 does not stop reading")
+
+        load = load_folder(folder)
+
+        assert [document.file for document in load.documents] == [GOOD_FILE]
+        (warning,) = warnings_for(locked, load.warnings)
+        assert "cannot be read (Permission denied)" in warning
+    finally:
+        locked.chmod(0o644)
+
+
+def test_an_unlistable_folder_is_an_error_naming_it(tmp_path: Path) -> None:
+    folder = good_folder(tmp_path / "corpus")
+    folder.chmod(0o300)  # may enter, may not list
+    try:
+        try:
+            os.listdir(folder)
+        except PermissionError:
+            pass
+        else:
+            pytest.skip("running as root (or with CAP_DAC_OVERRIDE): chmod does not stop listing")
+
+        with pytest.raises(CorpusError, match=re.escape(f"cannot list corpus folder {folder}")):
+            load_folder(folder)
+    finally:
+        folder.chmod(0o755)
+
+
+WALL_BYTES = 3_000_000
+
+
+def test_one_enormous_line_without_punctuation_is_cut_into_bounded_sentences(tmp_path: Path) -> None:
+    folder = good_folder(tmp_path / "corpus")
+    wall = ("lorem ipsum dolor sit amet sed magna aliqua " * (WALL_BYTES // 40))[:WALL_BYTES]
+    (folder / "wall.txt").write_text(wall, encoding="utf-8")
+
+    engine = Engine.from_dir(folder)
+
+    assert engine.warnings == ()
+    (article,) = [article for article in engine.sources() if article.file == "wall.txt"]
+    pieces = [engine.sentence(i).text for i in engine.table.span(article.number)]
+    assert len(pieces) >= WALL_BYTES // MAX_SENTENCE_CHARS
+    assert max(len(piece) for piece in pieces) <= MAX_SENTENCE_CHARS
+    assert " ".join(pieces) == wall.strip()
+    assert_good_article_answers(engine)
+
+
+def test_one_enormous_word_loads_and_the_good_article_still_answers(tmp_path: Path) -> None:
+    folder = good_folder(tmp_path / "corpus")
+    (folder / "blob.txt").write_text("x" * WALL_BYTES, encoding="utf-8")
+
+    engine = Engine.from_dir(folder)
+
+    assert [article.file for article in engine.sources()] == ["blob.txt", GOOD_FILE]
+    assert_good_article_answers(engine)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine gap, reported to the lead: a long line of 16 words or fewer (a 3 MB word, a base64 "
+    "blob) is classified as a heading, and headings are not cut at MAX_SENTENCE_CHARS",
+)
+def test_a_line_with_few_but_enormous_words_is_cut_too(tmp_path: Path) -> None:
+    folder = good_folder(tmp_path / "corpus")
+    (folder / "blob.txt").write_text("x" * WALL_BYTES, encoding="utf-8")
+
+    engine = Engine.from_dir(folder)
+
+    assert max(len(engine.sentence(i).text) for i in range(len(engine.table))) <= MAX_SENTENCE_CHARS
+
+
+def test_a_utf8_byte_order_mark_and_windows_line_ends_are_fine(tmp_path: Path) -> None:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "GOOD.TXT").write_bytes(b"\xef\xbb\xbf" + GOOD_TEXT.replace("\n", "\r\n").encode("utf-8"))
+
+    load = load_folder(folder)
+
+    assert load.warnings == []
+    assert load.documents[0].text.startswith("Lighthouses of the Northern Coast\n")
+
+
+NO_PUNCTUATION = "harbour walls and fishing boats\nferries waiting for the tide\nnets drying on the quay\n"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine gap, reported to the lead: an article whose lines have no sentence punctuation "
+    "becomes headings only, loads with 0 answerable sentences and no warning",
+)
+def test_an_article_without_sentence_punctuation_is_a_warning_naming_it(tmp_path: Path) -> None:
+    folder = good_folder(tmp_path / "corpus")
+    bare = folder / "bare.txt"
+    bare.write_text(NO_PUNCTUATION, encoding="utf-8")
+
+    engine = Engine.from_dir(folder)
+
+    assert_good_article_answers(engine)
+    assert len(warnings_for(bare, engine.warnings)) == 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=ValueError,
+    reason="engine bug, reported to the lead: a folder whose articles have no answerable sentence "
+    "raises BM25Index.build's ValueError ('cannot index documents that contain no terms at all'), "
+    "which the CLI and `run` do not catch, instead of a CorpusError naming the folder",
+)
+@pytest.mark.parametrize(
+    "text",
+    [NO_PUNCTUATION, "The and of. To a the.\n", "# Only a Heading\n\n## And Another\n"],
+    ids=["no sentence punctuation", "only stopwords", "only headings"],
+)
+def test_a_folder_with_nothing_to_answer_from_is_an_error_naming_it(tmp_path: Path, text: str) -> None:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "bare.txt").write_text(text, encoding="utf-8")
+
+    with pytest.raises(CorpusError, match=re.escape(f"corpus folder {folder}")):
+        Engine.from_dir(folder)
+
+
+def load_beside_good(name: str, data: bytes) -> tuple[Path, list[str], list[str], Engine]:
+    with tempfile.TemporaryDirectory() as root:
+        folder = good_folder(Path(root) / "corpus")
+        fuzz = folder / name
+        fuzz.write_bytes(data)
+        load = load_folder(folder)
+        engine = Engine.from_documents(load.documents, warnings=load.warnings)
+        return fuzz, [document.file for document in load.documents], load.warnings, engine
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.binary(max_size=4000))
+def test_any_bytes_either_load_or_are_one_warning_and_the_good_article_still_answers(data: bytes) -> None:
+    fuzz, loaded, warnings, engine = load_beside_good("fuzz.txt", data)
+
+    assert GOOD_FILE in loaded
+    expected_warnings = 0 if "fuzz.txt" in loaded else 1
+    assert len(warnings_for(fuzz, warnings)) == expected_warnings
+    assert_good_article_answers(engine)
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=st.text(max_size=2000))
+def test_any_utf8_text_either_loads_or_is_one_warning_and_the_good_article_still_answers(text: str) -> None:
+    fuzz, loaded, warnings, engine = load_beside_good("fuzz.md", text.encode("utf-8"))
+
+    assert GOOD_FILE in loaded
+    expected_warnings = 0 if "fuzz.md" in loaded else 1
+    assert len(warnings_for(fuzz, warnings)) == expected_warnings
+    assert_good_article_answers(engine)
