@@ -53,6 +53,7 @@ class Settings:
     message_content: bool = True
     api_base: str | None = None
     gateway_url: str | None = None
+    health_file: Path | None = None
 
 
 def load_settings(
@@ -84,6 +85,7 @@ def load_settings(
         message_content=_bool(values, "MESSAGE_CONTENT_INTENT", True),
         api_base=values.get("DISCORD_API_BASE", "").strip() or None,
         gateway_url=values.get("DISCORD_GATEWAY_URL", "").strip() or None,
+        health_file=_optional_path(values.get("HEALTH_FILE", "")),
     )
 
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import discord
 import yarl
-from discord.ext import commands
+from discord.ext import commands, tasks
 
 from bot.config import Settings, SettingsError
 from bot.discord_bot.feedback import FeedbackLog
 from bot.discord_bot.views import DYNAMIC_ITEMS
+from bot.health import write_heartbeat
 from bot.search.engine import Engine
 
 log = logging.getLogger(__name__)
@@ -22,6 +24,7 @@ EXTENSIONS = (
     "bot.discord_bot.exts.admin",
     "bot.discord_bot.exts.errors",
 )
+HEARTBEAT_SECONDS = 30.0  # well inside bot.health's 90 s default, so one late write is no alarm
 DISCORD_API_BASE = discord.http.Route.BASE
 DISCORD_GATEWAY = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
 
@@ -107,6 +110,8 @@ class AnswerBot(commands.Bot):
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         self.add_dynamic_items(*DYNAMIC_ITEMS)
+        if self.settings.health_file is not None:
+            self._heartbeat.start()
         if self.settings.message_content:
             log.info(
                 "Requesting the message-content intent: it must be switched on in the developer portal "
@@ -128,6 +133,24 @@ class AnswerBot(commands.Bot):
             len(self.guilds),
             len(self.engine.sources()),
         )
+
+    async def close(self) -> None:
+        self._heartbeat.cancel()
+        await super().close()
+
+    @tasks.loop(seconds=HEARTBEAT_SECONDS)
+    async def _heartbeat(self) -> None:
+        """Rewrite HEALTH_FILE while connected: a closed gateway or a stuck event loop lets it go stale."""
+        if self.ws is None or not self.ws.open or not self.is_ready() or self.settings.health_file is None:
+            return
+        try:
+            await asyncio.to_thread(write_heartbeat, self.settings.health_file)
+        except OSError as error:
+            log.warning("Cannot write the heartbeat file %s: %s", self.settings.health_file, error)
+
+    @_heartbeat.before_loop
+    async def _before_heartbeat(self) -> None:
+        await self.wait_until_ready()
 
     async def _allowed_here(self, ctx: commands.Context[AnswerBot]) -> bool:
         """Global check: commands work only in ALLOWED_CHANNELS (owners may use them anywhere)."""

@@ -231,6 +231,7 @@ def check(settings: Settings, out: TextIO | None = None) -> int:
     cooldown = f"{settings.cooldown_questions} questions per {settings.cooldown_seconds:g} s per user"
     say("Cooldown", cooldown if settings.cooldown_seconds > 0 else "off")
     say("Feedback", str(settings.feedback_file))
+    say("Health file", str(settings.health_file) if settings.health_file else "none (no heartbeat for health checks)")
     say("Log level", settings.log_level)
     say("API", settings.api_base or f"{DISCORD_API_BASE} (Discord)")
     say("Gateway", settings.gateway_url or f"{DISCORD_GATEWAY} (Discord)")

@@ -5,12 +5,15 @@ The reliability work builds on these hooks; here each one is shown to work and t
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from loopback.server import LoopbackDiscord
 
 from bot.discord_bot.client import AnswerBot
+from bot.health import DEFAULT_MAX_AGE, check_health
 
-from .helpers import eventually
+from .helpers import StartBot, eventually
 
 QUESTION = "when was the lighthouse finished?"
 MESSAGES = r"/channels/\d+/messages"
@@ -58,3 +61,12 @@ async def test_the_bot_resumes_after_a_close_or_a_dropped_connection(bot: Answer
         assert len(loopback.resumes) == resumed and len(loopback.identifies) == 1
     question = await loopback.post_message(loopback.make_user("carol"), f"!ask {QUESTION}")
     assert (await loopback.wait_for_reply(question)).json["embeds"]
+
+
+async def test_a_connected_bot_keeps_its_heartbeat_file_fresh(start_bot: StartBot, tmp_path: Path) -> None:
+    health = tmp_path / "run" / "health"
+    bot = await start_bot(health_file=health)
+    await eventually(health.exists)
+    assert check_health(health, DEFAULT_MAX_AGE)[0]
+    await bot.close()
+    assert not bot._heartbeat.is_running()
