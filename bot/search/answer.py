@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import Enum
 from functools import cached_property
 
-from bot.search.tokens import fold, stem, tokenize, word_groups
+from bot.search.tokens import fold, stem, tokenize, word_groups, words
 
 # Nouns that name the kind of answer wanted ("which country", "what year") rather than its
 # content; the answering sentence rarely repeats them, so they do not count against coverage.
@@ -39,6 +39,8 @@ class Expects(Enum):
     TIME = "time"
 
 
+# Chat markup that is not words: mentions, custom emoji, links, markdown emphasis and quotes.
+_MARKUP = re.compile(r"<(?:[@#][!&]?|a?:\w+:)\d+>|https?://\S+|[*_~`|>]+")
 _CAPITALISED = re.compile(r"\b[A-Z][\w'’-]*|\b\w+[A-Z]\w*")
 _ASKS_NUMBER = re.compile(r"\bhow (many|much)\b|\bwhat (percentage|percent|share|amount|number)\b")
 _ASKS_TIME = re.compile(r"\b(when|what year|which year|what date|in what year|by what year|how long ago)\b")
@@ -74,26 +76,31 @@ class Question:
 
 def analyse(question: str, idf: Callable[[str], float], correct: Callable[[str], str | None]) -> Question:
     """Terms in order (misspellings corrected), grouped into weighted concepts, and the answer type."""
-    focus = _named_entities(question)
+    text = _MARKUP.sub(" ", question)
+    names = _named_words(text)
     terms: list[str] = []
     concepts: dict[tuple[str, ...], Concept] = {}
-    for group in word_groups(question):
+    focus: dict[str, str] = {}
+    for group in word_groups(text):
         stems = tuple(dict.fromkeys(stem(correct(word) or word) for word in group))
         terms.extend(term for term in stems if term not in terms)
+        name = next((names[word] for word in group if word in names), None)
+        if name:
+            focus.update((term, name) for term in stems)
         if stems in concepts or set(stems) & ANSWER_TYPE_WORDS:
             continue
-        weight = max(idf(term) for term in stems) * (FOCUS_WEIGHT if focus.keys() & set(stems) else 1.0)
+        weight = max(idf(term) for term in stems) * (FOCUS_WEIGHT if name else 1.0)
         concepts[stems] = Concept(stems, weight)
-    return Question(tuple(terms), tuple(concepts.values()), focus, _expects(fold(question)))
+    return Question(tuple(terms), tuple(concepts.values()), focus, _expects(fold(text)))
 
 
-def _named_entities(question: str) -> dict[str, str]:
-    """Capitalised words that do not open a sentence, the names a question is about, by stem."""
+def _named_words(text: str) -> dict[str, str]:
+    """Capitalised words that do not open a sentence (the names a question is about), folded."""
     names: dict[str, str] = {}
-    for match in _CAPITALISED.finditer(question):
-        before = question[: match.start()].rstrip()
-        if before and not before.endswith((".", "!", "?", ":", '"', "“")):
-            names.update((term, match.group()) for term in tokenize(match.group()))
+    for match in _CAPITALISED.finditer(text):
+        opening = re.split(r"[.!?:\"“]", text[: match.start()])[-1]
+        if re.search(r"\w", opening):
+            names.update((word, match.group()) for word in words(match.group()))
     return names
 
 

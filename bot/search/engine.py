@@ -26,7 +26,7 @@ from bot.search.answer import (
     satisfies,
     smooth_idf,
 )
-from bot.search.corpus import Article, Document, load_folder, require_folder
+from bot.search.corpus import Article, CorpusError, Document, load_folder, require_folder
 from bot.search.index import BM25Index
 from bot.search.sentences import Kind, Passage, split_passages, title_of
 from bot.search.spelling import Speller
@@ -113,7 +113,7 @@ class Engine:
         folder = Path(folder)
         if cache_dir is None:
             load = load_folder(folder)
-            return cls.from_documents(load.documents, settings=settings, warnings=load.warnings)
+            return cls.from_documents(load.documents, settings=settings, warnings=load.warnings, folder=folder)
         require_folder(folder)
         path = Path(cache_dir) / cache.CACHE_FILE
         digest = cache.fingerprint(folder, settings)
@@ -125,7 +125,9 @@ class Engine:
         except (StoreError, ValueError) as error:
             notes.append(f"{path}: saved index not used ({error}); rebuilt it")
         load = load_folder(folder)
-        engine = cls.from_documents(load.documents, settings=settings, warnings=[*load.warnings, *notes])
+        engine = cls.from_documents(
+            load.documents, settings=settings, warnings=[*load.warnings, *notes], folder=folder
+        )
         try:
             cache.save(engine, path, digest)
         except OSError as error:
@@ -134,16 +136,27 @@ class Engine:
 
     @classmethod
     def from_documents(
-        cls, documents: Sequence[Document], *, settings: Settings = Settings(), warnings: Sequence[str] = ()
+        cls,
+        documents: Sequence[Document],
+        *,
+        settings: Settings = Settings(),
+        warnings: Sequence[str] = (),
+        folder: Path | None = None,
     ) -> Engine:
+        """Split and index already-loaded documents; `folder` only names places in messages."""
+        origin = f"corpus folder {folder}" if folder else "the corpus"
         builder = TableBuilder()
         indexed = array("i")
         surface: Counter[str] = Counter()
         articles: list[Article] = []
+        notes = list(warnings)
 
         def index_terms() -> Iterator[list[str]]:
             for number, document in enumerate(documents, start=1):
                 passages = split_passages(document.text)
+                if not any(passage.kind.answers for passage in passages):
+                    passages = split_passages(document.text, lines_as_sentences=True)
+                    notes.append(f"{(folder or Path()) / document.file}: no sentence punctuation; each line is read as one sentence")
                 articles.append(_article(number, document, passages))
                 for passage in passages:
                     sentence_id = builder.add(passage.text, number, passage.kind)
@@ -155,11 +168,19 @@ class Engine:
                         indexed.append(sentence_id)
                         yield terms
 
-        index = BM25Index.build(
-            index_terms(), variant=settings.variant, k1=settings.k1, b=settings.b, epsilon=settings.epsilon
-        )
+        try:
+            index = BM25Index.build(
+                index_terms(), variant=settings.variant, k1=settings.k1, b=settings.b, epsilon=settings.epsilon
+            )
+        except ValueError:
+            if len(indexed):
+                raise
+            raise CorpusError(
+                f"{origin} has no sentence with searchable words (only headings, stopwords or symbols); "
+                "add articles written in sentences"
+            ) from None
         return cls(
-            articles, builder.build(), index, np.frombuffer(indexed, dtype=np.int32).copy(), Speller(surface), settings, warnings
+            articles, builder.build(), index, np.frombuffer(indexed, dtype=np.int32).copy(), Speller(surface), settings, notes
         )
 
     def sources(self) -> tuple[Article, ...]:

@@ -201,17 +201,16 @@ class BM25Index:
 
         Raises ValueError naming the first missing, mistyped or inconsistent array.
         """
-        missing = [name for name in _ARRAY_KINDS if name not in arrays]
+        missing = [name for name in _ARRAY_TYPES if name not in arrays]
         if missing:
             raise ValueError(f"index arrays missing: {', '.join(missing)}")
-        for name, kinds in _ARRAY_KINDS.items():
+        for name, expected in _ARRAY_TYPES.items():
             a = arrays[name]
-            if a.dtype.kind not in kinds or a.ndim != (0 if name == "bm25.variant" else 1):
+            right_type = a.dtype.kind == expected if isinstance(expected, str) else a.dtype == expected
+            if not right_type or a.ndim != (0 if name == "bm25.variant" else 1):
                 raise ValueError(f"index array {name} has the wrong type or shape ({a.dtype}, {a.shape})")
-        offsets = arrays["bm25.offsets"].astype(np.int64, copy=False)
-        doc_ids = arrays["bm25.doc_ids"].astype(np.int32, copy=False)
-        tf = arrays["bm25.tf"]
-        doc_lengths = arrays["bm25.doc_lengths"].astype(np.int32, copy=False)
+        offsets, doc_ids, tf = arrays["bm25.offsets"], arrays["bm25.doc_ids"], arrays["bm25.tf"]
+        doc_lengths = arrays["bm25.doc_lengths"]
         params_values = arrays["bm25.params"]
         if len(params_values) != 4:
             raise ValueError("index array bm25.params must hold k1, b, epsilon, delta")
@@ -221,15 +220,16 @@ class BM25Index:
         return cls(terms, offsets, doc_ids, tf, doc_lengths, params)
 
 
-_ARRAY_KINDS = {
+# The dtype each array must have, or its kind where any width will do ("U" text, "u" unsigned).
+_ARRAY_TYPES: dict[str, np.dtype | str] = {
     "bm25.variant": "U",
-    "bm25.params": "f",
-    "bm25.terms": "u",
-    "bm25.term_offsets": "iu",
-    "bm25.offsets": "iu",
-    "bm25.doc_ids": "iu",
+    "bm25.params": np.dtype(np.float64),
+    "bm25.terms": np.dtype(np.uint8),
+    "bm25.term_offsets": np.dtype(np.int64),
+    "bm25.offsets": np.dtype(np.int64),
+    "bm25.doc_ids": np.dtype(np.int32),
     "bm25.tf": "u",
-    "bm25.doc_lengths": "iu",
+    "bm25.doc_lengths": np.dtype(np.int32),
 }
 
 

@@ -31,6 +31,7 @@ _FAQ_QUESTION = re.compile(r"^(?:q|question)\s*[:.)]\s*", re.IGNORECASE)
 _FAQ_ANSWER = re.compile(r"^(?:a|answer)\s*[:.)]\s*", re.IGNORECASE)
 _SENTENCE_END = (".", "!", "?", "…", '"', "”", "'", "’", ")")
 _HEADING_MAX_WORDS = 16
+_HEADING_MAX_CHARS = 200
 _WRAPPED_LINE_MIN_CHARS = 50
 _LEAD_IN_MIN_WORDS = 6
 
@@ -59,12 +60,16 @@ class Passage:
     prompt: str = ""
 
 
-def split_passages(text: str) -> list[Passage]:
-    """Turn cleaned article text into passages in reading order."""
+def split_passages(text: str, *, lines_as_sentences: bool = False) -> list[Passage]:
+    """Turn cleaned article text into passages in reading order.
+
+    `lines_as_sentences` is for text with no sentence punctuation at all (a list of lines, a
+    transcript), which would otherwise be read as nothing but headings.
+    """
     passages: list[Passage] = []
     section = prompt = ""
     for line in _logical_lines(text):
-        kind, body = _classify(line)
+        kind, body = _classify(line, headings=not lines_as_sentences)
         if kind is Kind.HEADING:
             section, prompt = body, ""
             passages.append(Passage(body, kind))
@@ -137,7 +142,7 @@ def _starts_block(line: str) -> bool:
     return bool(_BULLET.match(line) or _MARKDOWN_HEADING.match(line) or _FAQ_QUESTION.match(line) or _FAQ_ANSWER.match(line))
 
 
-def _classify(line: str) -> tuple[Kind, str]:
+def _classify(line: str, *, headings: bool = True) -> tuple[Kind, str]:
     if match := _MARKDOWN_HEADING.match(line):
         return Kind.HEADING, line[match.end() :].strip(" #")
     if match := _FAQ_QUESTION.match(line):
@@ -147,6 +152,8 @@ def _classify(line: str) -> tuple[Kind, str]:
     if match := _BULLET.match(line):
         return Kind.BULLET, line[match.end() :]
     words = line.split()
+    if len(line) > _HEADING_MAX_CHARS or not headings:
+        return Kind.TEXT, line
     if line.endswith("?") and len(words) <= _HEADING_MAX_WORDS * 2 and _punkt_count(line) == 1:
         return Kind.QUESTION, line
     if not line.endswith(_SENTENCE_END + (":",)) and (len(words) <= _HEADING_MAX_WORDS or _title_case(words)):

@@ -45,7 +45,7 @@ def save_arrays(path: Path, arrays: Mapping[str, np.ndarray], meta: Mapping[str,
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as file:
-            np.savez(file, **{_META: np.array(record)}, **arrays)
+            np.savez(file, allow_pickle=False, **{_META: np.array(record)}, **arrays)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)

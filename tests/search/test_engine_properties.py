@@ -232,12 +232,6 @@ def test_noise_around_a_real_question_does_not_hide_the_answer(engine: Engine, q
     assert answer.hits and answer.hits[0].text == SKERRY
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug, reported to the lead: a capitalised word opening the question after a mention, "
-    "a '>' quote or '**' markup counts as a named entity, and the engine abstains because the "
-    "articles never mention it",
-)
 @pytest.mark.parametrize(
     "question",
     ["<@123> Explain why harbours dry out", "> Explain why harbours dry out", "**Explain** why harbours dry out"],
