@@ -55,6 +55,16 @@ async def test_prefix_question_gets_an_embed_reply_with_typing(bot: AnswerBot, l
     assert_renders(expected, sent.json)
 
 
+async def test_the_bot_asks_only_for_what_it_needs(bot: AnswerBot, loopback: LoopbackDiscord) -> None:
+    guilds, guild_messages, direct_messages, message_content = 1 << 0, 1 << 9, 1 << 12, 1 << 15
+    assert loopback.identifies[0]["intents"] == guilds | guild_messages | direct_messages | message_content
+    question = await loopback.post_message(loopback.make_user("zed"), f"!ask {QUESTION}")
+    await loopback.wait_for_reply(question)
+    request_guild_members = 8
+    assert request_guild_members not in {payload["op"] for payload in loopback.received}
+    assert bot._connection.max_messages is None and not bot._connection.member_cache_flags.value
+
+
 async def test_a_mention_is_a_question(bot: AnswerBot, loopback: LoopbackDiscord, engine: Engine) -> None:
     expected = expected_answer(engine, bot)
     question = await loopback.post_message(loopback.make_user("bob"), QUESTION, mention_bot=True)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import os
+import re
 import signal
 import sys
 from pathlib import Path
@@ -13,7 +15,7 @@ import pytest
 from loopback.server import LoopbackDiscord
 
 from bot.config import Secret, Settings
-from bot.discord_bot.run import check
+from bot.discord_bot.run import check, setup_logging
 
 from .helpers import CORPUS
 
@@ -120,3 +122,25 @@ def test_check_fails_without_a_token_or_a_corpus(tmp_path: Path) -> None:
     report = out.getvalue()
     assert "Token:          missing" in report and "cannot load" in report
     assert report.rstrip().endswith("not ready: fix the lines above")
+
+
+def test_logs_carry_timestamps_and_never_the_token() -> None:
+    out = io.StringIO()
+    root = logging.getLogger()
+    level = root.level
+    setup_logging(Settings(token=Secret("secret-token-value"), log_level="INFO"), out)
+    try:
+        logger = logging.getLogger("bot.test")
+        try:
+            raise RuntimeError("failed with secret-token-value")
+        except RuntimeError:
+            logger.exception("token was %s", "secret-token-value")
+        logger.debug("below the level")
+    finally:
+        root.handlers[:] = [h for h in root.handlers if h.get_name() != "bot"]
+        root.setLevel(level)
+    text = out.getvalue()
+    assert "secret-token-value" not in text
+    assert "RuntimeError: failed with ********" in text
+    assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ERROR +bot\.test: token was \*{8}\n", text)
+    assert "below the level" not in text

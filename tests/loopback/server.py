@@ -159,6 +159,7 @@ class LoopbackDiscord:
         self.messages: dict[int, dict[str, Any]] = {}
         self.requests: list[Recorded] = []
         self.commands: dict[str, dict[str, Any]] = {}
+        self.received: list[dict[str, Any]] = []  # every gateway payload the bot sent, in order
         self.identifies: list[dict[str, Any]] = []
         self.resumes: list[dict[str, Any]] = []
         self.connection: Connection | None = None
@@ -797,6 +798,7 @@ class LoopbackDiscord:
             if frame.type != WSMsgType.TEXT:
                 continue
             message = json.loads(frame.data)
+            self.received.append(message)
             op, data = message.get("op"), message.get("d")
             if op == OP_HEARTBEAT:
                 if self.ack_heartbeats:

@@ -107,7 +107,8 @@ class Ask(commands.Cog):
 
     async def _deliver(self, ctx: Context, answer: Answer, article_count: int) -> None:
         if answer.abstained:
-            await reply(ctx, render.abstention(article_count, self.bot.settings.prefix))
+            prefix = "/" if ctx.interaction else self.bot.settings.prefix
+            await reply(ctx, render.abstention(article_count, prefix))
             return
         embed = render.answer_embed(answer, article_count=article_count)
         text = render.answer_text(answer, article_count=article_count)
@@ -153,7 +154,10 @@ class Ask(commands.Cog):
 
     def _hint(self) -> str:
         prefix = self.bot.settings.prefix
-        return f"Ask me a question after the mention, or use `{prefix}ask <question>`. `{prefix}help` shows what I can do."
+        return (
+            f"Ask me a question after the mention, or use `{prefix}ask <question>`. "
+            f"`{prefix}help` shows what I can do."
+        )
 
 
 async def setup(bot: AnswerBot) -> None:
