@@ -1,4 +1,4 @@
-"""Fixtures for the Discord layer: the real engine over a tiny corpus, the loopback server, a connected bot."""
+"""Fixtures for the Discord layer: the real engine over a tiny corpus and a bot connected to the loopback server."""
 
 from __future__ import annotations
 
@@ -20,14 +20,6 @@ from .helpers import CORPUS, StartBot
 @pytest.fixture(scope="session")
 def engine() -> Engine:
     return Engine.from_dir(CORPUS)
-
-
-@pytest.fixture
-async def loopback() -> AsyncIterator[LoopbackDiscord]:
-    server = LoopbackDiscord()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 @pytest.fixture

@@ -1,10 +1,21 @@
 """A small Discord-compatible server on 127.0.0.1 that the real discord.py client can run against.
 
 It serves the REST routes the bot uses and a gateway websocket, records every REST request
-so tests can assert on what the bot really sent, and lets tests play the users: post messages,
-run slash commands and click buttons. Fault injection (queued error responses per route,
-closing the gateway with a code, dropping the connection, withholding heartbeat ACKs,
-INVALID_SESSION) is built in so reliability tests can reuse it.
+(method, path, query, JSON body, status) so tests can assert on what the bot really sent, and
+lets tests play the users: post messages, run slash commands and click buttons. Fault injection
+is built in so reliability tests can reuse it:
+
+    server = LoopbackDiscord()                    # or the `loopback` fixture in tests/conftest.py
+    await server.start()                          # then point the client at server.api_base / gateway_url
+    message = await server.post_message(server.make_user("alice"), "!ask why?")
+    sent = await server.wait_for_reply(message)   # a Recorded: sent.json is what the bot posted
+    server.queue_error("POST", r"/channels/\d+/messages", 503, times=2)   # per-route errors, in order
+    server.queue_rate_limit("POST", r"/channels/\d+/messages", retry_after=0.1, is_global=True)
+    await server.close_gateway(4000)              # or drop_gateway(), invalidate_session(resumable=...)
+    server.ack_heartbeats = False                 # withhold heartbeat ACKs
+    await server.dispatch("GUILD_UPDATE", {...})  # any gateway event
+
+New routes are one line in `self._routes`; the gateway records every payload in `received`.
 """
 
 from __future__ import annotations
