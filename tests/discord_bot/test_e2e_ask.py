@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import re
+
+import pytest
 
 from loopback.server import LoopbackDiscord, body_of, custom_ids
 
@@ -108,6 +111,8 @@ async def test_a_dm_is_a_question_with_or_without_the_prefix(
         sent = await loopback.wait_for_reply(question)
         assert sent.path == f"/channels/{dm.id}/messages"
         assert_renders(expected, sent.json)
+    interaction = await loopback.slash(erin, "ask", {"question": QUESTION}, channel=dm)
+    assert_renders(expected, body_of(await loopback.wait_for_response(interaction)))
 
 
 async def test_abstention_is_short_friendly_and_hints(bot: AnswerBot, loopback: LoopbackDiscord, engine: Engine) -> None:
@@ -169,9 +174,11 @@ async def test_answer_in_thread_starts_a_thread_on_the_question(
 
 
 async def test_without_the_message_content_intent_mentions_still_work(
-    start_bot: StartBot, loopback: LoopbackDiscord, engine: Engine
+    start_bot: StartBot, loopback: LoopbackDiscord, engine: Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="bot.discord_bot.client")
     bot = await start_bot(message_content=False)
+    assert "switch on Bot → Privileged Gateway Intents → Message Content Intent" in caplog.text
     assert not loopback.identifies[-1]["intents"] & (1 << 15)
     expected = expected_answer(engine, bot)
     jo = loopback.make_user("jo")

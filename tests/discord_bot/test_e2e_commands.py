@@ -29,11 +29,14 @@ async def test_sources_lists_every_article_linked_where_a_url_is_known(
         assert (f"]({article.url})" in line) == (article.url is not None)
 
 
-async def test_slash_sources_answers_the_interaction(bot: AnswerBot, loopback: LoopbackDiscord, engine: Engine) -> None:
+async def test_slash_sources_and_source_answer_the_interaction(bot: AnswerBot, loopback: LoopbackDiscord, engine: Engine) -> None:
     interaction = await loopback.slash(loopback.make_user("bob"), "sources")
     sent = await loopback.wait_for_response(interaction)
     assert sent.path.endswith("/callback") and sent.json["type"] == 4
     assert body_of(sent)["embeds"][0]["title"] == f"Sources ({len(engine.sources())} articles)"
+    one = await loopback.slash(loopback.make_user("bob"), "source", {"number": 3})
+    embed = body_of(await loopback.wait_for_response(one))["embeds"][0]
+    assert embed["title"] == f"#3 {render.escape(engine.article(3).title)}"  # type: ignore[union-attr]
 
 
 async def test_a_long_source_list_pages_with_buttons(

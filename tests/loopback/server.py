@@ -1,4 +1,4 @@
-"""A small Discord-compatible server on 127.0.0.1 that the real discord.py client can run against.
+r"""A small Discord-compatible server on 127.0.0.1 that the real discord.py client can run against.
 
 It serves the REST routes the bot uses and a gateway websocket, records every REST request
 (method, path, query, JSON body, status) so tests can assert on what the bot really sent, and
