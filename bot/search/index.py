@@ -2,9 +2,11 @@
 
 rank-bm25 walks every document in Python for every query term (about 1 s a query at a
 million sentences). Here each term owns a slice of two flat arrays, the ids of the
-documents that contain it and how often, so a query only touches its own terms' postings.
-Weights are computed in float64 at query time from compact term frequencies: that keeps
-the index small and the scores equal to rank-bm25's.
+documents that contain it and how often, so a query only touches its own terms' postings;
+and when a question mixes rare and very common words, the common words' long lists are
+only searched for the documents the rare words found (see `BM25Index._pruned`).
+Weights are computed in float64 at query time from compact term frequencies (a byte per
+posting for sentences): that keeps the index small and the scores equal to rank-bm25's.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ VARIANTS = ("okapi", "l", "plus")
 _DEFAULT_DELTA = {"okapi": 0.0, "l": 0.5, "plus": 1.0}
 _BATCH = 1 << 16  # documents sorted at a time while building; bounds the temporary arrays
 _SAMPLE = 1024  # postings sampled to find a floor for the k-th best score
+_COMMON = 32  # a term in more than 1/32 of the documents is looked up, not scanned, when it can be
+_BLOCK = 1 << 20  # postings weighed at a time when finding each term's largest weight
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,10 @@ class BM25Params:
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
             raise ValueError(f"unknown BM25 variant {self.variant!r}; expected one of {', '.join(VARIANTS)}")
+        # Outside these ranges a term's weight stops growing with its frequency and shrinking
+        # with the document's length, and top_k's upper bounds would no longer hold.
+        if self.k1 < 0 or not 0 <= self.b <= 1 or self.delta < 0:
+            raise ValueError(f"BM25 needs k1 >= 0, 0 <= b <= 1 and delta >= 0; got {self}")
 
 
 class BM25Index:
@@ -61,10 +69,12 @@ class BM25Index:
         self._tf = term_frequencies
         self._doc_lengths = doc_lengths
         self.average_length = int(doc_lengths.sum()) / len(doc_lengths)
-        self._idf = _idf(params, np.diff(offsets), len(doc_lengths))
+        self._df = np.diff(offsets)
+        self._idf = _idf(params, self._df, len(doc_lengths))
         # rank-bm25's length normalisation, with its exact order of operations.
         norm = (1 - params.b) + params.b * doc_lengths / self.average_length
         self._norm = norm if params.variant == "l" else params.k1 * norm
+        self._upper_bound = np.maximum(self._largest_weights(), 0)
 
     @classmethod
     def build(
@@ -108,18 +118,18 @@ class BM25Index:
 
     def document_frequency(self, term: str) -> int:
         """How many documents contain `term` (0 if it is unknown)."""
-        i = self.vocabulary.get(term)
-        return 0 if i is None else int(self._offsets[i + 1] - self._offsets[i])
+        t = self.vocabulary.get(term)
+        return 0 if t is None else int(self._df[t])
 
     def idf(self, term: str) -> float:
         """The variant's idf as rank-bm25 computes it, Okapi's epsilon floor included; 0 if unknown."""
-        i = self.vocabulary.get(term)
-        return 0.0 if i is None else float(self._idf[i])
+        t = self.vocabulary.get(term)
+        return 0.0 if t is None else float(self._idf[t])
 
     def scores(self, query_tokens: Sequence[str]) -> np.ndarray:
         """One score per document, equal to rank-bm25's `get_scores` (a repeated token counts again)."""
-        constant, doc_ids, weights = self._contributions(query_tokens)
-        return self._totals(doc_ids, weights) + constant
+        terms = self._term_ids(query_tokens)
+        return self._dense_totals(terms) + self._constant(terms)
 
     def top_k(self, query_tokens: Sequence[str], k: int) -> list[tuple[int, float]]:
         """The best `k` documents that contain a query term, by score descending, then lower id first.
@@ -127,58 +137,94 @@ class BM25Index:
         Documents without any query term are never returned, even when BM25Plus gives them
         a positive score. Scores are those of `scores`.
         """
-        constant, doc_ids, weights = self._contributions(query_tokens)
-        if k <= 0 or not doc_ids:
+        terms = self._term_ids(query_tokens)
+        if k <= 0 or not terms:
             return []
-        totals = self._totals(doc_ids, weights)
-        candidates = _shortlist(totals, doc_ids, k)
-        best = candidates[_best(totals[candidates], k)]
-        return [(int(d), float(s)) for d, s in zip(best, totals[best] + constant)]
+        candidates, totals = self._pruned(terms, k) or self._exhaustive(terms, k)
+        best = _best(totals, k)
+        return [(int(d), float(s)) for d, s in zip(candidates[best], totals[best] + self._constant(terms))]
 
-    def _totals(self, doc_ids: list[np.ndarray], weights: list[np.ndarray]) -> np.ndarray:
-        """Per document, the sum of its postings' weights in query order (0 where it has none)."""
+    def _term_ids(self, query_tokens: Sequence[str]) -> list[int]:
+        """The known tokens' term ids, in query order and with repeats: unknown tokens add nothing."""
+        return [self.vocabulary[token] for token in query_tokens if token in self.vocabulary]
+
+    def _postings(self, t: int) -> slice:
+        return slice(self._offsets[t], self._offsets[t + 1])
+
+    def _weights(self, t: int, postings: slice | np.ndarray) -> np.ndarray:
+        """Term t's weight in the documents of some of its postings (a slice, or positions)."""
+        tf = self._tf[postings].astype(np.float64)
+        return _weigh(self.params, self._idf[t], tf, self._norm[self._doc_ids[postings]])
+
+    def _largest_weights(self) -> np.ndarray:
+        """Each term's largest weight in any document, computed a block of terms at a time to bound memory."""
+        largest = np.empty(len(self._df))
+        block_starts = np.searchsorted(self._offsets, np.arange(0, self._offsets[-1], _BLOCK), side="right") - 1
+        for first, last in zip(block_starts, [*block_starts[1:], len(self._df)]):
+            if first == last:
+                continue
+            postings = slice(self._offsets[first], self._offsets[last])
+            idf = np.repeat(self._idf[first:last], self._df[first:last])
+            tf = self._tf[postings].astype(np.float64)
+            weights = _weigh(self.params, idf, tf, self._norm[self._doc_ids[postings]])
+            largest[first:last] = np.maximum.reduceat(weights, self._offsets[first:last] - self._offsets[first])
+        return largest
+
+    def _constant(self, terms: list[int]) -> float:
+        """What BM25Plus adds to every document, with or without the terms: idf * delta per term."""
+        return sum(self._idf[t] * self.params.delta for t in terms) if self.params.variant == "plus" else 0.0
+
+    def _dense_totals(self, terms: list[int]) -> np.ndarray:
+        """Per document, its terms' weights added in query order (0 where it has none)."""
         totals = np.zeros(len(self))
-        for docs, w in zip(doc_ids, weights):
-            totals[docs] += w
+        weights: dict[int, np.ndarray] = {}
+        for t in terms:
+            postings = self._postings(t)
+            if t not in weights:
+                weights[t] = self._weights(t, postings)
+            totals[self._doc_ids[postings]] += weights[t]
         return totals
 
-    def _contributions(self, query_tokens: Sequence[str]) -> tuple[float, list[np.ndarray], list[np.ndarray]]:
-        """Per known query token, its postings' document ids and what it adds to each of them.
+    def _exhaustive(self, terms: list[int], k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Every posting of every term scored; then only documents that can be in the top k kept."""
+        totals = self._dense_totals(terms)
+        candidates = _shortlist(totals, [self._doc_ids[self._postings(t)] for t in set(terms)], k)
+        return candidates, totals[candidates]
 
-        BM25Plus adds idf * delta to every document, even one without the term; that shared
-        part is returned once, as a constant, and left out of the weights.
+    def _pruned(self, terms: list[int], k: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """The top-k candidates found from the rarer terms' postings alone, if the common terms cannot change them.
+
+        A document with none of the rarer terms scores at most the sum of the common terms'
+        upper bounds. Once k documents that have a rarer term score more than that, the
+        common terms' long postings need only be searched for those documents (MaxScore).
+        None if that does not hold, or if the query lacks common or rare terms.
         """
-        constant = 0.0
-        doc_ids: list[np.ndarray] = []
-        weights: list[np.ndarray] = []
-        computed: dict[int, np.ndarray] = {}
-        for token in query_tokens:
-            t = self.vocabulary.get(token)
-            if t is None:
-                continue
-            docs = self._doc_ids[self._offsets[t] : self._offsets[t + 1]]
-            if t not in computed:
-                computed[t] = self._weights(t, docs)
-            if self.params.variant == "plus":
-                constant += self._idf[t] * self.params.delta
-            doc_ids.append(docs)
-            weights.append(computed[t])
-        return constant, doc_ids, weights
+        common = {t for t in terms if self._df[t] * _COMMON > len(self)}
+        rare = set(terms) - common
+        if not common or not rare:
+            return None
+        candidates = np.unique(np.concatenate([self._doc_ids[self._postings(t)] for t in rare]))
+        if len(candidates) < k:
+            return None
+        totals = self._sparse_totals(terms, candidates)
+        kth_best = np.partition(totals, len(totals) - k)[len(totals) - k]
+        ceiling = sum(self._upper_bound[t] for t in terms if t in common)
+        return (candidates, totals) if ceiling * (1 + 1e-9) < kth_best else None
 
-    def _weights(self, t: int, docs: np.ndarray) -> np.ndarray:
-        """Term t's weight in each document of its postings, with rank-bm25's formula and order of operations."""
-        p = self.params
-        tf = self._tf[self._offsets[t] : self._offsets[t + 1]].astype(np.float64)
-        norm = self._norm[docs]
-        if p.variant == "l":
-            ctd = tf / norm
-            return self._idf[t] * tf * (p.k1 + 1) * (ctd + p.delta) / (p.k1 + ctd + p.delta)
-        # idf * (tf * (k1 + 1) / (tf + norm)), in place: the common terms have long postings.
-        norm += tf
-        tf *= p.k1 + 1
-        tf /= norm
-        tf *= self._idf[t]
-        return tf
+    def _sparse_totals(self, terms: list[int], candidates: np.ndarray) -> np.ndarray:
+        """`_dense_totals` for just these (ascending) documents, found by binary search in each posting list."""
+        totals = np.zeros(len(candidates))
+        found: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for t in terms:
+            if t not in found:
+                postings = self._postings(t)
+                docs = self._doc_ids[postings]
+                at = np.minimum(np.searchsorted(docs, candidates), len(docs) - 1)
+                has = docs[at] == candidates
+                found[t] = has, self._weights(t, postings.start + at[has])
+            has, weights = found[t]
+            totals[has] += weights
+        return totals
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Plain numeric arrays (no objects) for `bot.search.store`, under names starting "bm25."."""
@@ -331,6 +377,23 @@ def _idf(params: BM25Params, document_frequency: np.ndarray, n: int) -> np.ndarr
     if params.variant == "l":
         return math.log(n + 1) - np.log(df + 0.5)
     return np.log((n + 1) / df)
+
+
+def _weigh(params: BM25Params, idf: float | np.ndarray, tf: np.ndarray, norm: np.ndarray) -> np.ndarray:
+    """A term's weight in documents, given its tf and their length norm, as rank-bm25 computes it.
+
+    Same formula and order of operations, so Okapi's scores come out bit for bit; BM25Plus's
+    idf * delta is left out (see `BM25Index._constant`). Overwrites `tf` and `norm`.
+    """
+    if params.variant == "l":
+        ctd = tf / norm
+        return idf * tf * (params.k1 + 1) * (ctd + params.delta) / (params.k1 + ctd + params.delta)
+    # idf * (tf * (k1 + 1) / (tf + norm)), in place: common terms have long postings.
+    norm += tf
+    tf *= params.k1 + 1
+    tf /= norm
+    tf *= idf
+    return tf
 
 
 def _shortlist(totals: np.ndarray, doc_ids: list[np.ndarray], k: int) -> np.ndarray:

@@ -210,6 +210,12 @@ def test_build_rejects_what_rank_bm25_cannot_score():
         BM25Index.build(CORPUS, variant="bm25t")
 
 
+@pytest.mark.parametrize("params", [{"k1": -1}, {"b": 1.5}, {"b": -0.1}, {"variant": "plus", "delta": -1}])
+def test_build_rejects_parameters_under_which_weights_misbehave(params):
+    with pytest.raises(ValueError, match="BM25 needs k1 >= 0, 0 <= b <= 1 and delta >= 0"):
+        BM25Index.build(CORPUS, **params)
+
+
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_arrays_round_trip_to_an_index_that_scores_the_same(variant):
     index = BM25Index.build(CORPUS, variant=variant, **OTHER_PARAMS[variant])
