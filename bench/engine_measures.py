@@ -21,11 +21,20 @@ def build(workdir: Path) -> dict:
 
 
 def serve(workdir: Path, n_questions: int) -> dict:
-    """Restarted from the saved index, then answering questions made from the corpus' own words."""
+    """Restarted from the saved index, then answering questions made from the corpus' own words.
+
+    `rebuilt` tells whether the engine wrote its cache again instead of reusing it (its
+    fingerprint covers the search code, so an edit to it during the run forces a rebuild).
+    """
+    written = _cache_times(workdir)
     engine, restart_s = timed(lambda: Engine.from_dir(workdir / "articles", cache_dir=workdir / "engine-cache"))
     queries = json.loads((workdir / "questions.json").read_text())
     questions = [f"What about {' '.join(q)}?" for kind in ("rare", "common") for q in queries[kind][: n_questions // 2]]
-    return {"restart_s": restart_s, **_ask_all(engine, questions)}
+    return {"restart_s": restart_s, "rebuilt": _cache_times(workdir) != written, **_ask_all(engine, questions)}
+
+
+def _cache_times(workdir: Path) -> dict[str, int]:
+    return {path.name: path.stat().st_mtime_ns for path in (workdir / "engine-cache").iterdir()}
 
 
 def default_corpus(corpus: Path, questions: list[str], repeats: int) -> dict:
