@@ -28,8 +28,12 @@ HELP_ENTRIES = 12  # 12 fields of at most 380 units keep the help embed under 6,
 MIN_BLOCK = 150  # below this a further answer would be a stub; leave it out instead
 COLOUR = discord.Colour.blurple()
 
-# Characters Discord's markdown gives meaning to; a backslash before any of them shows it literally.
-_MARKDOWN = re.compile(r"(https?://[^\s<>()\[\]]*[^\s<>()\[\].,:;\"'])|([\\*_~`|>\[\]()#\-<])")
+# Characters that are markdown anywhere in a line (emphasis, code, spoilers, masked links, mentions);
+# a backslash before one shows it literally. Bare URLs are wrapped in <> instead, which keeps them
+# clickable and stops link previews.
+_MARKDOWN = re.compile(r"(https?://[^\s<>()\[\]]*[^\s<>()\[\].,:;\"'])|([\\*_~`|\[\]<])")
+# Characters that are markdown only at the start of a line: quotes, headings, lists.
+_LINE_START = re.compile(r"^([>#-])")
 _MENTION = re.compile(r"@(everyone|here)")
 
 
@@ -54,14 +58,15 @@ def clip(text: str, limit: int, ellipsis: str = "…") -> str:
 
 def escape(text: str) -> str:
     """Show corpus or user text literally: no markdown, no mention pings, no masked links, one line."""
-    return _escape_inline(" ".join(text.split()))
+    return _escape_inline(" ".join(text.split()), at_start=True)
 
 
-def _escape_inline(text: str) -> str:
+def _escape_inline(text: str, *, at_start: bool = False) -> str:
     def replace(match: re.Match[str]) -> str:
         return f"<{match.group(1)}>" if match.group(1) else "\\" + match.group(2)
 
-    return _MENTION.sub("@\u200b\\1", _MARKDOWN.sub(replace, text))
+    escaped = _MENTION.sub("@\u200b\\1", _MARKDOWN.sub(replace, text))
+    return _LINE_START.sub(r"\\\1", escaped) if at_start else escaped
 
 
 def highlight(text: str, matched: Iterable[str]) -> str:
@@ -69,15 +74,15 @@ def highlight(text: str, matched: Iterable[str]) -> str:
     words = sorted({w for w in matched if w.strip()}, key=len, reverse=True)
     flat = " ".join(text.split())
     if not words:
-        return _escape_inline(flat)
+        return _escape_inline(flat, at_start=True)
     pattern = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, words)) + r")(?!\w)", re.IGNORECASE)
     parts: list[str] = []
     last = 0
     for match in pattern.finditer(flat):
-        parts.append(_escape_inline(flat[last : match.start()]))
+        parts.append(_escape_inline(flat[last : match.start()], at_start=last == 0))
         parts.append(f"**{_escape_inline(match.group())}**")
         last = match.end()
-    parts.append(_escape_inline(flat[last:]))
+    parts.append(_escape_inline(flat[last:], at_start=last == 0))
     return "".join(parts)
 
 

@@ -121,9 +121,16 @@ def test_custom_ids_always_fit_and_keep_the_first_id(numbers: list[int]) -> None
 def test_markdown_and_mentions_in_a_sentence_are_shown_literally() -> None:
     shown = render.escape("**bold** _it_ ~~s~~ `c` ||spoiler|| > quote [link](http://e.org) @everyone <@123>")
     assert shown == (
-        "\\*\\*bold\\*\\* \\_it\\_ \\~\\~s\\~\\~ \\`c\\` \\|\\|spoiler\\|\\| \\> quote "
-        "\\[link\\]\\(<http://e.org>\\) @\u200beveryone \\<@123\\>"
+        "\\*\\*bold\\*\\* \\_it\\_ \\~\\~s\\~\\~ \\`c\\` \\|\\|spoiler\\|\\| > quote "
+        "\\[link\\](<http://e.org>) @\u200beveryone \\<@123>"
     )
+
+
+def test_quotes_headings_and_lists_are_escaped_at_the_start_only() -> None:
+    assert render.escape("> not a quote > ok") == "\\> not a quote > ok"
+    assert render.escape("# not a heading") == "\\# not a heading"
+    assert render.escape("- not a list - ok") == "\\- not a list - ok"
+    assert render.highlight("# Rock", ("Rock",)) == "\\# **Rock**"
 
 
 def test_only_whole_matched_words_are_bold_and_case_is_kept() -> None:
