@@ -183,3 +183,11 @@ async def test_slash_cooldown_notice_is_ephemeral(start_bot: StartBot, loopback:
     notice = await loopback.wait_for_response(second)
     assert body_of(notice)["flags"] & 64
     assert body_of(notice)["content"].startswith("You're asking faster")
+
+
+async def test_without_owner_ids_the_applications_owner_is_the_operator(
+    start_bot: StartBot, loopback: LoopbackDiscord
+) -> None:
+    await start_bot(owner_ids=frozenset())
+    request = await loopback.post_message(loopback.owner, "!reload")
+    assert (await loopback.wait_for_reply(request)).json["content"].startswith("Reloaded: 3 articles (was 3)")
