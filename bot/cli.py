@@ -1,6 +1,7 @@
-"""The terminal interface: `ask`, `sources`, `check` and `run`, a thin wrapper over the engine.
+"""The terminal interface: `ask`, `sources`, `check`, `run` and `health`, a thin wrapper over the engine.
 
-Only `check` and `run` import the Discord layer, so asking from a terminal stays light.
+Each command imports only what it uses: asking never loads Discord, and the container's
+health probe loads neither Discord nor the engine.
 """
 
 from __future__ import annotations
@@ -13,9 +14,14 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from typing import TYPE_CHECKING
+
 from bot.config import Settings, SettingsError, load_settings
-from bot.search.corpus import Article, CorpusError
-from bot.search.engine import Answer, Engine
+from bot.health import DEFAULT_MAX_AGE, check_health
+
+if TYPE_CHECKING:
+    from bot.search.corpus import Article
+    from bot.search.engine import Answer, Engine
 
 EXIT_USAGE = 2
 
@@ -63,6 +69,14 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the Discord bot (needs DISCORD_TOKEN)", description="Connect to Discord and answer.")
     _corpus_option(run)
     run.set_defaults(handler=_run)
+
+    health = commands.add_parser(
+        "health",
+        help="exit 0 while the running bot's heartbeat is fresh (for container health checks)",
+        description="Check the heartbeat file (HEALTH_FILE) that a connected bot refreshes.",
+    )
+    health.add_argument("--max-age", type=float, default=DEFAULT_MAX_AGE, metavar="SECONDS", help="how old a heartbeat may be")
+    health.set_defaults(handler=_health)
     return parser
 
 
@@ -91,6 +105,9 @@ def _with_corpus(args: argparse.Namespace, settings: Settings) -> Settings:
 
 
 def _load(settings: Settings) -> Engine | None:
+    from bot.search.corpus import CorpusError
+    from bot.search.engine import Engine
+
     try:
         engine = Engine.from_dir(settings.corpus_dir, cache_dir=settings.index_cache)
     except CorpusError as error:
@@ -198,3 +215,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.discord_bot.run import run_bot
 
     return run_bot(_with_corpus(args, settings))
+
+
+def _health(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.health_file is None:
+        print("error: HEALTH_FILE is not set, so there is no heartbeat to check", file=sys.stderr)
+        return EXIT_USAGE
+    healthy, reason = check_health(settings.health_file, args.max_age)
+    print(reason, file=sys.stdout if healthy else sys.stderr)
+    return 0 if healthy else 1

@@ -94,3 +94,21 @@ class _Lines:
 
     def readline(self) -> str:
         return self._lines.pop(0) if self._lines else ""
+
+
+def test_health_reports_the_heartbeat(monkeypatch, tmp_path: Path, capsys) -> None:
+    from bot.health import write_heartbeat
+
+    beat = tmp_path / "health"
+    monkeypatch.setenv("HEALTH_FILE", str(beat))
+    assert main(["health"]) == 1
+    write_heartbeat(beat)
+    assert main(["health"]) == 0
+    monkeypatch.delenv("HEALTH_FILE")
+    assert main(["health"]) == 2
+    assert "HEALTH_FILE is not set" in capsys.readouterr().err
+
+
+def test_health_check_loads_neither_the_engine_nor_discord() -> None:
+    code = "import sys, bot.cli; assert not {'discord', 'numpy', 'nltk'} & set(sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60).returncode == 0

@@ -109,6 +109,12 @@ def _read_article(path: Path, max_bytes: int, warnings: list[str]) -> str | None
     except OSError as error:
         warnings.append(f"{path}: cannot be read ({error.strerror}); check the file's permissions")
         return None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            data = data.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError:
+            warnings.append(f"{path}: starts like UTF-16 but does not decode; save it as UTF-8")
+            return None
     if b"\x00" in data:
         warnings.append(f"{path}: looks binary (it contains NUL bytes); only UTF-8 text articles are read")
         return None

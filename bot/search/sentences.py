@@ -8,6 +8,7 @@ answer can be found by the words of its question.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
@@ -24,6 +25,7 @@ ABBREVIATIONS = frozenset(
     """.split()
 )
 MAX_SENTENCE_CHARS = 600
+PUNKT_CHUNK_CHARS = 20_000
 
 _BULLET = re.compile(r"^(?:[•·▪◦‣●○■□➤►✓✔*+\-–—]|\(?\d{1,3}[.)]|\(?[a-z][.)])\s+")
 _MARKDOWN_HEADING = re.compile(r"^#{1,6}\s+")
@@ -99,8 +101,9 @@ def _sentence_kind(sentence: str, kind: Kind) -> Kind:
 def split_sentences(text: str) -> list[str]:
     """Punkt sentences, with any over-long run (no punctuation for pages) cut at word boundaries."""
     sentences: list[str] = []
-    for sentence in _punkt().tokenize(text):
-        sentences.extend(_cap_length(sentence.strip()))
+    for chunk in _chunks(text):
+        for sentence in _punkt().tokenize(chunk):
+            sentences.extend(_cap_length(sentence.strip()))
     return [s for s in sentences if s]
 
 
@@ -173,25 +176,36 @@ def _punkt_count(line: str) -> int:
     return len(_punkt().tokenize(line))
 
 
+def _chunks(text: str) -> Iterator[str]:
+    """Pieces small enough for Punkt's regular expressions, which NLTK stops after 5 s."""
+    start = 0
+    while len(text) - start > PUNKT_CHUNK_CHARS:
+        cut = _break_point(text, start, PUNKT_CHUNK_CHARS, (". ", " "))
+        yield text[start:cut]
+        start = cut
+    yield text[start:]
+
+
 def _cap_length(sentence: str) -> list[str]:
-    if len(sentence) <= MAX_SENTENCE_CHARS:
-        return [sentence]
+    """Cut a run longer than MAX_SENTENCE_CHARS at clause or word breaks (linear in its length)."""
     pieces: list[str] = []
-    while len(sentence) > MAX_SENTENCE_CHARS:
-        cut = _best_cut(sentence)
-        pieces.append(sentence[:cut].strip())
-        sentence = sentence[cut:].strip()
-    pieces.append(sentence)
+    start = 0
+    while len(sentence) - start > MAX_SENTENCE_CHARS:
+        cut = _break_point(sentence, start, MAX_SENTENCE_CHARS, ("; ", ", ", " "))
+        pieces.append(sentence[start:cut].strip())
+        start = cut
+    pieces.append(sentence[start:].strip())
     return pieces
 
 
-def _best_cut(sentence: str) -> int:
-    window = sentence[: MAX_SENTENCE_CHARS]
-    for mark in ("; ", ", ", " "):
-        at = window.rfind(mark, MAX_SENTENCE_CHARS // 2)
+def _break_point(text: str, start: int, limit: int, marks: tuple[str, ...]) -> int:
+    """Where to end a piece of at most `limit` characters: after the best mark in its second half."""
+    end = start + limit
+    for mark in marks:
+        at = text.rfind(mark, start + limit // 2, end)
         if at > 0:
             return at + len(mark)
-    return MAX_SENTENCE_CHARS
+    return end
 
 
 @cache

@@ -36,6 +36,8 @@ _FOLD = str.maketrans(
         "\u2012": " ", "\u2013": " ", "\u2014": " ", "\u2015": " ",
     }
 )
+# Accents and other combining marks ("café" finds "cafe"; zalgo text reads as its letters).
+_COMBINING_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
 _RAW_TOKEN = re.compile(r"\d+(?:[.,]\d+)*(?:%|(?!\w))|\w+(?:['-]\w+)*")
 _MAX_JOINED_PARTS = 3
 _MAX_TERM_CHARS = 40
@@ -44,11 +46,14 @@ _stemmer = SnowballStemmer("english")
 
 
 def fold(text: str) -> str:
-    """Unicode compatibility forms, ASCII quotes and hyphens, and case folding.
+    """Unicode compatibility forms, ASCII quotes and hyphens, no accents, and case folding.
 
     En and em dashes separate words ("evolve—and"); hyphens join them ("non-profit").
     """
-    return unicodedata.normalize("NFKC", text).translate(_FOLD).casefold()
+    if text.isascii():
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text.translate(_FOLD))
+    return unicodedata.normalize("NFC", _COMBINING_MARKS.sub("", decomposed)).casefold()
 
 
 def tokenize(text: str) -> list[str]:

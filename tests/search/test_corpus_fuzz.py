@@ -44,10 +44,6 @@ def truncated_utf8(path: Path) -> None:
     path.write_bytes("The café closes on Mondays.".encode("utf-8")[:-12] + b"\xc3")
 
 
-def utf16(path: Path) -> None:
-    path.write_text("Notepad once saved articles like this.", encoding="utf-16")
-
-
 def nul_in_text(path: Path) -> None:
     path.write_bytes(b"An article with a stray\x00 NUL byte in the middle.")
 
@@ -97,7 +93,6 @@ BAD_FILES: dict[str, tuple[Callable[[Path], None], str]] = {
     "random bytes": (random_bytes, "only UTF-8 text articles are read"),
     "invalid UTF-8 (Latin-1)": (invalid_utf8, "not UTF-8 text (bad byte at offset 6)"),
     "UTF-8 cut mid-character": (truncated_utf8, "not UTF-8 text"),
-    "UTF-16 with a byte order mark": (utf16, "only UTF-8 text articles are read"),
     "a NUL byte in text": (nul_in_text, "looks binary (it contains NUL bytes)"),
     "empty file": (empty, "empty; add the article's text or remove the file"),
     "whitespace only": (whitespace_only, "empty; add the article's text or remove the file"),
@@ -109,6 +104,15 @@ BAD_FILES: dict[str, tuple[Callable[[Path], None], str]] = {
     "folder named x.txt": (folder_named_like_an_article, "not a regular file"),
     "named pipe (FIFO)": (named_pipe, "not a regular file"),
 }
+
+
+def test_a_utf16_article_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "wide.txt").write_bytes(GOOD_TEXT.encode("utf-16"))
+    engine = Engine.from_dir(folder)
+    assert engine.warnings == ()
+    assert engine.ask(QUESTION).hits[0].text == ANSWER
 
 
 def bad_name(kind: str) -> str:

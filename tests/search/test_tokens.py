@@ -26,4 +26,4 @@ def test_dashes_separate_words_but_hyphens_join_them() -> None:
 
 def test_chat_filler_emoji_and_other_scripts() -> None:
     assert tokenize("ok so pls tell me lol 🤔") == []
-    assert tokenize("Ünïcode 日本語") == ["ünïcode", "日本語"]
+    assert tokenize("Ünïcode café 日本語") == tokenize("unicode cafe 日本語") == ["unicod", "cafe", "日本語"]
