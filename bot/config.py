@@ -13,7 +13,9 @@ from typing import Mapping
 
 from dotenv import dotenv_values
 
-DEFAULT_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+_SHIPPED_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+# In a checkout the default articles sit beside the package; an installed copy has none there.
+DEFAULT_CORPUS = _SHIPPED_CORPUS if _SHIPPED_CORPUS.is_dir() else Path("corpus")
 
 
 class SettingsError(ValueError):
