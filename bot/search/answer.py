@@ -162,12 +162,12 @@ class Group:
     others: list[Candidate]
 
 
-def group_duplicates(candidates: Sequence[Candidate]) -> list[Group]:
-    """Merge near-duplicate sentences (same terms, mostly) into one group, best first."""
+def group_duplicates(candidates: Sequence[Candidate], weight: Callable[[str], float]) -> list[Group]:
+    """Merge near-duplicate sentences (sharing most of their information) into one group, best first."""
     groups: list[Group] = []
     for candidate in candidates:
         for group in groups:
-            if similarity(group.best.terms, candidate.terms) >= MERGE_SIMILARITY:
+            if similarity(group.best.terms, candidate.terms, weight) >= MERGE_SIMILARITY:
                 group.others.append(candidate)
                 break
         else:
@@ -175,8 +175,11 @@ def group_duplicates(candidates: Sequence[Candidate]) -> list[Group]:
     return groups
 
 
-def similarity(a: frozenset[str], b: frozenset[str]) -> float:
-    """Overlap of two term sets relative to the smaller one (a short restatement still merges)."""
-    if not a or not b:
-        return 0.0
-    return len(a & b) / min(len(a), len(b)) if min(len(a), len(b)) >= 4 else len(a & b) / len(a | b)
+def similarity(a: frozenset[str], b: frozenset[str], weight: Callable[[str], float]) -> float:
+    """The weight of the terms two sentences share, relative to the lighter sentence.
+
+    Weighting by IDF keeps two different facts about the same companies apart: sharing
+    "microsoft openai partnership" says little, sharing "2019 1 billion invest" says a lot.
+    """
+    lighter = min(sum(map(weight, a)), sum(map(weight, b)))
+    return sum(map(weight, a & b)) / lighter if lighter > 0 else 0.0

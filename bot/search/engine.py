@@ -232,7 +232,7 @@ class Engine:
         candidates = self._candidates(question)
         if not any(c.coverage >= self.settings.min_coverage for c in candidates):
             return [], "no sentence covers enough of the question"
-        groups = group_duplicates(candidates[: MERGE_WINDOW + top_k])
+        groups = group_duplicates(candidates[: MERGE_WINDOW + top_k], self._idf)
         return [self._hit(group.best, group.others, question) for group in groups[:top_k]], ""
 
     def _idf(self, term: str) -> float:

@@ -1,0 +1,59 @@
+"""How a question is read and how candidate sentences are weighed."""
+
+from bot.search.answer import Expects, analyse, coverage, satisfies, similarity
+from bot.search.tokens import tokenize
+
+
+def idf(term: str) -> float:
+    """A made-up IDF: "openai" is everywhere, everything else is informative."""
+    return 0.5 if term == "openai" else 4.0
+
+
+def no_correction(word: str) -> str | None:
+    return None
+
+
+def test_names_count_double_and_type_words_not_at_all() -> None:
+    question = analyse("Which country is SoftBank based in?", idf, no_correction)
+    weights = {concept.terms: concept.weight for concept in question.concepts}
+    assert weights == {("softbank",): 8.0, ("base",): 4.0}
+    assert question.focus == {"softbank": "SoftBank"}
+    assert question.query == ["countri", "softbank", "base", "softbank"]
+
+
+def test_the_opening_word_and_chat_markup_are_not_names() -> None:
+    assert analyse("<@42> **Explain** the Deal with Oracle", idf, no_correction).focus == {
+        "deal": "Deal",
+        "oracl": "Oracle",
+    }
+
+
+def test_a_hyphenated_word_is_one_concept() -> None:
+    question = analyse("is it non-profit", idf, no_correction)
+    assert [concept.terms for concept in question.concepts] == [("non", "profit", "nonprofit")]
+
+
+def test_misspellings_are_corrected_before_stemming() -> None:
+    question = analyse("microsfot deals", idf, lambda word: "microsoft" if word == "microsfot" else None)
+    assert question.terms == ("microsoft", "deal")
+
+
+def test_answer_types_from_the_wording() -> None:
+    assert analyse("How many staff?", idf, no_correction).expects is Expects.NUMBER
+    assert analyse("When did it start?", idf, no_correction).expects is Expects.TIME
+    assert analyse("Why did it start?", idf, no_correction).expects is Expects.ANYTHING
+    assert satisfies(Expects.TIME, "It began in March.") and not satisfies(Expects.TIME, "It began quietly.")
+    assert satisfies(Expects.NUMBER, "Three firms joined.") and not satisfies(Expects.NUMBER, "Firms joined.")
+
+
+def test_coverage_is_the_share_of_the_question_information() -> None:
+    question = analyse("OpenAI revenue share", idf, no_correction)
+    assert coverage(question, frozenset(tokenize("OpenAI cut the revenue share"))) == 1.0
+    assert coverage(question, frozenset(tokenize("OpenAI grew"))) == 0.5 / 8.5
+
+
+def test_similarity_weighs_shared_information_not_shared_words() -> None:
+    common = frozenset({"openai", "microsoft"})
+    weight = {"openai": 0.1, "microsoft": 0.1, "2019": 5.0, "billion": 3.0, "cloud": 4.0}.__getitem__
+    assert similarity(common | {"2019", "billion"}, common | {"2019", "billion", "cloud"}, weight) == 1.0
+    assert similarity(common | {"2019"}, common | {"cloud"}, weight) < 0.1
