@@ -51,12 +51,17 @@ async def test_forbidden_in_one_channel_is_logged_and_the_others_work(
     assert warnings[0].exc_info is None
 
 
-async def test_the_bot_resumes_after_a_close_or_a_dropped_connection(bot: AnswerBot, loopback: LoopbackDiscord) -> None:
-    for resumed, fault in enumerate((lambda: loopback.close_gateway(4000), loopback.drop_gateway), start=1):
+async def test_the_bot_resumes_after_a_close_a_drop_or_a_resumable_invalid_session(
+    bot: AnswerBot, loopback: LoopbackDiscord
+) -> None:
+    faults = (
+        lambda: loopback.close_gateway(4000),
+        loopback.drop_gateway,
+        lambda: loopback.invalidate_session(resumable=True),
+    )
+    for resumed, fault in enumerate(faults, start=1):
         before = loopback.connection
-        result = fault()
-        if result is not None:
-            await result
+        await fault()
         await loopback.wait_for(lambda: loopback.connection is not None and loopback.connection is not before)
         assert len(loopback.resumes) == resumed and len(loopback.identifies) == 1
     question = await loopback.post_message(loopback.make_user("carol"), f"!ask {QUESTION}")

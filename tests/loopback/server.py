@@ -390,8 +390,8 @@ class LoopbackDiscord:
         if self.connection is not None:
             await self.connection.ws.close(code=code)
 
-    def drop_gateway(self) -> None:
-        """Drop the current gateway TCP connection without a close frame."""
+    async def drop_gateway(self) -> None:
+        """Drop the current gateway TCP connection without a close frame (async like the other faults)."""
         if self.connection is not None and self.connection.transport is not None:
             self.connection.transport.abort()
 
@@ -521,14 +521,6 @@ class LoopbackDiscord:
     def sent_messages(self, *, since: int = 0) -> list[Recorded]:
         """Messages the bot created (accepted requests only), by channel message or interaction response."""
         return [r for r in self.requests[since:] if _creates_message(r)]
-
-    async def wait_for_message(self, *, since: int = 0, timeout: float = 10.0) -> Recorded:
-        """The first message the bot creates since `since`, whichever way it is sent."""
-        async with self._changed:
-            found = await asyncio.wait_for(
-                self._changed.wait_for(lambda: self.sent_messages(since=since)), timeout
-            )
-        return found[0]
 
     async def wait_for_reply(self, message: Mapping[str, Any], *, timeout: float = 10.0) -> Recorded:
         """The bot's channel message that replies to `message` (by message reference) and was accepted."""
