@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
+
+import pytest
 
 from loopback.server import LoopbackDiscord, Recorded, custom_ids
 
@@ -95,3 +98,24 @@ async def test_buttons_under_a_slash_answer_work(bot: AnswerBot, loopback: Loopb
     message = loopback.message_for(await loopback.wait_for_response(interaction))
     body = await click(loopback, loopback.make_user("reader"), message, custom_ids(message)[1])
     assert body["embeds"][0]["title"] == "Sources of this answer"
+
+
+async def test_context_for_sentences_gone_since_a_reload_says_to_ask_again(
+    bot: AnswerBot, loopback: LoopbackDiscord, engine: Engine
+) -> None:
+    message, _ = await ask(loopback)
+    gone = len(engine.sources()) * 1000
+    old = copy.deepcopy(message)
+    old["components"][0]["components"][0]["custom_id"] = f"answer:context:{gone}"
+    embed = (await click(loopback, loopback.make_user("reader"), old, f"answer:context:{gone}"))["embeds"][0]
+    assert embed["description"] == "That answer's sentences are no longer in the articles; ask again."
+
+
+async def test_a_vote_that_cannot_be_saved_still_thanks_and_is_logged(
+    start_bot: StartBot, loopback: LoopbackDiscord, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    await start_bot(feedback_file=tmp_path)  # a folder: appending to it fails
+    message, _ = await ask(loopback)
+    body = await click(loopback, loopback.make_user("voter"), message, custom_ids(message)[2])
+    assert body["content"] == "Thanks! I couldn't save that right now; the operator has been told."
+    assert f"Cannot write feedback to {tmp_path}" in caplog.text
