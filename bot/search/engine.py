@@ -32,7 +32,7 @@ from bot.search.sentences import Kind, Passage, split_passages, title_of
 from bot.search.spelling import Speller
 from bot.search.store import StoreError
 from bot.search.table import SentenceTable, TableBuilder
-from bot.search.tokens import tokenize, words
+from bot.search.tokens import tokenize, words_and_terms
 
 MAX_QUESTION_CHARS = 1000
 CANDIDATES = 30
@@ -162,9 +162,9 @@ class Engine:
                     sentence_id = builder.add(passage.text, number, passage.kind)
                     if not passage.kind.answers:
                         continue
-                    terms = _document_terms(passage, settings)
+                    surface_words, terms = _document_terms(passage, settings)
                     if terms:
-                        surface.update(words(passage.text))
+                        surface.update(surface_words)
                         indexed.append(sentence_id)
                         yield terms
 
@@ -258,14 +258,14 @@ class Engine:
         return Hit(sentence.id, sentence.text, best.score, sentence.article, matched, also)
 
 
-def _document_terms(passage: Passage, settings: Settings) -> list[str]:
-    """A sentence's own terms, plus its FAQ question's (and optionally its heading's)."""
-    terms = tokenize(passage.text)
+def _document_terms(passage: Passage, settings: Settings) -> tuple[list[str], list[str]]:
+    """A sentence's words, and its terms plus its FAQ question's (and optionally its heading's)."""
+    words, terms = words_and_terms(passage.text)
     if passage.prompt:
         terms += tokenize(passage.prompt)
     if settings.section_terms and passage.section:
         terms += tokenize(passage.section)
-    return terms
+    return words, terms
 
 
 def _surface_words(text: str) -> list[str]:

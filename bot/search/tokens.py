@@ -58,7 +58,13 @@ def fold(text: str) -> str:
 
 def tokenize(text: str) -> list[str]:
     """The stemmed search terms of `text`, in order, stopwords removed."""
-    return [term for match in _RAW_TOKEN.finditer(fold(text)) for term in _raw_terms(match.group())]
+    return [term for raw in _RAW_TOKEN.findall(fold(text)) for term in _raw_terms(raw)]
+
+
+def words_and_terms(text: str) -> tuple[list[str], list[str]]:
+    """`words(text)` and `tokenize(text)` in one pass, for indexing."""
+    raws = _RAW_TOKEN.findall(fold(text))
+    return [w for raw in raws for w in _raw_words(raw)], [t for raw in raws for t in _raw_terms(raw)]
 
 
 def words(text: str) -> Iterator[str]:
@@ -69,8 +75,8 @@ def words(text: str) -> Iterator[str]:
 
 def word_groups(text: str) -> Iterator[tuple[str, ...]]:
     """Words grouped by the written token they come from ("non-profit": non, profit, nonprofit)."""
-    for match in _RAW_TOKEN.finditer(fold(text)):
-        group = _raw_words(match.group())
+    for raw in _RAW_TOKEN.findall(fold(text)):
+        group = _raw_words(raw)
         if group:
             yield group
 
