@@ -11,6 +11,7 @@ from discord.ext import commands, tasks
 
 from bot.config import Settings, SettingsError
 from bot.discord_bot.feedback import FeedbackLog
+from bot.discord_bot.replies import can_reply
 from bot.discord_bot.views import DYNAMIC_ITEMS
 from bot.health import write_heartbeat
 from bot.search.engine import Engine
@@ -25,6 +26,9 @@ EXTENSIONS = (
     "bot.discord_bot.exts.errors",
 )
 HEARTBEAT_SECONDS = 30.0  # well inside bot.health's 90 s default, so one late write is no alarm
+# A gateway connection silent for this long is a zombie: close it and resume (discord.py's default;
+# Discord's heartbeat interval is about 41 s). Tests pass a short one to see it happen.
+GATEWAY_SILENCE_TIMEOUT = 60.0
 DISCORD_API_BASE = discord.http.Route.BASE
 DISCORD_GATEWAY = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
 
@@ -85,7 +89,14 @@ class ChannelNotAllowed(commands.CheckFailure):
 class AnswerBot(commands.Bot):
     """The corpus-answering bot; `engine` is replaced whole by `!reload`, never mutated."""
 
-    def __init__(self, settings: Settings, engine: Engine, *, guild_ready_timeout: float = 2.0) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        *,
+        guild_ready_timeout: float = 2.0,
+        heartbeat_timeout: float = GATEWAY_SILENCE_TIMEOUT,
+    ) -> None:
         # The bot has no voice features: spare operators discord.py's warnings about voice libraries.
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         super().__init__(
@@ -100,11 +111,15 @@ class AnswerBot(commands.Bot):
             case_insensitive=True,
             strip_after_prefix=True,
             guild_ready_timeout=guild_ready_timeout,
+            heartbeat_timeout=heartbeat_timeout,
         )
         self.settings = settings
         self.engine = engine
         self.feedback = FeedbackLog(settings.feedback_file)
+        # Channels where Discord refused a reply: logged once, then quiet until a reply gets through.
+        self.refused_channels: set[int] = set()
         self.add_check(self._allowed_here)
+        self.add_check(self._can_reply_here)
 
     async def setup_hook(self) -> None:
         for extension in EXTENSIONS:
@@ -157,3 +172,13 @@ class AnswerBot(commands.Bot):
         if in_allowed_channel(self.settings, ctx.channel) or await self.is_owner(ctx.author):
             return True
         raise ChannelNotAllowed(self.settings.allowed_channels)
+
+    async def _can_reply_here(self, ctx: commands.Context[AnswerBot]) -> bool:
+        """Global check: skip commands where the bot may not post, rather than collect 403s from Discord."""
+        if can_reply(ctx):
+            return True
+        raise CannotReply("missing the Send Messages permission")
+
+
+class CannotReply(commands.CheckFailure):
+    """The bot lacks the permission to post where a command was used."""

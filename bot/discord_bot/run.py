@@ -2,7 +2,14 @@
 
 `run_bot` turns every way start-up can fail (no token, a rejected token, a missing privileged
 intent, an unreachable server, a bad corpus) into one clear log line and an exit code, and
-closes the bot cleanly on SIGTERM or SIGINT.
+closes the bot cleanly on SIGTERM or SIGINT. The exit codes tell systemd what to do
+(deploy/corpus-bot.service restarts on failure, except after 2 and 78):
+
+    0   stopped by SIGTERM or SIGINT
+    1   transient trouble (no network, Discord unreachable or failing, a crash): restarting may help
+    2   a configuration error (no token, a bad setting, an unusable corpus): fix the settings
+    78  Discord refused the bot (a rejected token, disallowed or invalid intents): fix it in the
+        developer portal or the settings (78 is EX_CONFIG in sysexits.h)
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ log = logging.getLogger("bot")
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
+EXIT_REFUSED = 78  # EX_CONFIG
 NO_TOKEN = (
     "No Discord token: set DISCORD_TOKEN in .env (copy .env.example) or in the environment. "
     "Get it from the developer portal: your application → Bot → Reset Token."
@@ -47,6 +55,10 @@ MISSING_INTENT = (
     "Discord refused the message-content intent (close code 4014). Either switch on "
     "Bot → Privileged Gateway Intents → Message Content Intent in the developer portal, "
     "or set MESSAGE_CONTENT_INTENT=false (slash commands, mentions and DMs still work)."
+)
+INVALID_INTENTS = (
+    "Discord refused the intents the bot asked for as invalid (close code 4013). "
+    "This discord.py may be too old or too new for the gateway: reinstall the pinned version."
 )
 
 
@@ -77,7 +89,7 @@ def setup_logging(settings: Settings, stream: TextIO | None = None) -> None:
 
 
 def run_bot(settings: Settings) -> int:
-    """Run until SIGTERM/SIGINT; return the process exit code (0 clean stop, 1 failure, 2 bad settings)."""
+    """Run until SIGTERM/SIGINT; return the process exit code (see the module's docstring)."""
     setup_logging(settings)
     if not settings.token:
         log.error(NO_TOKEN)
@@ -87,6 +99,10 @@ def run_bot(settings: Settings) -> int:
     except KeyboardInterrupt:
         log.info("Interrupted before the bot started")
         return EXIT_OK
+    except Exception as error:
+        # Through the log, so the token is masked even here (Python's own traceback printer would not).
+        log.critical("The bot stopped on an unexpected error", exc_info=error)
+        return EXIT_FAILED
 
 
 async def _serve(settings: Settings) -> int:
@@ -98,9 +114,9 @@ async def _serve(settings: Settings) -> int:
     with _stop_signals() as stop:
         try:
             engine = await asyncio.to_thread(load_engine, settings)
-        except CorpusError as error:
+        except (CorpusError, OSError) as error:
             log.error("Cannot start: %s", error)
-            return EXIT_FAILED
+            return EXIT_CONFIG
         for warning in engine.warnings:
             log.warning("%s", warning)
         log.info("Loaded %d articles from %s", len(engine.sources()), settings.corpus_dir)
@@ -108,7 +124,7 @@ async def _serve(settings: Settings) -> int:
 
 
 async def _run_until_stopped(bot: AnswerBot, token: str, stop: _Stop) -> int:
-    """Run the bot until a signal arrives (exit 0) or it fails (explained, exit 1); close it either way."""
+    """Run the bot until a signal arrives (exit 0) or it fails (explained, 1 or 78); close it either way."""
     async with bot:
         with _quiet_first_connect(bot):
             running = asyncio.create_task(bot.start(token))
@@ -117,12 +133,16 @@ async def _run_until_stopped(bot: AnswerBot, token: str, stop: _Stop) -> int:
             if stop.is_set():
                 log.info("Received %s; closing the connection to Discord", stop.name)
                 await bot.close()
+                running.cancel()  # it may be sleeping out a reconnect backoff, which close() does not end
                 await asyncio.gather(running, return_exceptions=True)
                 log.info("Closed cleanly")
                 return EXIT_OK
             stopping.cancel()
             error = running.exception()
-            return EXIT_OK if error is None else _explain(error, bot)
+            if error is None:
+                log.error("The connection to Discord ended without a stop signal; exiting so the service restarts")
+                return EXIT_FAILED
+            return _explain(error, bot)
 
 
 @contextlib.contextmanager
@@ -167,16 +187,26 @@ def _stop_signals() -> Iterator[_Stop]:
 
 
 def _explain(error: BaseException, bot: AnswerBot) -> int:
-    """Log a start-up or connection failure as one clear sentence; re-raise anything unexpected."""
+    """Log a start-up or connection failure as one clear sentence and return its exit code.
+
+    78 when Discord refuses the bot (restarting cannot help), 1 for trouble that may pass;
+    anything unexpected is re-raised, for `run_bot` to log with its traceback.
+    """
     api = discord.http.Route.BASE
     gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
     if isinstance(error, discord.LoginFailure):
         log.error(REJECTED_TOKEN)
-    elif isinstance(error, discord.PrivilegedIntentsRequired):
+        return EXIT_REFUSED
+    if isinstance(error, discord.PrivilegedIntentsRequired):
         log.error(MISSING_INTENT)
-    elif isinstance(error, discord.ConnectionClosed) and error.code == 4004:
+        return EXIT_REFUSED
+    if isinstance(error, discord.ConnectionClosed) and error.code == 4004:
         log.error(REJECTED_TOKEN.replace("(401 Unauthorized)", "at the gateway (close code 4004)"))
-    elif isinstance(error, discord.ConnectionClosed):
+        return EXIT_REFUSED
+    if isinstance(error, discord.ConnectionClosed) and error.code == 4013:
+        log.error(INVALID_INTENTS)
+        return EXIT_REFUSED
+    if isinstance(error, discord.ConnectionClosed):
         log.error("The gateway closed the connection with code %s (%s); stopping", error.code, error.reason)
     elif isinstance(error, discord.HTTPException):
         log.error("The Discord API at %s answered %s during start-up: %s", api, error.status, error.text)

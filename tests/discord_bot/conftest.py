@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
-from loopback.server import LoopbackDiscord
+from loopback.server import LoopbackDiscord, body_of
 
 from bot.config import Secret, Settings
-from bot.discord_bot.client import AnswerBot, use_endpoints
+from bot.discord_bot.client import GATEWAY_SILENCE_TIMEOUT, AnswerBot, use_endpoints
 from bot.search.engine import Engine
 
 from .helpers import CORPUS, StartBot
@@ -45,13 +45,20 @@ def make_settings(loopback: LoopbackDiscord, tmp_path: Path) -> Callable[..., Se
 async def start_bot(
     loopback: LoopbackDiscord, engine: Engine, make_settings: Callable[..., Settings]
 ) -> AsyncIterator[StartBot]:
-    """Start a real AnswerBot against the loopback server and wait until it is ready."""
+    """Start a real AnswerBot against the loopback server and wait until it is ready.
+
+    Afterwards, every message the bot sent must have asked Discord to ping no one.
+    """
     started: list[tuple[AnswerBot, asyncio.Task[None]]] = []
 
-    async def start(*, with_engine: Engine | None = None, **changes: object) -> AnswerBot:
+    async def start(
+        *, with_engine: Engine | None = None, heartbeat_timeout: float = GATEWAY_SILENCE_TIMEOUT, **changes: object
+    ) -> AnswerBot:
         settings = make_settings(**changes)
         use_endpoints(settings.api_base, settings.gateway_url)
-        bot = AnswerBot(settings, with_engine or engine, guild_ready_timeout=0.01)
+        bot = AnswerBot(
+            settings, with_engine or engine, guild_ready_timeout=0.01, heartbeat_timeout=heartbeat_timeout
+        )
         identified = len(loopback.identifies)
         task = asyncio.create_task(bot.start(settings.token.value))
         started.append((bot, task))
@@ -70,6 +77,10 @@ async def start_bot(
         await bot.close()
         await asyncio.gather(task, return_exceptions=True)
     use_endpoints(None, None)
+    for request in loopback.sent_messages():
+        mentions = body_of(request).get("allowed_mentions") or {}
+        may_ping = mentions.get("parse") != [] or mentions.get("users") or mentions.get("roles")
+        assert not may_ping and not mentions.get("replied_user"), f"{request.path} may ping: {mentions}"
 
 
 @pytest.fixture

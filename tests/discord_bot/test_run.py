@@ -1,4 +1,9 @@
-"""`python -m bot run` and `check`: the real process against the loopback server, and its failure modes."""
+"""`python -m bot run` and `check`: the real process against the loopback server, and its failure modes.
+
+Exit codes (see bot/discord_bot/run.py and deploy/corpus-bot.service, which does not restart after 2 or 78):
+0 stopped by a signal, 1 transient trouble, 2 a configuration error, 78 Discord refused the bot.
+Every run logs at DEBUG with a token shaped like a real one, which must never appear in the output.
+"""
 
 from __future__ import annotations
 
@@ -7,26 +12,48 @@ import io
 import logging
 import os
 import re
+import shutil
 import signal
+import subprocess
 import sys
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import discord
 import pytest
 from loopback.server import LoopbackDiscord
 
 from bot.config import Secret, Settings
-from bot.discord_bot.run import check, setup_logging
+from bot.discord_bot import run
+from bot.discord_bot.client import AnswerBot, use_endpoints
+from bot.discord_bot.run import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, EXIT_REFUSED, check, run_bot, setup_logging
+from bot.search.engine import Engine
 
-from .helpers import CORPUS
+from .helpers import CORPUS, deny_listing, eventually
 
 REPO = Path(__file__).resolve().parents[2]
 QUESTION = "when was the lighthouse finished?"
+SECRET = "MTA5ODc2NTQzMjEwOTg3NjU0Mw.GxYzAb.loopback-secret-Q1w2E3r4T5y6U7i8O9p0"
+
+
+@pytest.fixture
+async def loopback() -> AsyncIterator[LoopbackDiscord]:
+    """The loopback server, accepting only SECRET as the token."""
+    server = LoopbackDiscord(token=SECRET)
+    await server.start()
+    yield server
+    await server.stop()
 
 
 def environment(loopback: LoopbackDiscord | None, tmp_path: Path, **extra: str) -> dict[str, str]:
     """The child's environment: ours without any Discord settings, plus the loopback server's."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "BOT_", "OWNER_", "ALLOWED_"))}
-    env.update(PYTHONPATH=str(REPO), CORPUS_DIR=str(CORPUS), FEEDBACK_FILE=str(tmp_path / "feedback.jsonl"))
+    env.update(
+        PYTHONPATH=str(REPO),
+        CORPUS_DIR=str(CORPUS),
+        FEEDBACK_FILE=str(tmp_path / "feedback.jsonl"),
+        LOG_LEVEL="DEBUG",
+    )
     if loopback is not None:
         env.update(
             DISCORD_TOKEN=loopback.token, DISCORD_API_BASE=loopback.api_base, DISCORD_GATEWAY_URL=loopback.gateway_url
@@ -42,8 +69,15 @@ async def start(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
 
 
 async def finish(process: asyncio.subprocess.Process, timeout: float = 30.0) -> tuple[int, str]:
-    _, stderr = await asyncio.wait_for(process.communicate(), timeout)
+    """The exit code and the log; neither the log nor standard output may hold the token."""
+    try:
+        stdout, stderr = await asyncio.wait_for(process.communicate(), timeout)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
     assert process.returncode is not None
+    assert SECRET not in stdout.decode() + stderr.decode()
     return process.returncode, stderr.decode()
 
 
@@ -51,7 +85,7 @@ async def finish(process: asyncio.subprocess.Process, timeout: float = 30.0) -> 
 async def test_run_answers_through_the_server_and_closes_cleanly_on_a_signal(
     loopback: LoopbackDiscord, tmp_path: Path, number: signal.Signals
 ) -> None:
-    process = await start(environment(loopback, tmp_path, LOG_LEVEL="INFO"), tmp_path)
+    process = await start(environment(loopback, tmp_path, LOG_LEVEL="INFO"), tmp_path)  # DEBUG shows raw user ids
     try:
         await loopback.wait_for(lambda: loopback.connection is not None, timeout=60)
         asker = loopback.make_user("asker")
@@ -64,44 +98,170 @@ async def test_run_answers_through_the_server_and_closes_cleanly_on_a_signal(
         if process.returncode is None:
             process.kill()
             await process.wait()
-    assert code == 0
+    assert code == EXIT_OK
     assert f"Received {number.name}; closing the connection to Discord" in log
     assert "Closed cleanly" in log and "Traceback" not in log
     assert "answered user=" in log and asker["id"] not in log
-    assert loopback.token not in log
     await loopback.wait_for(lambda: loopback.connection is None)
 
 
-async def test_run_with_an_invalid_token_explains_and_fails(loopback: LoopbackDiscord, tmp_path: Path) -> None:
-    env = environment(loopback, tmp_path, DISCORD_TOKEN="not-the-right-token")
+async def test_run_with_a_token_rejected_at_login_exits_78(loopback: LoopbackDiscord, tmp_path: Path) -> None:
+    """Handling: `_explain` maps discord.LoginFailure (401 at GET /users/@me) to 78, which systemd does not restart."""
+    env = environment(loopback, tmp_path)
+    loopback.token = "the-token-after-a-reset"
     code, log = await finish(await start(env, tmp_path))
-    assert code == 1
-    assert "Discord rejected the token (401 Unauthorized)" in log
-    assert "Traceback" not in log and "not-the-right-token" not in log
+    assert code == EXIT_REFUSED
+    assert "Discord rejected the token (401 Unauthorized)" in log and "Traceback" not in log
 
 
-async def test_run_without_a_token_stops_at_once(tmp_path: Path) -> None:
-    code, log = await finish(await start(environment(None, tmp_path), tmp_path))
-    assert code == 2
-    assert "No Discord token: set DISCORD_TOKEN in .env" in log and "Traceback" not in log
+@pytest.mark.parametrize(
+    "close, explained",
+    [
+        (4004, "Discord rejected the token at the gateway (close code 4004)"),
+        (4013, "Discord refused the intents the bot asked for as invalid (close code 4013)"),
+    ],
+)
+async def test_run_refused_at_the_gateway_after_logging_in_exits_78(
+    loopback: LoopbackDiscord, tmp_path: Path, close: int, explained: str
+) -> None:
+    """Handling: `_explain` maps these gateway close codes (REST login having worked) to 78, with a sentence each."""
+    loopback.refuse_identify = close
+    code, log = await finish(await start(environment(loopback, tmp_path), tmp_path))
+    assert code == EXIT_REFUSED
+    assert [r.path for r in loopback.requests][:2] == ["/users/@me", "/oauth2/applications/@me"]
+    assert all(r.ok for r in loopback.requests) and len(loopback.identifies) == 1
+    assert explained in log and "Traceback" not in log
 
 
 async def test_run_without_the_portal_intent_says_what_to_switch_on(tmp_path: Path) -> None:
-    strict = LoopbackDiscord(privileged_intents=False)
+    """Handling: `_explain` maps PrivilegedIntentsRequired (close code 4014) to 78 and names the switch."""
+    strict = LoopbackDiscord(token=SECRET, privileged_intents=False)
     await strict.start()
     try:
         code, log = await finish(await start(environment(strict, tmp_path), tmp_path))
     finally:
         await strict.stop()
-    assert code == 1
+    assert code == EXIT_REFUSED
     assert "Message Content Intent" in log and "MESSAGE_CONTENT_INTENT=false" in log
 
 
-async def test_run_with_an_unreachable_gateway_explains(loopback: LoopbackDiscord, tmp_path: Path) -> None:
-    env = environment(loopback, tmp_path, DISCORD_GATEWAY_URL="ws://127.0.0.1:1/gateway")
-    code, log = await finish(await start(env, tmp_path))
-    assert code == 1
-    assert "Cannot connect to the gateway at ws://127.0.0.1:1/gateway" in log and "Traceback" not in log
+@pytest.mark.parametrize(
+    "setting, value, explained",
+    [
+        ("DISCORD_GATEWAY_URL", "ws://127.0.0.1:1/gateway", "Cannot connect to the gateway at ws://127.0.0.1:1/gateway"),
+        ("DISCORD_API_BASE", "http://127.0.0.1:1/api/v10", "Cannot reach the Discord API at http://127.0.0.1:1/api/v10"),
+    ],
+)
+async def test_run_without_a_network_path_to_discord_exits_1(
+    loopback: LoopbackDiscord, tmp_path: Path, setting: str, value: str, explained: str
+) -> None:
+    """Handling: `_explain` calls an unreachable API or gateway transient (1): systemd retries within its start limit."""
+    code, log = await finish(await start(environment(loopback, tmp_path, **{setting: value}), tmp_path))
+    assert code == EXIT_FAILED
+    assert explained in log and "Traceback" not in log
+
+
+async def test_run_without_a_token_stops_at_once(tmp_path: Path) -> None:
+    code, log = await finish(await start(environment(None, tmp_path), tmp_path))
+    assert code == EXIT_CONFIG
+    assert "No Discord token: set DISCORD_TOKEN in .env" in log and "Traceback" not in log
+
+
+@pytest.mark.parametrize(
+    "setting, value, explained",
+    [
+        ("CORPUS_DIR", "no-such-folder", "Cannot start: corpus folder no-such-folder does not exist"),
+        ("TOP_K", "many", "error: TOP_K='many' is not a whole number"),
+        ("DISCORD_API_BASE", "ftp://example.org", "DISCORD_API_BASE='ftp://example.org' is not an http(s) URL"),
+    ],
+)
+async def test_run_with_a_configuration_error_exits_2_before_connecting(
+    loopback: LoopbackDiscord, tmp_path: Path, setting: str, value: str, explained: str
+) -> None:
+    """Handling: settings and corpus errors are 2 (`run_bot`, and `bot.cli` for settings it cannot parse)."""
+    code, log = await finish(await start(environment(loopback, tmp_path, **{setting: value}), tmp_path))
+    assert code == EXIT_CONFIG
+    assert explained in log and "Traceback" not in log
+    assert not loopback.requests
+
+
+async def test_a_stop_signal_during_a_reconnect_backoff_closes_at_once(
+    loopback: LoopbackDiscord,
+    make_settings: Callable[..., Settings],
+    engine: Engine,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Handling: `_run_until_stopped` cancels the connect loop once the bot is closed. discord.py's close() does not
+    end a reconnect backoff (up to 17 minutes while Discord is unreachable), so SIGTERM would wait for SIGKILL."""
+
+    class Patient(discord.backoff.ExponentialBackoff):  # type: ignore[type-arg]
+        def delay(self) -> float:
+            return 3600.0
+
+    monkeypatch.setattr(discord.client, "ExponentialBackoff", Patient)
+    settings = make_settings()
+    use_endpoints(settings.api_base, settings.gateway_url)
+    bot = AnswerBot(settings, engine, guild_ready_timeout=0.01)
+    stop = run._Stop()
+    serving = asyncio.create_task(run._run_until_stopped(bot, settings.token.value, stop))
+    try:
+        await loopback.wait_for(lambda: loopback.connection is not None)
+        await asyncio.wait_for(bot.wait_until_ready(), 10)
+        await loopback.stop()  # Discord is gone: the reconnect is refused and the bot backs off
+        await eventually(lambda: any("Attempting a reconnect in 3600.00s" in r.getMessage() for r in caplog.records))
+        stop.name = "SIGTERM"
+        stop.set()
+        assert await asyncio.wait_for(serving, 10) == EXIT_OK
+    finally:
+        serving.cancel()
+        use_endpoints(None, None)
+
+
+def test_an_unreadable_corpus_at_start_up_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Handling: `_serve` treats a corpus it cannot read as a configuration error (2), not a crash."""
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    settings = Settings(token=Secret(SECRET), corpus_dir=corpus, api_base="http://127.0.0.1:1/api/v10")
+    out = io.StringIO()
+    monkeypatch.setattr(run, "setup_logging", lambda settings: setup_logging(settings, out))
+    try:
+        with deny_listing(corpus, monkeypatch):
+            assert run_bot(settings) == EXIT_CONFIG
+    finally:
+        logging.getLogger().handlers[:] = [h for h in logging.getLogger().handlers if h.get_name() != "bot"]
+    assert f"Cannot start: cannot list corpus folder {corpus}: Permission denied" in out.getvalue()
+
+
+def test_an_unexpected_crash_exits_1_with_its_traceback_logged_and_the_token_masked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Handling: `run_bot` logs any unexpected error through the redacting handler (Python's own traceback
+    printer would show the token) and exits 1, so systemd restarts the bot."""
+
+    def explode(settings: Settings) -> None:
+        raise RuntimeError(f"something unforeseen while holding {settings.token.value}")
+
+    out = io.StringIO()
+    monkeypatch.setattr(run, "load_engine", explode)
+    monkeypatch.setattr(run, "setup_logging", lambda settings: setup_logging(settings, out))
+    try:
+        code = run_bot(Settings(token=Secret(SECRET), corpus_dir=CORPUS))
+    finally:
+        logging.getLogger().handlers[:] = [h for h in logging.getLogger().handlers if h.get_name() != "bot"]
+    log = out.getvalue()
+    assert code == EXIT_FAILED
+    assert "CRITICAL bot: The bot stopped on an unexpected error" in log
+    assert "RuntimeError: something unforeseen while holding ********" in log and SECRET not in log
+
+
+def test_dot_env_is_ignored_by_git() -> None:
+    """The token's file can never be committed by accident."""
+    git = shutil.which("git")
+    if git is None or not (REPO / ".git").exists():
+        pytest.skip("no git here")
+    ignored = subprocess.run([git, "check-ignore", "--quiet", ".env"], cwd=REPO, check=False)
+    assert ignored.returncode == 0, ".env is not in .gitignore"
 
 
 def test_check_reports_without_connecting_and_never_shows_the_token(tmp_path: Path) -> None:

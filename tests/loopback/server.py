@@ -11,9 +11,18 @@ is built in so reliability tests can reuse it:
     sent = await server.wait_for_reply(message)   # a Recorded: sent.json is what the bot posted
     server.queue_error("POST", r"/channels/\d+/messages", 503, times=2)   # per-route errors, in order
     server.queue_rate_limit("POST", r"/channels/\d+/messages", retry_after=0.1, is_global=True)
-    await server.close_gateway(4000)              # or drop_gateway(), invalidate_session(resumable=...)
-    server.ack_heartbeats = False                 # withhold heartbeat ACKs
+    server.queue_error("POST", r"/channels/\d+/messages", 502, after_handling=True)  # the response is lost
+    await server.close_gateway(4000)              # or drop_gateway(), invalidate_session(resumable=...), request_reconnect()
+    server.withhold_acks()                        # this connection's heartbeats go unanswered
+    server.hold_gateway(); ...; server.release_gateway()  # new connections wait for HELLO meanwhile
+    server.refuse_identify = 4004                 # close every IDENTIFY with this code (REST still works)
     await server.dispatch("GUILD_UPDATE", {...})  # any gateway event
+
+Sessions behave as Discord's do: an event dispatched while the bot is disconnected waits in the
+session's backlog, and a RESUME replays every event after the sequence number the bot sends, then
+RESUMED. Message creation honours `enforce_nonce` (a repeated nonce returns the first message) and
+the bot's channel permissions (403 Missing Permissions). `replies_to(message)` lists the messages
+users would see in reply to a message; `heartbeats` holds the arrival time of every heartbeat.
 
 New routes are one line in `self._routes`; the gateway records every payload in `received`.
 """
@@ -21,10 +30,12 @@ New routes are one line in `self._routes`; the gateway records every payload in 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import re
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Mapping
 
@@ -67,6 +78,9 @@ OP_RESUME, OP_RECONNECT, OP_INVALID_SESSION, OP_HELLO, OP_HEARTBEAT_ACK = 6, 7, 
 CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, DEFERRED_UPDATE, UPDATE_MESSAGE = 4, 5, 6, 7
 EPHEMERAL = 1 << 6
 
+BACKLOG = 10_000  # events a session keeps for replay on RESUME
+MISSING_PERMISSIONS = {"message": "Missing Permissions", "code": 50013}
+
 
 @dataclass
 class Recorded:
@@ -78,6 +92,8 @@ class Recorded:
     json: Any
     headers: Mapping[str, str]
     status: int = 0  # filled in once the response is ready, before the request is listed
+    at: float = field(default_factory=time.monotonic)  # when it arrived
+    duplicate: bool = False  # its nonce repeated an earlier message's: that message was returned, none created
 
     @property
     def ok(self) -> bool:
@@ -94,6 +110,7 @@ class QueuedError:
     body: Any
     headers: Mapping[str, str]
     remaining: int | None  # None: forever
+    after_handling: bool = False  # the request takes effect first: the response is lost, not the request
 
 
 @dataclass
@@ -139,15 +156,24 @@ class Channel:
 
 
 @dataclass
+class Session:
+    """A gateway session; it outlives its connections, so a RESUME can replay the events missed."""
+
+    id: str
+    intents: int
+    identify: dict[str, Any]
+    sequence: int = 0
+    backlog: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=BACKLOG))
+
+
+@dataclass(eq=False)
 class Connection:
-    """One gateway websocket and its session state."""
+    """One gateway websocket, and the session it carries once identified or resumed."""
 
     ws: web.WebSocketResponse
     transport: asyncio.BaseTransport | None
-    session_id: str | None = None
-    sequence: int = 0
-    intents: int = 0
-    identify: dict[str, Any] | None = None
+    session: Session | None = None
+    acks: bool = True
     send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -159,6 +185,8 @@ class LoopbackDiscord:
         self.privileged_intents = privileged_intents
         self.heartbeat_interval_ms = 41_250
         self.ack_heartbeats = True
+        self.heartbeats: list[float] = []  # time.monotonic() of every heartbeat received
+        self.refuse_identify: int | None = None  # a close code to answer every IDENTIFY with
         self._ids = itertools.count(1)
         self.application_id = self.snowflake()
         self.bot_user = self._user_payload(self.application_id, "AnswerBot", bot=True)
@@ -173,8 +201,13 @@ class LoopbackDiscord:
         self.received: list[dict[str, Any]] = []  # every gateway payload the bot sent, in order
         self.identifies: list[dict[str, Any]] = []
         self.resumes: list[dict[str, Any]] = []
-        self.connection: Connection | None = None
-        self._sessions: dict[str, Connection] = {}
+        self.connection: Connection | None = None  # the live, identified (or resumed) connection
+        self.session: Session | None = None  # the current session, connected or not
+        self._sessions: dict[str, Session] = {}
+        self._connections: set[Connection] = set()
+        self._gateway_open = asyncio.Event()
+        self._gateway_open.set()
+        self._nonces: dict[str, dict[str, Any]] = {}
         self._errors: list[QueuedError] = []
         self._interactions: dict[str, dict[str, Any]] = {}
         self._changed = asyncio.Condition()
@@ -209,11 +242,13 @@ class LoopbackDiscord:
         self.port = self._runner.addresses[0][1]
 
     async def stop(self) -> None:
-        for connection in list(self._sessions.values()):
+        self._gateway_open.set()
+        for connection in list(self._connections):
             if not connection.ws.closed:
                 await connection.ws.close(code=1001)
         if self._runner is not None:
             await self._runner.cleanup()
+            self._runner = None
 
     @property
     def api_base(self) -> str:
@@ -369,11 +404,18 @@ class LoopbackDiscord:
         *,
         headers: Mapping[str, str] | None = None,
         times: int | None = 1,
+        after_handling: bool = False,
     ) -> None:
-        """Answer the next `times` requests matching (method, path regex) with this error; None = forever."""
+        """Answer the next `times` requests matching (method, path regex) with this error; None = forever.
+
+        With `after_handling` the request is carried out first (a message is created) and only its
+        response is the error, as when Discord acts but the answer is lost on the way back.
+        """
         if body is None:
             body = {"message": f"{status}: error injected by the loopback server", "code": 0}
-        self._errors.append(QueuedError(method, re.compile(path), status, body, dict(headers or {}), times))
+        self._errors.append(
+            QueuedError(method, re.compile(path), status, body, dict(headers or {}), times, after_handling)
+        )
 
     def queue_rate_limit(self, method: str, path: str, retry_after: float, *, is_global: bool = False) -> None:
         """A 429 as Discord sends it, with the Via header discord.py uses to tell it from a Cloudflare ban."""
@@ -396,18 +438,43 @@ class LoopbackDiscord:
             self.connection.transport.abort()
 
     async def invalidate_session(self, *, resumable: bool) -> None:
-        """Send op 9 INVALID_SESSION; the client resumes if `resumable`, else identifies afresh."""
-        await self._send(self.connection, {"op": OP_INVALID_SESSION, "d": resumable})
+        """Send op 9 INVALID_SESSION; the client resumes if `resumable`, else the session is gone and it identifies afresh."""
+        connection = self.connection
+        if not resumable and self.session is not None:
+            self._sessions.pop(self.session.id, None)
+            self.session = None
+        await self._send(connection, {"op": OP_INVALID_SESSION, "d": resumable})
+
+    async def request_reconnect(self) -> None:
+        """Send op 7 RECONNECT, as Discord does before it moves a session to another server."""
+        await self._send(self.connection, {"op": OP_RECONNECT, "d": None})
+
+    def withhold_acks(self) -> None:
+        """Stop acknowledging the current connection's heartbeats (a zombie connection); later ones are acked."""
+        if self.connection is not None:
+            self.connection.acks = False
+
+    def hold_gateway(self) -> None:
+        """New gateway connections wait before HELLO until `release_gateway()`: the bot stays disconnected."""
+        self._gateway_open.clear()
+
+    def release_gateway(self) -> None:
+        self._gateway_open.set()
 
     # --- playing the users --------------------------------------------------------------------
 
     async def dispatch(self, event: str, data: Mapping[str, Any]) -> None:
-        """Send a DISPATCH event on the current gateway connection."""
+        """Send a DISPATCH event in the current session; while it is disconnected the event waits for a RESUME."""
+        session = self.session
+        if session is None:
+            raise RuntimeError("no bot has a session with the gateway")
+        session.sequence += 1
+        payload = {"op": OP_DISPATCH, "t": event, "s": session.sequence, "d": dict(data)}
+        session.backlog.append(payload)
         connection = self.connection
-        if connection is None:
-            raise RuntimeError("no bot is connected to the gateway")
-        connection.sequence += 1
-        await self._send(connection, {"op": OP_DISPATCH, "t": event, "s": connection.sequence, "d": dict(data)})
+        if connection is not None and connection.session is session:
+            with contextlib.suppress(ConnectionError, RuntimeError):  # closing: a RESUME replays it
+                await self._send(connection, payload)
 
     async def post_message(
         self,
@@ -433,13 +500,13 @@ class LoopbackDiscord:
             mentions.append(dict(self.bot_user))
         message = self._message_payload(channel, author, content, mentions=mentions, reply_to=reply_to)
         self.messages[int(message["id"])] = message
-        connection = self.connection
-        if connection is None:
-            raise RuntimeError("no bot is connected to the gateway")
+        session = self.session
+        if session is None:
+            raise RuntimeError("no bot has a session with the gateway")
         needed = INTENT_DIRECT_MESSAGES if channel.type == 1 else INTENT_GUILD_MESSAGES
-        if connection.intents & needed:
+        if session.intents & needed:
             delivered = dict(message)
-            if not connection.intents & INTENT_MESSAGE_CONTENT and channel.type != 1 and not mentions:
+            if not session.intents & INTENT_MESSAGE_CONTENT and channel.type != 1 and not mentions:
                 delivered.update(content="", embeds=[], attachments=[], components=[])
             await self.dispatch("MESSAGE_CREATE", delivered)
         return message
@@ -544,6 +611,25 @@ class LoopbackDiscord:
             )
         return found[0]
 
+    def replies_to(self, message: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Every message the bot created in reply to `message` (by message reference): what users see."""
+        return [
+            stored
+            for stored in self.messages.values()
+            if stored["author"]["id"] == self.bot_user["id"]
+            and (stored.get("message_reference") or {}).get("message_id") == message["id"]
+        ]
+
+    def reply_requests(self, message: Mapping[str, Any]) -> list[Recorded]:
+        """Every request the bot made to post a reply to `message`, whatever came of it."""
+        return [
+            request
+            for request in self.requests
+            if request.method == "POST"
+            and re.fullmatch(r"/channels/\d+/messages", request.path)
+            and str(((request.json or {}).get("message_reference") or {}).get("message_id")) == message["id"]
+        ]
+
     def message_for(self, request: Recorded) -> dict[str, Any]:
         """The stored message a message-creating request produced (with its components)."""
         for message in reversed(self.messages.values()):
@@ -576,7 +662,12 @@ class LoopbackDiscord:
                     error.remaining -= 1
                     if error.remaining == 0:
                         self._errors.remove(error)
+                if error.after_handling:
+                    await self._route(request, recorded)
                 return _json(error.body, status=error.status, headers=error.headers)
+        return await self._route(request, recorded)
+
+    async def _route(self, request: web.Request, recorded: Recorded) -> web.StreamResponse:
         needs_auth = not recorded.path.startswith(("/interactions/", "/webhooks/"))
         if needs_auth and request.headers.get("Authorization") != f"Bot {self.token}":
             return _json({"message": "401: Unauthorized", "code": 0}, status=401)
@@ -611,14 +702,30 @@ class LoopbackDiscord:
         limit = {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
         return _json({"url": self.gateway_url, "shards": 1, "session_start_limit": limit})
 
+    def _may_send(self, channel: Channel) -> bool:
+        needed = SEND_MESSAGES_IN_THREADS if channel.type == 11 else SEND_MESSAGES
+        return bool(self.bot_permissions(channel) & needed)
+
     async def _typing(self, recorded: Recorded, channel: str) -> web.StreamResponse:
+        target = self.channels.get(int(channel))
+        if target is not None and not self._may_send(target):
+            return _json(MISSING_PERMISSIONS, status=403)
         return web.Response(status=204)
 
     async def _create_message(self, recorded: Recorded, channel: str) -> web.StreamResponse:
         target = self.channels.get(int(channel))
         if target is None:
             return _json({"message": "Unknown Channel", "code": 10003}, status=404)
+        if not self._may_send(target):
+            return _json(MISSING_PERMISSIONS, status=403)
+        body = recorded.json or {}
+        nonce = str(body["nonce"]) if body.get("enforce_nonce") and body.get("nonce") is not None else None
+        if nonce is not None and nonce in self._nonces:
+            recorded.duplicate = True
+            return _json(self._nonces[nonce])
         message = self._bot_message(target, recorded)
+        if nonce is not None:
+            self._nonces[nonce] = message
         return _json(message)
 
     async def _edit_message(self, recorded: Recorded, channel: str, message: str) -> web.StreamResponse:
@@ -796,43 +903,54 @@ class LoopbackDiscord:
         ws = web.WebSocketResponse(autoping=True, max_msg_size=0)
         await ws.prepare(request)
         connection = Connection(ws, request.transport)
-        await self._send(connection, {"op": OP_HELLO, "d": {"heartbeat_interval": self.heartbeat_interval_ms}})
-        async for frame in ws:
-            if frame.type != WSMsgType.TEXT:
-                continue
-            message = json.loads(frame.data)
-            self.received.append(message)
-            op, data = message.get("op"), message.get("d")
-            if op == OP_HEARTBEAT:
-                if self.ack_heartbeats:
-                    await self._send(connection, {"op": OP_HEARTBEAT_ACK})
-            elif op == OP_IDENTIFY:
-                await self._identify(connection, data)
-            elif op == OP_RESUME:
-                await self._resume(connection, data)
-        if self.connection is connection:
-            self.connection = None
-        await self._notify()
+        self._connections.add(connection)
+        try:
+            await self._gateway_open.wait()
+            await self._send(connection, {"op": OP_HELLO, "d": {"heartbeat_interval": self.heartbeat_interval_ms}})
+            async for frame in ws:
+                if frame.type != WSMsgType.TEXT:
+                    continue
+                message = json.loads(frame.data)
+                self.received.append(message)
+                op, data = message.get("op"), message.get("d")
+                if op == OP_HEARTBEAT:
+                    self.heartbeats.append(time.monotonic())
+                    if self.ack_heartbeats and connection.acks:
+                        await self._send(connection, {"op": OP_HEARTBEAT_ACK})
+                elif op == OP_IDENTIFY:
+                    await self._identify(connection, data)
+                elif op == OP_RESUME:
+                    await self._resume(connection, data)
+        except (ConnectionError, RuntimeError):
+            pass  # the bot went away mid-send
+        finally:
+            self._connections.discard(connection)
+            if self.connection is connection:
+                self.connection = None
+            await self._notify()
         return ws
 
     async def _identify(self, connection: Connection, data: dict[str, Any]) -> None:
         self.identifies.append(data)
+        if self.refuse_identify is not None:
+            await connection.ws.close(code=self.refuse_identify, message=b"Refused by the loopback server.")
+            return
         if data.get("token") != self.token:
             await connection.ws.close(code=4004, message=b"Authentication failed.")
             return
         if data.get("intents", 0) & INTENT_MESSAGE_CONTENT and not self.privileged_intents:
             await connection.ws.close(code=4014, message=b"Disallowed intent(s).")
             return
-        connection.identify = data
-        connection.intents = data.get("intents", 0)
-        connection.session_id = f"session{self.snowflake()}"
-        self._sessions[connection.session_id] = connection
+        session = Session(f"session{self.snowflake()}", data.get("intents", 0), data)
+        self._sessions[session.id] = session
+        connection.session = session
+        self.session = session
         self.connection = connection
         ready: dict[str, Any] = {
             "v": 10,
             "user": self.bot_user,
             "guilds": [{"id": str(self.guild_id), "unavailable": True}],
-            "session_id": connection.session_id,
+            "session_id": session.id,
             "resume_gateway_url": self.gateway_url,
             "application": {"id": str(self.application_id), "flags": 0},
             "private_channels": [],
@@ -845,16 +963,19 @@ class LoopbackDiscord:
         await self._notify()
 
     async def _resume(self, connection: Connection, data: dict[str, Any]) -> None:
+        """Replay every event after the bot's sequence number, in order, then RESUMED (as Discord does)."""
         self.resumes.append(data)
-        previous = self._sessions.get(data.get("session_id", ""))
-        if previous is None or data.get("token") != self.token:
+        session = self._sessions.get(data.get("session_id", ""))
+        if session is None or data.get("token") != self.token:
             await self._send(connection, {"op": OP_INVALID_SESSION, "d": False})
             return
-        connection.session_id = previous.session_id
-        connection.sequence = previous.sequence
-        connection.intents = previous.intents
-        connection.identify = previous.identify
-        self._sessions[connection.session_id] = connection  # type: ignore[index]
+        connection.session = session
+        replayed = data.get("seq") or 0
+        while missed := [event for event in session.backlog if event["s"] > replayed]:
+            for event in missed:  # events dispatched meanwhile are picked up by the next round
+                await self._send(connection, event)
+                replayed = event["s"]
+        self.session = session
         self.connection = connection
         await self.dispatch("RESUMED", {})
         await self._notify()
@@ -880,7 +1001,7 @@ def custom_ids(message: Mapping[str, Any]) -> list[str]:
 
 def _creates_message(request: Recorded) -> bool:
     """Whether the request made the server create (or fill in) a message."""
-    if not request.ok:
+    if not request.ok or request.duplicate:
         return False
     if request.method == "POST" and re.fullmatch(r"/channels/\d+/messages", request.path):
         return True

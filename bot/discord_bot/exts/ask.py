@@ -13,9 +13,9 @@ from discord.ext import commands
 
 from bot.discord_bot import render
 from bot.discord_bot.client import AnswerBot, in_allowed_channel
-from bot.discord_bot.exts.errors import apologise
+from bot.discord_bot.exts.errors import apologise, refused, server_trouble
 from bot.discord_bot.feedback import user_hash
-from bot.discord_bot.replies import Context, reply
+from bot.discord_bot.replies import Context, can_reply, reply, typing
 from bot.discord_bot.views import answer_view
 from bot.search.engine import Answer
 
@@ -77,11 +77,19 @@ class Ask(commands.Cog):
         if ctx.valid:
             return  # a command such as `@Bot sources`: the command handles it
         via, question = addressed
+        if not can_reply(ctx):
+            refused(ctx, "missing the Send Messages permission")
+            return
         try:
             if question:
                 await self.answer(ctx, question, via=via)
             elif via != "channel":
                 await reply(ctx, self._hint())
+        except discord.Forbidden as error:
+            refused(ctx, error.text or str(error.status))
+        except discord.DiscordServerError as error:
+            server_trouble(ctx, error)
+            await apologise(ctx)
         except Exception as error:
             log.error("Answering a %s question failed", via, exc_info=error)
             await apologise(ctx)
@@ -92,7 +100,7 @@ class Ask(commands.Cog):
         if await self._cooling_down(ctx):
             return
         engine = self.bot.engine
-        async with ctx.typing():
+        async with typing(ctx):
             answer = await asyncio.to_thread(engine.ask, question, self.bot.settings.top_k)
         await self._deliver(ctx, answer, len(engine.sources()))
         log.info(

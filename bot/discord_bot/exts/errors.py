@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_bot.client import AnswerBot, ChannelNotAllowed
+from bot.discord_bot.client import AnswerBot, CannotReply, ChannelNotAllowed
 from bot.discord_bot.replies import Context, reply
 
 log = logging.getLogger(__name__)
@@ -22,6 +22,34 @@ async def apologise(ctx: Context) -> None:
         )
     except discord.HTTPException:
         log.warning("Could not even send the apology in channel %s", ctx.channel.id)
+
+
+def refused(ctx: Context, why: str) -> None:
+    """Log that the bot may not answer in this channel, once, until a reply there gets through again.
+
+    Users who ask there get no answer; the operator gets one line, not one per question.
+    """
+    channel = ctx.channel.id
+    if channel in ctx.bot.refused_channels:
+        log.debug("Still not allowed to answer in channel %s (%s)", channel, why)
+        return
+    ctx.bot.refused_channels.add(channel)
+    log.warning(
+        "Not allowed to answer in channel %s (%s); check the bot's permissions there. "
+        "Further questions there go unanswered without another warning until a reply gets through",
+        channel,
+        why,
+    )
+
+
+def server_trouble(ctx: Context, error: discord.DiscordServerError) -> None:
+    """One line for a Discord outage: not our bug, so no traceback."""
+    log.warning(
+        "Discord answered %s %s in channel %s even after retries; the user gets an apology if Discord lets us",
+        error.status,
+        error.response.reason,
+        ctx.channel.id,
+    )
 
 
 def usage(ctx: Context) -> str:
@@ -61,6 +89,9 @@ class Errors(commands.Cog):
         error = unwrap(raw)
         if isinstance(error, commands.CommandNotFound):
             return
+        if isinstance(error, CannotReply):
+            refused(ctx, str(error))
+            return
         if isinstance(error, ChannelNotAllowed):
             if ctx.interaction is not None:
                 await reply(ctx, str(error), ephemeral=True)
@@ -76,11 +107,10 @@ class Errors(commands.Cog):
         elif isinstance(error, (commands.CheckFailure, app_commands.CheckFailure)):
             await reply(ctx, "You can't use that here.", ephemeral=True)
         elif isinstance(error, discord.Forbidden):
-            log.warning(
-                "Not allowed to answer in channel %s (%s); check the bot's permissions there",
-                ctx.channel.id,
-                error.text or error.status,
-            )
+            refused(ctx, error.text or str(error.status))
+        elif isinstance(error, discord.DiscordServerError):
+            server_trouble(ctx, error)
+            await apologise(ctx)
         else:
             name = ctx.command.qualified_name if ctx.command else "?"
             log.error("Command %s failed", name, exc_info=error)
