@@ -917,6 +917,7 @@ class LoopbackDiscord:
                     self.heartbeats.append(time.monotonic())
                     if self.ack_heartbeats and connection.acks:
                         await self._send(connection, {"op": OP_HEARTBEAT_ACK})
+                    await self._notify()
                 elif op == OP_IDENTIFY:
                     await self._identify(connection, data)
                 elif op == OP_RESUME:

@@ -1,0 +1,126 @@
+"""A burst of 1,000 questions through the loopback gateway: one reply each, and the event loop never stalls.
+
+Marked `load` (it takes several seconds); it runs in the default suite, and `-m "not load"` skips it.
+Latency and throughput are not asserted here (they depend on the machine); bench/discord_load.py
+measures them against the real `python -m bot run` process.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections import Counter
+from typing import Any
+
+import pytest
+from loopback.server import LoopbackDiscord, Recorded
+
+from bot.search.engine import Answer, Engine
+
+from .helpers import StartBot
+
+USERS = 100
+CHANNELS = 10
+PER_USER = 10  # 1,000 questions in all
+HEARTBEAT_MS = 1000
+SLOW_EVERY = 100  # one search in a hundred is slow, as a hard question on a big corpus can be
+SLOW_SECONDS = 2 * HEARTBEAT_MS / 1000  # on the event loop, one such search delays a heartbeat by over an interval
+QUESTIONS = (
+    "when was the lighthouse finished?",
+    "how do honeybees tell each other where flowers are?",
+    "which tea clipper was the fastest?",
+    "who designed the Bell Rock lighthouse?",
+)
+NOTICE = "You're asking faster than I can keep up with."
+
+
+class SometimesSlowEngine:
+    """The real engine, but every SLOW_EVERY-th search takes SLOW_SECONDS more."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._searches = itertools.count(1)
+
+    def ask(self, question: str, top_k: int) -> Answer:
+        if next(self._searches) % SLOW_EVERY == 0:
+            time.sleep(SLOW_SECONDS)
+        return self._engine.ask(question, top_k)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._engine, name)
+
+
+def replied_to(request: Recorded) -> str | None:
+    """The id of the message a request to post a reply refers to, whatever came of the request."""
+    if request.method != "POST" or not request.path.endswith("/messages"):
+        return None
+    reference = (request.json or {}).get("message_reference") or {}
+    return str(reference["message_id"]) if "message_id" in reference else None
+
+
+@pytest.mark.load
+async def test_a_burst_of_a_thousand_questions_gets_exactly_one_reply_each_without_stalling_the_loop(
+    start_bot: StartBot, loopback: LoopbackDiscord, engine: Engine
+) -> None:
+    """100 users ask 10 questions each across 10 channels, half by `!ask`, half by mention, as fast as the
+    gateway delivers them. With a cooldown of 9 questions per user, each user gets 9 answers and one
+    cooldown notice: every question exactly one reply (matched by message reference), none lost, none
+    duplicated. Meanwhile no gap between heartbeats may exceed 1.5 intervals: searches run in worker
+    threads, so even the ten searches that take two intervals each never hold up the event loop.
+    """
+    loopback.heartbeat_interval_ms = HEARTBEAT_MS
+    channels = [loopback.general, *(loopback.add_channel(f"load-{n}") for n in range(1, CHANNELS))]
+    await start_bot(with_engine=SometimesSlowEngine(engine), cooldown_questions=PER_USER - 1, cooldown_seconds=3600.0)
+    users = [loopback.make_user(f"user{n:03}") for n in range(USERS)]
+
+    attempts: Counter[str] = Counter()  # requests to reply to each message
+    replies: Counter[str] = Counter()  # replies posted (accepted, not a repeated nonce)
+    sent: dict[str, Recorded] = {}
+    seen = 0
+
+    def count_replies() -> int:
+        nonlocal seen
+        for request in loopback.requests[seen:]:
+            if (question := replied_to(request)) is not None:
+                attempts[question] += 1
+                if request.ok and not request.duplicate:
+                    replies[question] += 1
+                    sent[question] = request
+        seen = len(loopback.requests)
+        return len(replies)
+
+    beats_before = len(loopback.heartbeats)
+    questions: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    for round_ in range(PER_USER):
+        for n, user in enumerate(users):
+            text = QUESTIONS[(n + round_) % len(QUESTIONS)]
+            mention = (n + round_) % 2 == 0
+            channel = channels[(n + round_) % CHANNELS]
+            message = await loopback.post_message(
+                user, text if mention else f"!ask {text}", channel=channel, mention_bot=mention
+            )
+            questions.append((user, message))
+    await loopback.wait_for(lambda: count_replies() >= len(questions), timeout=50)
+    last = await loopback.post_message(loopback.make_user("last"), f"!ask {QUESTIONS[0]}")
+    await loopback.wait_for_reply(last)  # a barrier: any second reply to the burst would be in by now
+    beats = len(loopback.heartbeats)
+    await loopback.wait_for(lambda: len(loopback.heartbeats) >= beats + 2, timeout=5)
+
+    count_replies()
+    assert [replies[message["id"]] for _, message in questions] == [1] * len(questions)
+    assert [attempts[message["id"]] for _, message in questions] == [1] * len(questions)
+    answers: Counter[str] = Counter()
+    notices: Counter[str] = Counter()
+    for user, message in questions:
+        body = sent[message["id"]].json
+        if body.get("embeds"):
+            answers[user["id"]] += 1
+        else:
+            assert body["content"].startswith(NOTICE), body["content"]
+            notices[user["id"]] += 1
+    assert set(answers.values()) == {PER_USER - 1} and set(notices.values()) == {1} and len(notices) == USERS
+    assert (len(loopback.identifies), len(loopback.resumes)) == (1, 0)
+
+    times = loopback.heartbeats[beats_before:]
+    gaps = [later - earlier for earlier, later in zip(times, times[1:])]
+    assert gaps and max(gaps) < 1.5 * HEARTBEAT_MS / 1000, f"the loop stalled: heartbeat gaps up to {max(gaps):.2f} s"
