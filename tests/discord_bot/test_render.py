@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import discord
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -165,3 +167,51 @@ def test_abstention_says_how_many_articles_and_hints() -> None:
 
 def test_no_buttons_under_an_abstention() -> None:
     assert answer_view(Answer("q", (), True, 1.0)) is None
+
+
+MENTION_PIECES = ["<@1>", "<@!22>", "<@&333>", "@everyone", "@here", "\\", "<", "@", "everyone", "here", "*", "_", "`", " ", "a"]
+mention_text = st.one_of(st.lists(st.sampled_from(MENTION_PIECES), max_size=60).map("".join), wild_text)
+MENTION = re.compile(r"@(?:everyone|here)|<@[!&]?\d+>")
+
+
+def pings(text: str) -> list[str]:
+    """Mentions Discord would act on: @everyone/@here, and user or role mentions not escaped by a backslash."""
+    found = []
+    for match in MENTION.finditer(text):
+        before = text[: match.start()]
+        backslashes = len(before) - len(before.rstrip("\\"))
+        if match.group().startswith("@") or backslashes % 2 == 0:
+            found.append(match.group())
+    return found
+
+
+def shown_text(embed: discord.Embed) -> list[str]:
+    return [embed.title or "", embed.description or "", embed.footer.text or "", render.embed_text(embed)] + [
+        part for field in embed.fields for part in (field.name or "", field.value or "")
+    ]
+
+
+@settings(max_examples=80, deadline=None)
+@given(mention_text, st.lists(st.tuples(mention_text, st.lists(mention_text, max_size=3)), min_size=1, max_size=4))
+def test_no_rendered_reply_can_ping(question: str, sentences: list[tuple[str, list[str]]]) -> None:
+    """Whatever the question and the articles say, nothing rendered holds a live mention (the bot also sends
+    allowed_mentions=none with every message; the conftest checks that for every end-to-end test)."""
+    hits = tuple(
+        Hit(n, text, 1.0, Article(n + 1, f"{text}.txt", text, text, None, text, 1), tuple(words), ())
+        for n, (text, words) in enumerate(sentences)
+    )
+    answer = Answer(question, hits, False, 1.0)
+    articles = [hit.article for hit in hits]
+    embeds = [
+        render.answer_embed(answer, article_count=3),
+        render.sources_embed(render.page_of(articles, 1), total=len(articles), prefix="!"),
+        render.source_embed(articles[0], [text for text, _ in sentences]),
+        render.articles_embed(articles, prefix="!"),
+        render.context_embed([(0, tuple(Sentence(n, hit.article, n, hit.text) for n, hit in enumerate(hits)))]),
+        # Help holds only the bot's own texts and name (Discord refuses "everyone" and "here" as usernames).
+        render.help_embed([render.CommandHelp("!ask <question>", "Ask.", "!ask why?")], prefix="!", bot_name="Bot"),
+    ]
+    texts = [render.answer_text(answer, article_count=3), render.escape(question)]
+    texts += [part for embed in embeds for part in shown_text(embed)]
+    assert [pings(text) for text in texts] == [[]] * len(texts)
+
