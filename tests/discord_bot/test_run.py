@@ -304,3 +304,14 @@ def test_logs_carry_timestamps_and_never_the_token() -> None:
     assert "RuntimeError: failed with ********" in text
     assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ERROR +bot\.test: token was \*{8}\n", text)
     assert "below the level" not in text
+
+
+def test_the_systemd_unit_restarts_exactly_the_exit_codes_that_may_pass() -> None:
+    """deploy/corpus-bot.service must not restart after 2 or 78 (a restart cannot help) and must after 1."""
+    unit = (REPO / "deploy" / "corpus-bot.service").read_text()
+    settings = dict(
+        line.split("=", 1) for line in unit.splitlines() if "=" in line and not line.lstrip().startswith("#")
+    )
+    assert settings["Restart"] == "on-failure"
+    assert {int(code) for code in settings["RestartPreventExitStatus"].split()} == {EXIT_CONFIG, EXIT_REFUSED}
+    assert int(settings["StartLimitBurst"]) > 1 and int(settings["StartLimitIntervalSec"]) > 0  # 1: retried, not forever
