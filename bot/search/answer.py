@@ -57,6 +57,7 @@ class Concept:
 
     terms: tuple[str, ...]
     weight: float
+    name: str = ""  # as written, when the word is a name (capitalised inside the question)
 
 
 @dataclass(frozen=True)
@@ -65,13 +66,17 @@ class Question:
 
     terms: tuple[str, ...]
     concepts: tuple[Concept, ...]
-    focus: dict[str, str]
     expects: Expects
 
     @property
     def query(self) -> list[str]:
-        """The BM25 query: each term once, named entities twice (they are what the question is about)."""
-        return [*self.terms, *(term for term in self.terms if term in self.focus)]
+        """The BM25 query: each term once, names twice (they are what the question is about)."""
+        named = {term for concept in self.concepts if concept.name for term in concept.terms}
+        return [*self.terms, *(term for term in self.terms if term in named)]
+
+    def unknown_names(self, known: Callable[[str], bool]) -> list[str]:
+        """Names none of whose forms ("Web-based": web, based, webbased) the corpus knows."""
+        return [c.name for c in self.concepts if c.name and not any(known(term) for term in c.terms)]
 
 
 def analyse(question: str, idf: Callable[[str], float], correct: Callable[[str], str | None]) -> Question:
@@ -80,18 +85,15 @@ def analyse(question: str, idf: Callable[[str], float], correct: Callable[[str],
     names = _named_words(text)
     terms: list[str] = []
     concepts: dict[tuple[str, ...], Concept] = {}
-    focus: dict[str, str] = {}
     for group in word_groups(text):
         stems = tuple(dict.fromkeys(stem(correct(word) or word) for word in group))
         terms.extend(term for term in stems if term not in terms)
-        name = next((names[word] for word in group if word in names), None)
-        if name:
-            focus.update((term, name) for term in stems)
         if stems in concepts or set(stems) & ANSWER_TYPE_WORDS:
             continue
+        name = next((names[word] for word in group if word in names), "")
         weight = max(idf(term) for term in stems) * (FOCUS_WEIGHT if name else 1.0)
-        concepts[stems] = Concept(stems, weight)
-    return Question(tuple(terms), tuple(concepts.values()), focus, _expects(fold(text)))
+        concepts[stems] = Concept(stems, weight, name)
+    return Question(tuple(terms), tuple(concepts.values()), _expects(fold(text)))
 
 
 def _named_words(text: str) -> dict[str, str]:

@@ -226,7 +226,7 @@ class Engine:
             return [], "the question has no searchable words"
         if not known:
             return [], "none of the question's words appear in the articles"
-        unknown_names = [name for term, name in question.focus.items() if term not in self.index.vocabulary]
+        unknown_names = question.unknown_names(self.index.vocabulary.__contains__)
         if unknown_names:
             return [], f"the articles never mention {', '.join(dict.fromkeys(unknown_names))}"
         candidates = self._candidates(question)

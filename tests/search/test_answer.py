@@ -1,6 +1,6 @@
 """How a question is read and how candidate sentences are weighed."""
 
-from bot.search.answer import Expects, analyse, coverage, satisfies, similarity
+from bot.search.answer import Concept, Expects, analyse, coverage, satisfies, similarity
 from bot.search.tokens import tokenize
 
 
@@ -15,17 +15,18 @@ def no_correction(word: str) -> str | None:
 
 def test_names_count_double_and_type_words_not_at_all() -> None:
     question = analyse("Which country is SoftBank based in?", idf, no_correction)
-    weights = {concept.terms: concept.weight for concept in question.concepts}
-    assert weights == {("softbank",): 8.0, ("base",): 4.0}
-    assert question.focus == {"softbank": "SoftBank"}
+    assert question.concepts == (Concept(("softbank",), 8.0, "SoftBank"), Concept(("base",), 4.0))
     assert question.query == ["countri", "softbank", "base", "softbank"]
 
 
 def test_the_opening_word_and_chat_markup_are_not_names() -> None:
-    assert analyse("<@42> **Explain** the Deal with Oracle", idf, no_correction).focus == {
-        "deal": "Deal",
-        "oracl": "Oracle",
-    }
+    question = analyse("<@42> **Explain** the Deal with Oracle", idf, no_correction)
+    assert [concept.name for concept in question.concepts] == ["", "Deal", "Oracle"]
+
+
+def test_a_name_is_unknown_only_when_none_of_its_forms_is_known() -> None:
+    question = analyse("Is the Web-based tool from Acme?", idf, no_correction)
+    assert question.unknown_names({"web", "tool"}.__contains__) == ["Acme"]
 
 
 def test_a_hyphenated_word_is_one_concept() -> None:
