@@ -9,7 +9,9 @@ from loopback.server import LoopbackDiscord
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "load: a burst through the loopback server; in the default run, skip with -m 'not load'")
+    config.addinivalue_line(
+        "markers", "load: a burst through the loopback server; in the default run, skip with -m 'not load'"
+    )
 
 
 @pytest.fixture

@@ -74,11 +74,13 @@ def can_reply(ctx: Context) -> bool:
     if ctx.interaction is not None:
         return True
     permissions = ctx.bot_permissions
-    return permissions.send_messages_in_threads if isinstance(ctx.channel, discord.Thread) else permissions.send_messages
+    if isinstance(ctx.channel, discord.Thread):
+        return permissions.send_messages_in_threads
+    return permissions.send_messages
 
 
 @contextlib.asynccontextmanager
-async def typing(ctx: Context) -> AsyncIterator[None]:
+async def typing_indicator(ctx: Context) -> AsyncIterator[None]:
     """Show "typing…" while answering. For a message it is a courtesy: if Discord refuses it, answer anyway.
 
     For an interaction it defers the response, which must succeed for the answer to follow, so errors pass.

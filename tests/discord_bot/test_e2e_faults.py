@@ -202,7 +202,7 @@ async def test_when_discord_keeps_failing_the_user_gets_an_apology_and_the_bot_k
 
 
 async def test_a_failing_typing_indicator_does_not_stop_the_answer(bot: AnswerBot, loopback: LoopbackDiscord) -> None:
-    """Handling: `replies.typing` treats the indicator as a courtesy; discord.py's own would raise and the
+    """Handling: `replies.typing_indicator` treats the indicator as a courtesy; discord.py's own would raise and the
     user would get an apology instead of the answer."""
     loopback.queue_error("POST", TYPING, 503, times=None)
     question = await ask(loopback)

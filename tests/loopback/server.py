@@ -12,7 +12,8 @@ is built in so reliability tests can reuse it:
     server.queue_error("POST", r"/channels/\d+/messages", 503, times=2)   # per-route errors, in order
     server.queue_rate_limit("POST", r"/channels/\d+/messages", retry_after=0.1, is_global=True)
     server.queue_error("POST", r"/channels/\d+/messages", 502, after_handling=True)  # the response is lost
-    await server.close_gateway(4000)              # or drop_gateway(), invalidate_session(resumable=...), request_reconnect()
+    await server.close_gateway(4000)              # or drop_gateway(), request_reconnect(),
+    await server.invalidate_session(resumable=False)  # ... and resumable=True
     server.withhold_acks()                        # this connection's heartbeats go unanswered
     server.hold_gateway(); ...; server.release_gateway()  # new connections wait for HELLO meanwhile
     server.refuse_identify = 4004                 # close every IDENTIFY with this code (REST still works)
@@ -438,7 +439,7 @@ class LoopbackDiscord:
             self.connection.transport.abort()
 
     async def invalidate_session(self, *, resumable: bool) -> None:
-        """Send op 9 INVALID_SESSION; the client resumes if `resumable`, else the session is gone and it identifies afresh."""
+        """Send op 9 INVALID_SESSION: the client resumes if `resumable`; if not, the session is gone and it identifies."""
         connection = self.connection
         if not resumable and self.session is not None:
             self._sessions.pop(self.session.id, None)

@@ -10,7 +10,7 @@ from discord.ext import commands
 
 from bot.discord_bot import render
 from bot.discord_bot.client import AnswerBot, load_engine
-from bot.discord_bot.replies import Context, reply, typing
+from bot.discord_bot.replies import Context, reply, typing_indicator
 from bot.search.corpus import CorpusError
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ class Admin(commands.Cog):
         if self._reloading.locked():
             await reply(ctx, "A reload is already running; wait for it to finish.")
             return
-        async with self._reloading, typing(ctx):
+        async with self._reloading, typing_indicator(ctx):
             old = self.bot.engine
             folder = self.bot.settings.corpus_dir
             try:

@@ -15,7 +15,7 @@ from bot.discord_bot import render
 from bot.discord_bot.client import AnswerBot, in_allowed_channel
 from bot.discord_bot.exts.errors import apologise, refused, server_trouble
 from bot.discord_bot.feedback import user_hash
-from bot.discord_bot.replies import Context, can_reply, reply, typing
+from bot.discord_bot.replies import Context, can_reply, reply, typing_indicator
 from bot.discord_bot.views import answer_view
 from bot.search.engine import Answer
 
@@ -100,7 +100,7 @@ class Ask(commands.Cog):
         if await self._cooling_down(ctx):
             return
         engine = self.bot.engine
-        async with typing(ctx):
+        async with typing_indicator(ctx):
             answer = await asyncio.to_thread(engine.ask, question, self.bot.settings.top_k)
         await self._deliver(ctx, answer, len(engine.sources()))
         log.info(
