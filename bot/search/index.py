@@ -144,6 +144,11 @@ class BM25Index:
         best = _best(totals, k)
         return [(int(d), float(s)) for d, s in zip(candidates[best], totals[best] + self._constant(terms))]
 
+    def scores_of(self, query_tokens: Sequence[str], docs: np.ndarray) -> np.ndarray:
+        """`scores(query_tokens)[docs]`, touching only those documents' postings."""
+        terms = self._term_ids(query_tokens)
+        return self._sparse_totals(terms, np.asarray(docs)) + self._constant(terms)
+
     def _term_ids(self, query_tokens: Sequence[str]) -> list[int]:
         """The known tokens' term ids, in query order and with repeats: unknown tokens add nothing."""
         return [self.vocabulary[token] for token in query_tokens if token in self.vocabulary]

@@ -130,3 +130,16 @@ def test_a_damaged_saved_engine_is_rebuilt_with_a_warning(tmp_path: Path) -> Non
 def test_settings_choose_the_bm25_variant() -> None:
     plus = Engine.from_dir(ORCHARD, settings=Settings(variant="plus"))
     assert plus.index.params.variant == "plus"
+
+
+def test_a_sentence_gains_from_a_matching_neighbour(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(
+        "The operator praised the new pier. A school opened in the south. "
+        "Storms closed the northern ferry route. The operator blamed the old pier.",
+        encoding="utf-8",
+    )
+    (corpus / "b.txt").write_text("Bakers sell bread. Farmers grow wheat. Millers grind flour.", encoding="utf-8")
+    texts = [hit.text for hit in Engine.from_dir(corpus).ask("ferry operator pier", top_k=5).hits]
+    assert texts.index("The operator blamed the old pier.") < texts.index("The operator praised the new pier.")

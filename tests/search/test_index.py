@@ -248,3 +248,9 @@ def test_from_arrays_names_what_is_inconsistent(change, reason):
 
     with pytest.raises(ValueError, match=reason):
         BM25Index.from_arrays(arrays)
+
+
+def test_scores_of_chosen_documents_equal_the_full_scores() -> None:
+    index = BM25Index.build([["apple", "pie"], ["apple"], ["pear", "tart"], ["pie", "pie", "tart"]])
+    docs = np.array([3, 0, 2])
+    assert index.scores_of(["pie", "tart", "pie"], docs) == pytest.approx(index.scores(["pie", "tart", "pie"])[docs], abs=1e-12)
