@@ -15,7 +15,7 @@ measured two ways:
 
 Every claim has a supporting abstract, so every abstention is a wrong one.
 
-    python bench/quality.py            # the engine's default Settings()
+    python bench/quality.py            # the engine's default SearchSettings()
     python bench/quality.py --grid     # variants x k1 x b x section terms, then min_coverage
     python bench/quality.py --grid --full   # every combination (96 builds instead of 41)
 """
@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.search.answer import analyse  # noqa: E402
 from bot.search.corpus import Document, Metadata  # noqa: E402
-from bot.search.engine import Answer, Engine, Settings  # noqa: E402
+from bot.search.engine import Answer, Engine, SearchSettings  # noqa: E402
 from bot.search.index import BM25Index  # noqa: E402
 from bot.search.tokens import tokenize  # noqa: E402
 
@@ -54,7 +54,7 @@ VARIANTS = (("okapi", 0.0), ("okapi", 0.25), ("l", 0.0), ("plus", 0.0))
 K1S = (0.9, 1.2, 1.5, 2.0)
 BS = (0.5, 0.75, 0.9)
 MIN_COVERAGES = (0.15, 0.2, 0.25, 0.3)
-DEFAULT_LIKE = (Settings(), Settings(variant="okapi", epsilon=0.25), Settings(variant="plus"))
+DEFAULT_LIKE = (SearchSettings(), SearchSettings(variant="okapi", epsilon=0.25), SearchSettings(variant="plus"))
 BOOTSTRAP_SAMPLES = 10_000
 RUNNERS_UP = 4
 REFINED_FAMILIES = 3
@@ -76,7 +76,7 @@ class Benchmark:
 class Result:
     """Per-claim measurements of one setting (arrays in claim order, for paired comparisons)."""
 
-    settings: Settings
+    settings: SearchSettings
     index_ndcg: np.ndarray
     index_recall: np.ndarray
     ask_ndcg: np.ndarray
@@ -118,7 +118,7 @@ def _read_qrels(path: Path) -> dict[str, set[str]]:
     return relevant
 
 
-def evaluate(settings: Settings, benchmark: Benchmark) -> Result:
+def evaluate(settings: SearchSettings, benchmark: Benchmark) -> Result:
     """Build the engine with `settings` and measure every claim."""
     started = time.perf_counter()
     engine = Engine.from_documents(benchmark.documents, settings=settings)
@@ -144,7 +144,7 @@ def _reason_kind(reason: str) -> str:
     return "the articles never mention a named term" if reason.startswith("the articles never mention") else reason
 
 
-def _evaluate_adopted(settings: Settings) -> Result:
+def _evaluate_adopted(settings: SearchSettings) -> Result:
     assert _BENCHMARK is not None
     return evaluate(settings, _BENCHMARK)
 
@@ -154,7 +154,7 @@ def _adopt(benchmark: Benchmark) -> None:
     _BENCHMARK = benchmark
 
 
-def evaluate_all(settings: Sequence[Settings], benchmark: Benchmark, workers: int) -> list[Result]:
+def evaluate_all(settings: Sequence[SearchSettings], benchmark: Benchmark, workers: int) -> list[Result]:
     """One engine build per setting, spread over `workers` processes."""
     with ProcessPoolExecutor(workers, initializer=_adopt, initargs=(benchmark,)) as pool:
         return list(pool.map(_evaluate_adopted, settings))
@@ -186,7 +186,7 @@ def recall(ranking: Sequence[str], relevant: frozenset[str], k: int) -> float:
     return len(relevant.intersection(ranking[:k])) / len(relevant)
 
 
-def document_level(settings: Settings, benchmark: Benchmark) -> float:
+def document_level(settings: SearchSettings, benchmark: Benchmark) -> float:
     """nDCG@10 of whole-abstract BM25 with the same tokenizer: the published-numbers yardstick."""
     index = BM25Index.build(
         (tokenize(document.text) for document in benchmark.documents),
@@ -200,9 +200,9 @@ def document_level(settings: Settings, benchmark: Benchmark) -> float:
     return float(np.mean(scores))
 
 
-def full_grid() -> list[Settings]:
+def full_grid() -> list[SearchSettings]:
     return [
-        Settings(variant=variant, epsilon=epsilon, k1=k1, b=b, section_terms=section)
+        SearchSettings(variant=variant, epsilon=epsilon, k1=k1, b=b, section_terms=section)
         for variant, epsilon in VARIANTS
         for k1 in K1S
         for b in BS
@@ -210,23 +210,23 @@ def full_grid() -> list[Settings]:
     ]
 
 
-def label(settings: Settings) -> str:
+def label(settings: SearchSettings) -> str:
     return f"{_variant(settings)} k1={settings.k1:g} b={settings.b:g}{_section(settings)}"
 
 
-def family(settings: Settings) -> str:
+def family(settings: SearchSettings) -> str:
     return f"{_variant(settings)}{_section(settings)}"
 
 
-def _variant(settings: Settings) -> str:
+def _variant(settings: SearchSettings) -> str:
     return f"okapi eps={settings.epsilon:g}" if settings.variant == "okapi" else settings.variant
 
 
-def _section(settings: Settings) -> str:
+def _section(settings: SearchSettings) -> str:
     return " +heading" if settings.section_terms else ""
 
 
-def print_table(results: Sequence[Result], marked: Sequence[Settings] = ()) -> None:
+def print_table(results: Sequence[Result], marked: Sequence[SearchSettings] = ()) -> None:
     print(f"{'#':>3}  {'setting':<34} {'nDCG@10':>8} {'R@100':>6} {'ask nDCG':>8} {'abstain':>7} {'ms/q':>6} {'build s':>7}")
     for rank, result in enumerate(results, start=1):
         mark = "*" if result.settings in marked else " "
@@ -280,7 +280,7 @@ def coarse_to_fine(benchmark: Benchmark, workers: int) -> list[Result]:
     the idf of terms in more than half the sentences, and whether any exist does not depend on
     k1 or b.
     """
-    centre = Settings()
+    centre = SearchSettings()
     coarse = by_score(evaluate_all(
         [replace(centre, variant=v, epsilon=e, section_terms=s) for v, e in VARIANTS for s in (False, True)],
         benchmark, workers,
@@ -308,9 +308,9 @@ def _same_scores(a: Result, b: Result) -> bool:
     return np.array_equal(a.index_ndcg, b.index_ndcg) and np.array_equal(a.index_recall, b.index_recall)
 
 
-def one_knob_away(best: Settings, results: Sequence[Result]) -> list[Result]:
+def one_knob_away(best: SearchSettings, results: Sequence[Result]) -> list[Result]:
     """Results that differ from `best` only in one knob, set back to the engine default's value."""
-    default = Settings()
+    default = SearchSettings()
     knobs = (
         {"variant": default.variant, "epsilon": default.epsilon},
         {"k1": default.k1},
@@ -338,14 +338,14 @@ def run_grid(benchmark: Benchmark, workers: int, full: bool) -> None:
     print_coverage_sweep(sweep)
     print(f"\ndocument-level BM25 (whole abstracts), same tokenizer: {label(best.settings)}: "
           f"nDCG@10 {document_level(best.settings, benchmark):.4f}; engine default: "
-          f"{document_level(Settings(), benchmark):.4f}")
+          f"{document_level(SearchSettings(), benchmark):.4f}")
 
 
 def run_default(benchmark: Benchmark) -> None:
-    result = evaluate(Settings(), benchmark)
-    print(f"engine default Settings() on {len(benchmark.claims)} SciFact claims\n")
+    result = evaluate(SearchSettings(), benchmark)
+    print(f"engine default SearchSettings() on {len(benchmark.claims)} SciFact claims\n")
     print_table([result])
-    print(f"\ndocument-level BM25 (whole abstracts), same tokenizer: nDCG@10 {document_level(Settings(), benchmark):.4f}")
+    print(f"\ndocument-level BM25 (whole abstracts), same tokenizer: nDCG@10 {document_level(SearchSettings(), benchmark):.4f}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

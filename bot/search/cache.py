@@ -22,13 +22,13 @@ from bot.search.store import load_arrays, pack_strings, save_arrays, unpack_stri
 from bot.search.table import SentenceTable
 
 if TYPE_CHECKING:
-    from bot.search.engine import Engine, Settings
+    from bot.search.engine import Engine, SearchSettings
 
 CACHE_FILE = "engine.npz"
 _SEARCH_CODE = Path(__file__).resolve().parent
 
 
-def fingerprint(folder: Path, settings: Settings) -> str:
+def fingerprint(folder: Path, settings: SearchSettings) -> str:
     """A digest of everything an engine built from `folder` depends on."""
     digest = hashlib.sha256()
     digest.update(json.dumps(asdict(settings), sort_keys=True).encode())
@@ -65,7 +65,7 @@ def save(engine: Engine, path: Path, fingerprint: str) -> None:
     save_arrays(path, arrays, {"fingerprint": fingerprint})
 
 
-def load(path: Path, fingerprint: str, settings: Settings) -> Engine | None:
+def load(path: Path, fingerprint: str, settings: SearchSettings) -> Engine | None:
     """The saved engine, None if there is none; StoreError or ValueError if it cannot be trusted."""
     from bot.search.engine import Engine
 

@@ -41,8 +41,15 @@ MERGE_WINDOW = 10
 
 
 @dataclass(frozen=True)
-class Settings:
-    """What shapes the index and the answers (part of a saved index's fingerprint)."""
+class SearchSettings:
+    """What shapes the index and the answers (part of a saved index's fingerprint).
+
+    Chosen by measurement (bench/quality.py on SciFact, ../shared/eval on the dev set):
+    BM25Okapi with epsilon 0, so a word in more than half the sentences weighs nothing;
+    k1 and the variant (Okapi or Plus) made no measurable difference, b=0.5 beat 0.75.
+    `section_terms` (a heading's words added to its sentences) helps document-level
+    retrieval on SciFact but costs sentence-level precision on the dev set, so it is off.
+    """
 
     variant: str = "okapi"
     k1: float = 1.2
@@ -88,7 +95,7 @@ class Engine:
         index: BM25Index,
         indexed: np.ndarray,
         speller: Speller,
-        settings: Settings,
+        settings: SearchSettings,
         warnings: Sequence[str] = (),
     ) -> None:
         """Wrap built parts; use `from_dir` or `from_documents` instead."""
@@ -105,7 +112,7 @@ class Engine:
         self.warnings = tuple(warnings)
 
     @classmethod
-    def from_dir(cls, folder: Path, *, settings: Settings = Settings(), cache_dir: Path | None = None) -> Engine:
+    def from_dir(cls, folder: Path, *, settings: SearchSettings = SearchSettings(), cache_dir: Path | None = None) -> Engine:
         """Load, clean, split and index a folder; raises CorpusError when nothing is usable.
 
         With `cache_dir`, a saved engine is reused while its fingerprint matches, and a fresh
@@ -140,7 +147,7 @@ class Engine:
         cls,
         documents: Sequence[Document],
         *,
-        settings: Settings = Settings(),
+        settings: SearchSettings = SearchSettings(),
         warnings: Sequence[str] = (),
         folder: Path | None = None,
     ) -> Engine:
@@ -280,7 +287,7 @@ class Engine:
         return Hit(sentence.id, sentence.text, best.score, sentence.article, matched, also)
 
 
-def _document_terms(passage: Passage, settings: Settings) -> tuple[list[str], list[str]]:
+def _document_terms(passage: Passage, settings: SearchSettings) -> tuple[list[str], list[str]]:
     """A sentence's words, and its terms plus its FAQ question's (and optionally its heading's)."""
     words, terms = words_and_terms(passage.text)
     if passage.prompt:

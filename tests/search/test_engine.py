@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import rank_bm25
 
-from bot.search.engine import Engine, Settings
+from bot.search.engine import Engine, SearchSettings
 from bot.search.tokens import tokenize
 
 ORCHARD = Path(__file__).resolve().parent.parent / "fixtures" / "orchard"
@@ -128,7 +128,7 @@ def test_a_damaged_saved_engine_is_rebuilt_with_a_warning(tmp_path: Path) -> Non
 
 
 def test_settings_choose_the_bm25_variant() -> None:
-    plus = Engine.from_dir(ORCHARD, settings=Settings(variant="plus"))
+    plus = Engine.from_dir(ORCHARD, settings=SearchSettings(variant="plus"))
     assert plus.index.params.variant == "plus"
 
 
