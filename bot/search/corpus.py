@@ -15,6 +15,7 @@ from pathlib import Path
 ARTICLE_SUFFIXES = (".txt", ".md")
 METADATA_FILE = "sources.toml"
 MAX_FILE_BYTES = 50 * 1024 * 1024
+_REASONS_SHOWN = 5
 
 
 class CorpusError(Exception):
@@ -78,9 +79,12 @@ def load_folder(folder: Path, *, max_bytes: int = MAX_FILE_BYTES) -> CorpusLoad:
         load.documents.append(Document(path.name, cleaned, meta))
     if not load.documents:
         found = "no .txt or .md files" if not paths else "no usable articles"
+        reasons = "".join(f"\n- {warning}" for warning in load.warnings[:_REASONS_SHOWN])
+        more = len(load.warnings) - _REASONS_SHOWN
         raise CorpusError(
             f"corpus folder {folder} has {found}; put UTF-8 .txt or .md articles in it "
-            "or point CORPUS_DIR (or --corpus) at another folder"
+            f"or point CORPUS_DIR (or --corpus) at another folder{reasons}"
+            + (f"\n- and {more} more" if more > 0 else "")
         )
     return load
 

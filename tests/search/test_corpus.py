@@ -72,10 +72,11 @@ def test_bad_files_are_warnings_naming_the_file(tmp_path: Path) -> None:
     assert "sources.toml: unreadable metadata" in messages
 
 
-def test_no_usable_article_is_an_error_naming_the_folder(tmp_path: Path) -> None:
+def test_no_usable_article_is_an_error_naming_the_folder_and_each_file(tmp_path: Path) -> None:
     (tmp_path / "empty.txt").write_text("  \n", encoding="utf-8")
-    with pytest.raises(CorpusError, match=str(tmp_path)):
+    with pytest.raises(CorpusError, match=str(tmp_path)) as error:
         load_folder(tmp_path)
+    assert f"{tmp_path / 'empty.txt'}: empty" in str(error.value)
 
 
 def test_missing_folder_is_an_error_with_the_fix(tmp_path: Path) -> None:
