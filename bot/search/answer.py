@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from functools import cached_property
+import functools
 
 from bot.search.tokens import fold, stem, tokenize, word_groups, words
 
@@ -147,11 +147,11 @@ class Candidate:
         self.article = article
         self._question = question
 
-    @cached_property
+    @functools.cached_property
     def terms(self) -> frozenset[str]:
         return frozenset(tokenize(self.text))
 
-    @cached_property
+    @functools.cached_property
     def coverage(self) -> float:
         return coverage(self._question, self.terms)
 
@@ -166,6 +166,7 @@ class Group:
 
 def group_duplicates(candidates: Sequence[Candidate], weight: Callable[[str], float]) -> list[Group]:
     """Merge near-duplicate sentences (sharing most of their information) into one group, best first."""
+    weight = functools.cache(weight)  # each term's weight is looked up once per question
     groups: list[Group] = []
     for candidate in candidates:
         for group in groups:
@@ -185,3 +186,4 @@ def similarity(a: frozenset[str], b: frozenset[str], weight: Callable[[str], flo
     """
     lighter = min(sum(map(weight, a)), sum(map(weight, b)))
     return sum(map(weight, a & b)) / lighter if lighter > 0 else 0.0
+
