@@ -184,6 +184,8 @@ def similarity(a: frozenset[str], b: frozenset[str], weight: Callable[[str], flo
     Weighting by IDF keeps two different facts about the same companies apart: sharing
     "microsoft openai partnership" says little, sharing "2019 1 billion invest" says a lot.
     """
+    shared = a & b
+    if not shared:
+        return 0.0
     lighter = min(sum(map(weight, a)), sum(map(weight, b)))
-    return sum(map(weight, a & b)) / lighter if lighter > 0 else 0.0
-
+    return sum(map(weight, shared)) / lighter if lighter > 0 else 0.0

@@ -11,6 +11,7 @@ from array import array
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -280,7 +281,7 @@ class Engine:
     def _hit(self, best: Candidate, others: list[Candidate], question: Question) -> Hit:
         sentence = self.sentence(best.sentence_id)
         wanted = set(question.terms)
-        matched = tuple(dict.fromkeys(w for w in _surface_words(sentence.text) if wanted.intersection(tokenize(w))))
+        matched = tuple(dict.fromkeys(w for w in _surface_words(sentence.text) if wanted.intersection(_word_terms(w))))
         also = tuple(
             self._articles[n - 1] for n in dict.fromkeys(o.article for o in others) if n != best.article
         )
@@ -295,6 +296,11 @@ def _document_terms(passage: Passage, settings: SearchSettings) -> tuple[list[st
     if settings.section_terms and passage.section:
         terms += tokenize(passage.section)
     return words, terms
+
+
+@lru_cache(maxsize=50_000)
+def _word_terms(word: str) -> tuple[str, ...]:
+    return tuple(tokenize(word))
 
 
 def _surface_words(text: str) -> list[str]:
