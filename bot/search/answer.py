@@ -17,7 +17,8 @@ import functools
 from bot.search.tokens import fold, stem, tokenize, word_groups, words
 
 # Nouns that name the kind of answer wanted ("which country", "what year") rather than its
-# content; the answering sentence rarely repeats them, so they do not count against coverage.
+# content; right after a question word, the answering sentence rarely repeats them, so there
+# they do not count against coverage ("the two companies" elsewhere is content).
 ANSWER_TYPE_WORDS = frozenset(
     stem(word)
     for word in """
@@ -29,6 +30,8 @@ ANSWER_TYPE_WORDS = frozenset(
 MIN_COVERAGE = 0.2
 MERGE_SIMILARITY = 0.5
 FOCUS_WEIGHT = 2.0
+# Okapi's IDF is zero for a word in half the sentences; at the smooth IDF used here that is about log 2.
+INFORMATIVE_IDF = math.log(2)
 
 
 class Expects(Enum):
@@ -44,7 +47,9 @@ _MARKUP = re.compile(r"<(?:[@#][!&]?|a?:\w+:)\d+>|https?://\S+|[*_~`|>]+")
 _CAPITALISED = re.compile(r"\b[A-Z][\w'’-]*|\b\w+[A-Z]\w*")
 _ASKS_NUMBER = re.compile(r"\bhow (many|much)\b|\bwhat (percentage|percent|share|amount|number)\b")
 _ASKS_TIME = re.compile(r"\b(when|what year|which year|what date|in what year|by what year|how long ago)\b")
-_HAS_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|hundred|thousand|million|billion|trillion|dozen|half)\b")
+_WH_PHRASE = re.compile(r"\b(?:which|what|whose)\s+((?:[\w'-]+\s+){0,1}[\w'-]+)")
+_COUNTED = re.compile(r"\bhow many (\w+)")
+_HAS_NUMBER = re.compile(r"\d|\b(two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|hundred|thousand|million|billion|trillion|dozen|half)\b")
 _HAS_TIME = re.compile(
     r"\b(1[89]\d\d|2[01]\d\d)s?\b|\b(january|february|march|april|may|june|july|august|september|october|november|december)\b"
     r"|\b(yesterday|today|tomorrow|last (week|month|year)|next (week|month|year)|ago)\b"
@@ -58,6 +63,7 @@ class Concept:
     terms: tuple[str, ...]
     weight: float
     name: str = ""  # as written, when the word is a name (capitalised inside the question)
+    informative: bool = True  # False for a word in more than half of the sentences
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,7 @@ class Question:
     terms: tuple[str, ...]
     concepts: tuple[Concept, ...]
     expects: Expects
+    counted: str = ""  # the term after "how many", which the answer must mention
 
     @property
     def query(self) -> list[str]:
@@ -82,18 +89,30 @@ class Question:
 def analyse(question: str, idf: Callable[[str], float], correct: Callable[[str], str | None]) -> Question:
     """Terms in order (misspellings corrected), grouped into weighted concepts, and the answer type."""
     text = _MARKUP.sub(" ", question)
+    folded = fold(text)
     names = _named_words(text)
+    asked_for = _answer_type_terms(folded)
     terms: list[str] = []
     concepts: dict[tuple[str, ...], Concept] = {}
     for group in word_groups(text):
         stems = tuple(dict.fromkeys(stem(correct(word) or word) for word in group))
         terms.extend(term for term in stems if term not in terms)
-        if stems in concepts or set(stems) & ANSWER_TYPE_WORDS:
+        if stems in concepts or asked_for.intersection(stems):
             continue
         name = next((names[word] for word in group if word in names), "")
-        weight = max(idf(term) for term in stems) * (FOCUS_WEIGHT if name else 1.0)
-        concepts[stems] = Concept(stems, weight, name)
-    return Question(tuple(terms), tuple(concepts.values()), _expects(fold(text)))
+        information = max(idf(term) for term in stems)
+        concepts[stems] = Concept(stems, information * (FOCUS_WEIGHT if name else 1.0), name, information > INFORMATIVE_IDF)
+    counted = _COUNTED.search(folded)
+    counted_terms = tokenize(counted.group(1)) if counted else []
+    return Question(tuple(terms), tuple(concepts.values()), _expects(folded), counted_terms[0] if counted_terms else "")
+
+
+def _answer_type_terms(folded: str) -> set[str]:
+    """Type words ("which country", "what kind of", "which Microsoft product") right after a question word."""
+    found = set()
+    for match in _WH_PHRASE.finditer(folded):
+        found.update(term for term in tokenize(match.group(1)) if term in ANSWER_TYPE_WORDS)
+    return found
 
 
 def _named_words(text: str) -> dict[str, str]:
@@ -114,13 +133,26 @@ def _expects(folded: str) -> Expects:
     return Expects.ANYTHING
 
 
-def satisfies(expects: Expects, sentence: str) -> bool:
-    """Whether a sentence can answer a question of this type at all."""
-    if expects is Expects.NUMBER:
-        return _HAS_NUMBER.search(fold(sentence)) is not None
-    if expects is Expects.TIME:
+def satisfies(question: Question, sentence: str) -> bool:
+    """Whether a sentence can answer a question of this type at all ("how many users": a number of users)."""
+    if question.expects is Expects.NUMBER:
+        has_number = _HAS_NUMBER.search(fold(sentence)) is not None
+        return has_number and (not question.counted or question.counted in tokenize(sentence))
+    if question.expects is Expects.TIME:
         return _HAS_TIME.search(fold(sentence)) is not None
     return True
+
+
+def sufficient(question: Question, sentence_terms: frozenset[str], min_coverage: float) -> bool:
+    """Whether a sentence holds enough of the question to answer it.
+
+    It must cover `min_coverage` of the question's information, and a question with three or
+    more informative words must share at least two of them: one shared word is a coincidence.
+    """
+    informative = [c for c in question.concepts if c.informative]
+    shared = sum(1 for c in informative if sentence_terms.intersection(c.terms))
+    needed = 2 if len(informative) >= 3 else min(1, len(informative))
+    return shared >= needed and coverage(question, sentence_terms) >= min_coverage
 
 
 def coverage(question: Question, sentence_terms: frozenset[str]) -> float:

@@ -26,6 +26,7 @@ from bot.search.answer import (
     group_duplicates,
     satisfies,
     smooth_idf,
+    sufficient,
 )
 from bot.search.corpus import Article, CorpusError, Document, load_folder, require_folder
 from bot.search.index import BM25Index
@@ -239,7 +240,7 @@ class Engine:
         if unknown_names:
             return [], f"the articles never mention {', '.join(dict.fromkeys(unknown_names))}"
         candidates = self._candidates(question)
-        if not any(c.coverage >= self.settings.min_coverage for c in candidates):
+        if not any(sufficient(question, c.terms, self.settings.min_coverage) for c in candidates):
             return [], "no sentence covers enough of the question"
         groups = group_duplicates(candidates[: MERGE_WINDOW + top_k], self._idf)
         return [self._hit(group.best, group.others, question) for group in groups[:top_k]], ""
@@ -253,7 +254,7 @@ class Engine:
         for doc, score in self._ranked(question.query):
             sentence_id = int(self.indexed[doc])
             text = self.table.text(sentence_id)
-            if satisfies(question.expects, text):
+            if satisfies(question, text):
                 candidates.append(Candidate(sentence_id, score, text, self.table.article(sentence_id), question))
         return candidates
 

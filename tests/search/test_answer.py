@@ -1,6 +1,6 @@
 """How a question is read and how candidate sentences are weighed."""
 
-from bot.search.answer import Concept, Expects, analyse, coverage, satisfies, similarity
+from bot.search.answer import Concept, Expects, analyse, coverage, satisfies, similarity, sufficient
 from bot.search.tokens import tokenize
 
 
@@ -40,11 +40,33 @@ def test_misspellings_are_corrected_before_stemming() -> None:
 
 
 def test_answer_types_from_the_wording() -> None:
-    assert analyse("How many staff?", idf, no_correction).expects is Expects.NUMBER
-    assert analyse("When did it start?", idf, no_correction).expects is Expects.TIME
+    when = analyse("When did it start?", idf, no_correction)
+    assert when.expects is Expects.TIME
+    assert satisfies(when, "It began in March.") and not satisfies(when, "It began quietly.")
     assert analyse("Why did it start?", idf, no_correction).expects is Expects.ANYTHING
-    assert satisfies(Expects.TIME, "It began in March.") and not satisfies(Expects.TIME, "It began quietly.")
-    assert satisfies(Expects.NUMBER, "Three firms joined.") and not satisfies(Expects.NUMBER, "Firms joined.")
+
+
+def test_how_many_wants_a_number_of_the_thing_counted() -> None:
+    question = analyse("How many staff joined?", idf, no_correction)
+    assert question.expects is Expects.NUMBER and question.counted == "staff"
+    assert satisfies(question, "Three staff joined in May.")
+    assert not satisfies(question, "Three firms joined in May.")
+    assert not satisfies(question, "Staff joined in May.")
+
+
+def test_type_words_count_only_right_after_a_question_word() -> None:
+    which = analyse("Which company bought the mill?", idf, no_correction)
+    assert [c.terms for c in which.concepts] == [("bought",), ("mill",)]
+    two = analyse("Why did the two companies merge?", idf, no_correction)
+    assert ("compani",) in [c.terms for c in two.concepts]
+
+
+def test_one_shared_word_of_three_is_a_coincidence() -> None:
+    question = analyse("best pizza topping", idf, no_correction)
+    assert not sufficient(question, frozenset({"best", "backer"}), min_coverage=0.2)
+    assert sufficient(question, frozenset({"best", "pizza"}), min_coverage=0.2)
+    short = analyse("pizza topping", idf, no_correction)
+    assert sufficient(short, frozenset({"pizza"}), min_coverage=0.2)
 
 
 def test_coverage_is_the_share_of_the_question_information() -> None:
