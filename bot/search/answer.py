@@ -170,22 +170,17 @@ def smooth_idf(document_frequency: int, documents: int) -> float:
 
 
 class Candidate:
-    """A sentence the index found; its terms and coverage are worked out only if asked for."""
+    """A sentence the index found; its terms are worked out only if asked for."""
 
-    def __init__(self, sentence_id: int, score: float, text: str, article: int, question: Question) -> None:
+    def __init__(self, sentence_id: int, score: float, text: str, article: int) -> None:
         self.sentence_id = sentence_id
         self.score = score
         self.text = text
         self.article = article
-        self._question = question
 
     @functools.cached_property
     def terms(self) -> frozenset[str]:
         return frozenset(tokenize(self.text))
-
-    @functools.cached_property
-    def coverage(self) -> float:
-        return coverage(self._question, self.terms)
 
 
 @dataclass

@@ -255,7 +255,7 @@ class Engine:
             sentence_id = int(self.indexed[doc])
             text = self.table.text(sentence_id)
             if satisfies(question, text):
-                candidates.append(Candidate(sentence_id, score, text, self.table.article(sentence_id), question))
+                candidates.append(Candidate(sentence_id, score, text, self.table.article(sentence_id)))
         return candidates
 
     def _ranked(self, query: list[str]) -> list[tuple[int, float]]:
