@@ -1,18 +1,19 @@
 """Decide what a question asks for, whether the corpus answers it, and which sentences to show.
 
-The abstention rule is stated in terms any corpus has: how much of the question's information
-(IDF-weighted terms) the best sentence covers, and whether a question that asks for a number or a
+The abstention rules are stated in terms any corpus has: whether the names a question asks about
+occur at all, how much of the question's information (IDF-weighted terms) a sentence covers and
+how many of its informative words it shares, and whether a question that asks for a number or a
 date got a sentence holding one. Nothing here is tuned to particular questions.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
-import functools
 
 from bot.search.tokens import fold, stem, tokenize, word_groups, words
 
@@ -116,8 +117,14 @@ def _answer_type_terms(folded: str) -> set[str]:
 
 
 def _named_words(text: str) -> dict[str, str]:
-    """Capitalised words that do not open a sentence (the names a question is about), folded."""
+    """Capitalised words that do not open a sentence (the names a question is about), folded.
+
+    A question in capitals or Title Case says nothing about names, so it has none.
+    """
     names: dict[str, str] = {}
+    written = [word for word in text.split() if word[:1].isalpha()]
+    if len(written) >= 3 and sum(word[0].isupper() for word in written) >= 0.7 * len(written):
+        return names
     for match in _CAPITALISED.finditer(text):
         opening = re.split(r"[.!?:\"“]", text[: match.start()])[-1]
         if re.search(r"\w", opening):

@@ -24,6 +24,11 @@ def test_the_opening_word_and_chat_markup_are_not_names() -> None:
     assert [concept.name for concept in question.concepts] == ["", "Deal", "Oracle"]
 
 
+def test_shouted_or_title_case_questions_have_no_names() -> None:
+    assert all(not c.name for c in analyse("WHY DID ACME BUY THE MILL", idf, no_correction).concepts)
+    assert all(not c.name for c in analyse("What Did Acme Buy", idf, no_correction).concepts)
+
+
 def test_a_name_is_unknown_only_when_none_of_its_forms_is_known() -> None:
     question = analyse("Is the Web-based tool from Acme?", idf, no_correction)
     assert question.unknown_names({"web", "tool"}.__contains__) == ["Acme"]
