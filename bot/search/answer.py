@@ -200,11 +200,12 @@ class Group:
 
 def group_duplicates(candidates: Sequence[Candidate], weight: Callable[[str], float]) -> list[Group]:
     """Merge near-duplicate sentences (sharing most of their information) into one group, best first."""
-    weight = functools.cache(weight)  # each term's weight is looked up once per question
+    weight = functools.cache(weight)  # each term's weight, and each sentence's total, once per question
+    total = functools.cache(lambda terms: sum(map(weight, terms)))
     groups: list[Group] = []
     for candidate in candidates:
         for group in groups:
-            if similarity(group.best.terms, candidate.terms, weight) >= MERGE_SIMILARITY:
+            if _shared_share(group.best.terms, candidate.terms, weight, total) >= MERGE_SIMILARITY:
                 group.others.append(candidate)
                 break
         else:
@@ -218,8 +219,14 @@ def similarity(a: frozenset[str], b: frozenset[str], weight: Callable[[str], flo
     Weighting by IDF keeps two different facts about the same companies apart: sharing
     "microsoft openai partnership" says little, sharing "2019 1 billion invest" says a lot.
     """
+    return _shared_share(a, b, weight, lambda terms: sum(map(weight, terms)))
+
+
+def _shared_share(
+    a: frozenset[str], b: frozenset[str], weight: Callable[[str], float], total: Callable[[frozenset[str]], float]
+) -> float:
     shared = a & b
     if not shared:
         return 0.0
-    lighter = min(sum(map(weight, a)), sum(map(weight, b)))
+    lighter = min(total(a), total(b))
     return sum(map(weight, shared)) / lighter if lighter > 0 else 0.0
