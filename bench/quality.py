@@ -39,7 +39,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.search.answer import analyse  # noqa: E402
+from bot.search.question import analyse  # noqa: E402
 from bot.search.corpus import Document, Metadata  # noqa: E402
 from bot.search.engine import Answer, Engine, SearchSettings  # noqa: E402
 from bot.search.index import BM25Index  # noqa: E402

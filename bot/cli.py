@@ -21,7 +21,7 @@ from bot.health import DEFAULT_MAX_AGE, check_health
 
 if TYPE_CHECKING:
     from bot.search.corpus import Article
-    from bot.search.engine import Answer, Engine
+    from bot.search.engine import Answer, Engine, Progress
 
 EXIT_USAGE = 2
 
@@ -105,17 +105,30 @@ def _with_corpus(args: argparse.Namespace, settings: Settings) -> Settings:
 
 
 def _load(settings: Settings) -> Engine | None:
+    from bot.factory import load_engine
     from bot.search.corpus import CorpusError
-    from bot.search.engine import Engine
 
     try:
-        engine = Engine.from_dir(settings.corpus_dir, cache_dir=settings.index_cache)
+        engine = load_engine(settings, progress=_progress_bar(sys.stderr))
     except CorpusError as error:
         print(f"error: {error}", file=sys.stderr)
         return None
     for warning in engine.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     return engine
+
+
+def _progress_bar(out: TextIO) -> Progress | None:
+    """A one-line bar for long builds in a terminal; nothing when output is not a terminal."""
+    if not out.isatty():
+        return None
+
+    def report(what: str, done: int, total: int) -> None:
+        filled = 30 * done // max(total, 1)
+        end = "\n" if done >= total else ""
+        print(f"\r{what} [{'#' * filled}{'.' * (30 - filled)}] {done:,}/{total:,}", end=end, file=out, flush=True)
+
+    return report
 
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:

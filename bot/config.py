@@ -56,6 +56,8 @@ class Settings:
     api_base: str | None = None
     gateway_url: str | None = None
     health_file: Path | None = None
+    semantic: bool = True
+    semantic_model: Path | None = None
 
 
 def load_settings(
@@ -88,6 +90,8 @@ def load_settings(
         api_base=values.get("DISCORD_API_BASE", "").strip() or None,
         gateway_url=values.get("DISCORD_GATEWAY_URL", "").strip() or None,
         health_file=_optional_path(values.get("HEALTH_FILE", "")),
+        semantic=_bool(values, "SEMANTIC", True),
+        semantic_model=_optional_path(values.get("SEMANTIC_MODEL", "")),
     )
 
 

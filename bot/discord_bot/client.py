@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import discord
 import yarl
@@ -14,7 +15,8 @@ from bot.discord_bot.feedback import FeedbackLog
 from bot.discord_bot.replies import can_reply
 from bot.discord_bot.views import DYNAMIC_ITEMS
 from bot.health import write_heartbeat
-from bot.search.engine import Engine
+from bot import factory
+from bot.search.engine import Engine, Progress
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +69,21 @@ def use_endpoints(api_base: str | None, gateway_url: str | None) -> None:
 
 def load_engine(settings: Settings) -> Engine:
     """Build the engine from the corpus folder (slow for big corpora: call it in a thread)."""
-    return Engine.from_dir(settings.corpus_dir, cache_dir=settings.index_cache)
+    return factory.load_engine(settings, progress=_log_progress())
+
+
+def _log_progress(every: float = 10.0) -> Progress:
+    """Progress as a log line at most every `every` seconds, and at the end."""
+    last = 0.0
+
+    def report(what: str, done: int, total: int) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if done == total or now - last >= every:
+            last = now
+            log.info("Building the index: %s, %d of %d (%d%%)", what, done, total, 100 * done // max(total, 1))
+
+    return report
 
 
 def in_allowed_channel(settings: Settings, channel: object) -> bool:

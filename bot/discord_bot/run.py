@@ -251,6 +251,12 @@ def check(settings: Settings, out: TextIO | None = None) -> int:
     else:
         sentences = sum(article.sentence_count for article in engine.sources())
         say("Corpus", f"{settings.corpus_dir}: {len(engine.sources())} articles, {sentences} sentences")
+        semantic = engine.semantic_status
+        if semantic.model:
+            say("Semantic", f"{semantic.model}, sha256 {semantic.sha256}")
+            say("", f"sentence vectors: {semantic.vectors}")
+        else:
+            say("Semantic", "off: answers come from word matching (BM25) alone")
         for warning in engine.warnings:
             say("  warning", warning)
     say("Answers in", _ids(settings.allowed_channels, "every channel the bot can see"))

@@ -2,7 +2,9 @@
 
 The fingerprint hashes every article file's bytes, the metadata file, the engine settings and
 the source of the search modules themselves, so editing an article or upgrading the bot
-rebuilds the index instead of serving a stale one.
+rebuilds the index instead of serving a stale one. Sentence vectors are saved beside the
+index with the checksum of the model that made them, and reused only for that same model:
+turning the semantic signal off and on again, or changing the model, never rebuilds BM25.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from bot.search.table import SentenceTable
 
 if TYPE_CHECKING:
     from bot.search.engine import Engine, SearchSettings
+
+# Vectors are stored as float16 (half the disk; cosine changes by under 0.001) and searched as float32.
+VECTOR_DTYPE = np.float16
 
 CACHE_FILE = "engine.npz"
 _SEARCH_CODE = Path(__file__).resolve().parent
@@ -53,6 +58,10 @@ def save(engine: Engine, path: Path, fingerprint: str) -> None:
     speller_words = list(engine.speller.counts)
     word_blob, word_offsets = pack_strings(speller_words)
     header = {"articles": [asdict(article) for article in engine.sources()], "warnings": list(engine.warnings)}
+    vectors = {}
+    if engine.vectors is not None:
+        header["vectors_model"] = engine.semantic_status.sha256
+        vectors["vectors"] = engine.vectors.astype(VECTOR_DTYPE)
     arrays = {
         "header": np.array(json.dumps(header)),
         "indexed": engine.indexed,
@@ -61,12 +70,16 @@ def save(engine: Engine, path: Path, fingerprint: str) -> None:
         "speller.counts": np.array([engine.speller.counts[w] for w in speller_words], dtype=np.int64),
         **engine.table.to_arrays(),
         **engine.index.to_arrays(),
+        **vectors,
     }
     save_arrays(path, arrays, {"fingerprint": fingerprint})
 
 
-def load(path: Path, fingerprint: str, settings: SearchSettings) -> Engine | None:
-    """The saved engine, None if there is none; StoreError or ValueError if it cannot be trusted."""
+def load(path: Path, fingerprint: str, settings: SearchSettings) -> tuple[Engine, dict[str, np.ndarray]] | None:
+    """The saved engine (without its semantic signal) and its sentence vectors by model checksum.
+
+    None if there is no saved engine; StoreError or ValueError if it cannot be trusted.
+    """
     from bot.search.engine import Engine
 
     arrays = load_arrays(path, {"fingerprint": fingerprint})
@@ -79,6 +92,13 @@ def load(path: Path, fingerprint: str, settings: SearchSettings) -> Engine | Non
         speller = Speller(dict(zip(words, arrays["speller.counts"].tolist())))
         table = SentenceTable.from_arrays(arrays)
         indexed = arrays["indexed"].astype(np.int32, copy=False)
-        return Engine(articles, table, BM25Index.from_arrays(arrays), indexed, speller, settings, header["warnings"])
+        engine = Engine(articles, table, BM25Index.from_arrays(arrays), indexed, speller, settings, header["warnings"])
+        vectors = {}
+        if "vectors" in arrays:
+            saved = arrays["vectors"]
+            if saved.dtype != VECTOR_DTYPE or saved.ndim != 2 or len(saved) != len(indexed):
+                raise ValueError("saved sentence vectors do not fit the index")
+            vectors[str(header["vectors_model"])] = saved.astype(np.float32)
+        return engine, vectors
     except (KeyError, TypeError, json.JSONDecodeError) as error:
         raise ValueError(f"saved engine is incomplete ({error})") from error

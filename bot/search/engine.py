@@ -2,6 +2,10 @@
 
 This is the one API the CLI and the Discord layer use. An Engine never changes after it is
 built, so it can serve several threads at once and be swapped whole on reload.
+
+A question goes through three stages, each in its own module: retrieve (BM25 and, when a
+sentence model is loaded, cosine similarity: `retrieve`), fuse (one score: `fuse`) and
+select (answer type, abstention, merging: `select`).
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 import time
 from array import array
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -17,19 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from bot.search import cache
-
-from bot.search.answer import (
-    MIN_COVERAGE,
-    Candidate,
-    Question,
-    analyse,
-    group_duplicates,
-    satisfies,
-    smooth_idf,
-    sufficient,
-)
 from bot.search.corpus import Article, CorpusError, Document, load_folder, require_folder
+from bot.search.embedding import Embedder
+from bot.search.fuse import LEXICAL_WEIGHT, fuse
 from bot.search.index import BM25Index
+from bot.search.question import analyse, smooth_idf
+from bot.search.retrieve import Candidates, Lexical, Semantic, retrieve
+from bot.search.select import MIN_COVERAGE, Candidate, select
 from bot.search.sentences import Kind, Passage, split_passages, title_of
 from bot.search.spelling import Speller
 from bot.search.store import StoreError
@@ -37,9 +35,12 @@ from bot.search.table import SentenceTable, TableBuilder
 from bot.search.tokens import tokenize, words_and_terms
 
 MAX_QUESTION_CHARS = 1000
-CANDIDATES = 30
-NEIGHBOUR_WEIGHT = 0.5
-MERGE_WINDOW = 10
+# Up to this many sentences every one is embedded when the index is built (about 15 minutes on
+# 2 cores, 150 MB of vectors); past it, embedding all of them stops paying, so only the
+# sentences BM25 finds are embedded, when a question needs them (see README, "Scale").
+EMBED_ALL_UP_TO = 100_000
+
+Progress = Callable[[str, int, int], None]  # (what, done, total)
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class SearchSettings:
     epsilon: float = 0.0
     min_coverage: float = MIN_COVERAGE
     section_terms: bool = False
+    lexical_weight: float = LEXICAL_WEIGHT
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,15 @@ class Answer:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class SemanticStatus:
+    """What `check` reports of the semantic signal."""
+
+    model: str  # the model's name, or "" when the signal is off
+    sha256: str = ""
+    vectors: str = ""  # where the sentence vectors came from
+
+
 class Engine:
     def __init__(
         self,
@@ -99,12 +110,21 @@ class Engine:
         speller: Speller,
         settings: SearchSettings,
         warnings: Sequence[str] = (),
+        embedder: Embedder | None = None,
+        vectors: np.ndarray | None = None,
+        vectors_origin: str = "",
     ) -> None:
-        """Wrap built parts; use `from_dir` or `from_documents` instead."""
+        """Wrap built parts; use `from_dir` or `from_documents` instead.
+
+        With an `embedder`, questions are also matched by meaning: against `vectors` (one unit
+        row per indexed sentence) when given, else against the sentences BM25 finds.
+        """
         if len(indexed) != len(index) or (len(indexed) and int(indexed.max()) >= len(table)):
             raise ValueError("the index does not fit the sentence table")
         if len(table) and int(table.articles[-1]) > len(articles):
             raise ValueError("the sentence table names articles that do not exist")
+        if vectors is not None and (embedder is None or vectors.shape != (len(indexed), embedder.dimensions)):
+            raise ValueError("the sentence vectors do not fit the index or the model")
         self._articles = tuple(articles)
         self.table = table
         self.index = index
@@ -112,18 +132,37 @@ class Engine:
         self.speller = speller
         self.settings = settings
         self.warnings = tuple(warnings)
+        self.vectors = vectors
+        self._lexical = Lexical(index, table.articles[indexed])
+        self._semantic = None if embedder is None else Semantic(embedder, vectors, self._model_text)
+        self.semantic_status = (
+            SemanticStatus("")
+            if embedder is None
+            else SemanticStatus(embedder.name, embedder.sha256, vectors_origin)
+        )
 
     @classmethod
-    def from_dir(cls, folder: Path, *, settings: SearchSettings = SearchSettings(), cache_dir: Path | None = None) -> Engine:
+    def from_dir(
+        cls,
+        folder: Path,
+        *,
+        settings: SearchSettings = SearchSettings(),
+        cache_dir: Path | None = None,
+        embedder: Embedder | None = None,
+        progress: Progress | None = None,
+    ) -> Engine:
         """Load, clean, split and index a folder; raises CorpusError when nothing is usable.
 
         With `cache_dir`, a saved engine is reused while its fingerprint matches, and a fresh
-        one is saved otherwise; a damaged or foreign file is rebuilt with a warning.
+        one is saved otherwise; a damaged or foreign file is rebuilt with a warning. Saved
+        sentence vectors are reused only if the same model (by checksum) made them.
         """
         folder = Path(folder)
         if cache_dir is None:
             load = load_folder(folder)
-            return cls.from_documents(load.documents, settings=settings, warnings=load.warnings, folder=folder)
+            return cls.from_documents(
+                load.documents, settings=settings, warnings=load.warnings, folder=folder, embedder=embedder, progress=progress
+            )
         require_folder(folder)
         path = Path(cache_dir) / cache.CACHE_FILE
         digest = cache.fingerprint(folder, settings)
@@ -131,18 +170,25 @@ class Engine:
         try:
             saved = cache.load(path, digest, settings)
             if saved is not None:
-                return saved
+                engine, vectors = saved
+                if embedder is None:
+                    return engine
+                if embedder.sha256 in vectors:
+                    return engine._with(embedder, vectors[embedder.sha256], "saved index")
+                engine = engine.with_vectors(embedder, progress)
+                return engine if engine.vectors is None else _saved(engine, path, digest)
         except (StoreError, ValueError) as error:
             notes.append(f"{path}: saved index not used ({error}); rebuilt it")
         load = load_folder(folder)
         engine = cls.from_documents(
-            load.documents, settings=settings, warnings=[*load.warnings, *notes], folder=folder
+            load.documents,
+            settings=settings,
+            warnings=[*load.warnings, *notes],
+            folder=folder,
+            embedder=embedder,
+            progress=progress,
         )
-        try:
-            cache.save(engine, path, digest)
-        except OSError as error:
-            engine.warnings += (f"{path}: cannot save the index ({error.strerror}); check INDEX_CACHE's permissions",)
-        return engine
+        return _saved(engine, path, digest)
 
     @classmethod
     def from_documents(
@@ -152,8 +198,14 @@ class Engine:
         settings: SearchSettings = SearchSettings(),
         warnings: Sequence[str] = (),
         folder: Path | None = None,
+        embedder: Embedder | None = None,
+        progress: Progress | None = None,
     ) -> Engine:
-        """Split and index already-loaded documents; `folder` only names places in messages."""
+        """Split and index already-loaded documents; `folder` only names places in messages.
+
+        With an `embedder`, every indexed sentence is embedded too, unless there are more than
+        EMBED_ALL_UP_TO of them (then sentences are embedded as questions need them).
+        """
         origin = f"corpus folder {folder}" if folder else "the corpus"
         builder = TableBuilder()
         indexed = array("i")
@@ -189,9 +241,45 @@ class Engine:
                 f"{origin} has no sentence with searchable words (only headings, stopwords or symbols); "
                 "add articles written in sentences"
             ) from None
-        return cls(
+        engine = cls(
             articles, builder.build(), index, np.frombuffer(indexed, dtype=np.int32).copy(), Speller(surface), settings, notes
         )
+        return engine if embedder is None else engine.with_vectors(embedder, progress)
+
+    def with_vectors(self, embedder: Embedder, progress: Progress | None = None) -> Engine:
+        """This engine with the semantic signal: every sentence embedded, or (past EMBED_ALL_UP_TO) none in advance."""
+        if len(self.indexed) > EMBED_ALL_UP_TO:
+            origin = f"embedded as questions need them ({len(self.indexed):,} sentences is over {EMBED_ALL_UP_TO:,})"
+            return self._with(embedder, None, origin)
+        texts = [self._model_text(doc) for doc in range(len(self.indexed))]
+        total = len(texts)
+        done = 0
+
+        def step(n: int) -> None:
+            nonlocal done
+            done += n
+            if progress is not None:
+                progress("embedding sentences", done, total)
+
+        return self._with(embedder, embedder.embed(texts, step), "built now")
+
+    def _with(self, embedder: Embedder, vectors: np.ndarray | None, origin: str) -> Engine:
+        return Engine(
+            self._articles, self.table, self.index, self.indexed, self.speller, self.settings, self.warnings,
+            embedder, vectors, origin,
+        )
+
+    def _model_text(self, doc: int) -> str:
+        """What the sentence model reads for an indexed sentence: an FAQ answer with its question, as BM25 does."""
+        sentence_id = int(self.indexed[doc])
+        text = self.table.text(sentence_id)
+        if self.table.kind(sentence_id) is not Kind.ANSWER:
+            return text
+        first = self.table.span(self.table.article(sentence_id)).start
+        for before in range(sentence_id - 1, first - 1, -1):
+            if self.table.kind(before) is Kind.QUESTION:
+                return f"{self.table.text(before)} {text}"
+        return text
 
     def sources(self) -> tuple[Article, ...]:
         return self._articles
@@ -231,62 +319,47 @@ class Engine:
 
     def _search(self, text: str, top_k: int) -> tuple[list[Hit], str]:
         question = analyse(text, self._idf, self.speller.correct)
-        known = [term for term in question.terms if term in self.index.vocabulary]
         if not question.terms:
             return [], "the question has no searchable words"
-        if not known:
+        if self._semantic is None and not any(term in self.index.vocabulary for term in question.terms):
             return [], "none of the question's words appear in the articles"
         unknown_names = question.unknown_names(self.index.vocabulary.__contains__)
         if unknown_names:
             return [], f"the articles never mention {', '.join(dict.fromkeys(unknown_names))}"
-        candidates = self._candidates(question)
-        if not any(sufficient(question, c.terms, self.settings.min_coverage) for c in candidates):
-            return [], "no sentence covers enough of the question"
-        groups = group_duplicates(candidates[: MERGE_WINDOW + top_k], self._idf)
-        return [self._hit(group.best, group.others, question) for group in groups[:top_k]], ""
+        found = retrieve(question.query, question.text, self._lexical, self._semantic)
+        ranked = self._ranked(found, fuse(found, self.settings.lexical_weight))
+        groups, reason = select(question, ranked, top_k, self._idf, self.settings.min_coverage)
+        wanted = set(question.terms)
+        return [self._hit(group.best, group.others, wanted) for group in groups], reason
 
     def _idf(self, term: str) -> float:
         return smooth_idf(self.index.document_frequency(term), len(self.index))
 
-    def _candidates(self, question: Question) -> list[Candidate]:
-        """The index's best sentences, best first, less those of the wrong answer type."""
-        candidates = []
-        for doc, score in self._ranked(question.query):
-            sentence_id = int(self.indexed[doc])
+    def _ranked(self, found: Candidates, scores: np.ndarray) -> list[Candidate]:
+        """The candidates as sentences, best fused score first."""
+        ranked = []
+        for i in np.argsort(-scores, kind="stable"):
+            sentence_id = int(self.indexed[found.docs[i]])
+            semantic = None if found.semantic is None else float(found.semantic[i])
             text = self.table.text(sentence_id)
-            if satisfies(question, text):
-                candidates.append(Candidate(sentence_id, score, text, self.table.article(sentence_id)))
-        return candidates
+            ranked.append(Candidate(sentence_id, float(scores[i]), text, self.table.article(sentence_id), semantic))
+        return ranked
 
-    def _ranked(self, query: list[str]) -> list[tuple[int, float]]:
-        """The index's best documents, each score raised by half its best neighbour's in the same article.
-
-        A sentence continues the one before it ("This shift ..."), so evidence next door is
-        evidence for it too; the neighbour itself is not shown unless it matches in its own right.
-        """
-        found = self.index.top_k(query, CANDIDATES * 2)
-        if not found:
-            return []
-        docs = np.array([doc for doc, _ in found])
-        totals = np.array([score for _, score in found])
-        article = self.table.articles[self.indexed[docs]]
-        best_neighbour = np.zeros(len(docs))
-        for step in (-1, 1):
-            near = np.clip(docs + step, 0, len(self.indexed) - 1)
-            beside = (near != docs) & (self.table.articles[self.indexed[near]] == article)
-            best_neighbour = np.maximum(best_neighbour, np.where(beside, self.index.scores_of(query, near), 0.0))
-        totals += NEIGHBOUR_WEIGHT * best_neighbour
-        order = np.argsort(-totals, kind="stable")[:CANDIDATES]
-        return [(int(docs[i]), float(totals[i])) for i in order]
-
-    def _hit(self, best: Candidate, others: list[Candidate], question: Question) -> Hit:
+    def _hit(self, best: Candidate, others: list[Candidate], wanted: set[str]) -> Hit:
         sentence = self.sentence(best.sentence_id)
-        wanted = set(question.terms)
         matched = tuple(dict.fromkeys(w for w in _surface_words(sentence.text) if wanted.intersection(_word_terms(w))))
         also = tuple(
             self._articles[n - 1] for n in dict.fromkeys(o.article for o in others) if n != best.article
         )
         return Hit(sentence.id, sentence.text, best.score, sentence.article, matched, also)
+
+
+def _saved(engine: Engine, path: Path, digest: str) -> Engine:
+    try:
+        cache.save(engine, path, digest)
+    except OSError as error:
+        engine.warnings += (f"{path}: cannot save the index ({error.strerror}); check INDEX_CACHE's permissions",)
+    return engine
 
 
 def _document_terms(passage: Passage, settings: SearchSettings) -> tuple[list[str], list[str]]:

@@ -1,17 +1,14 @@
-"""Decide what a question asks for, whether the corpus answers it, and which sentences to show.
+"""Read a question: its search terms, the concepts they stand for, the names it asks about,
+and the kind of fact it wants (a number, a time, anything).
 
-The abstention rules are stated in terms any corpus has: whether the names a question asks about
-occur at all, how much of the question's information (IDF-weighted terms) a sentence covers and
-how many of its informative words it shares, and whether a question that asks for a number or a
-date got a sentence holding one. Nothing here is tuned to particular questions.
+Everything here is stated in terms any corpus has; nothing is tuned to particular questions.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -28,8 +25,18 @@ ANSWER_TYPE_WORDS = frozenset(
     organization organisation product products number amount percentage reason reasons example examples
     """.split()
 )
-MIN_COVERAGE = 0.2
-MERGE_SIMILARITY = 0.5
+# Chat shorthand a sentence model may not know, spelt out before the question is embedded.
+# General English chat usage, not the words of any corpus.
+CHAT_SHORTHAND = {
+    "u": "you", "ur": "your", "r": "are", "y": "why", "b4": "before", "bc": "because", "cuz": "because",
+    "coz": "because", "abt": "about", "tho": "though", "thru": "through", "rn": "right now", "atm": "at the moment",
+    "pls": "please", "plz": "please", "thx": "thanks", "ty": "thanks", "wtf": "what", "wth": "what", "wut": "what",
+    "wat": "what", "whats": "what is", "hows": "how is", "whos": "who is", "wheres": "where is", "gonna": "going to",
+    "wanna": "want to", "gotta": "got to", "dunno": "do not know", "idk": "I do not know", "imo": "in my opinion",
+    "imho": "in my opinion", "tbh": "to be honest", "btw": "by the way", "afaik": "as far as I know",
+    "iirc": "if I remember correctly", "ppl": "people", "govt": "government", "msg": "message", "yrs": "years",
+    "lol": "", "lmao": "", "omg": "", "hey": "", "hi": "", "yo": "",
+}
 FOCUS_WEIGHT = 2.0
 # Okapi's IDF is zero for a word in half the sentences; at the smooth IDF used here that is about log 2.
 INFORMATIVE_IDF = math.log(2)
@@ -50,11 +57,7 @@ _ASKS_NUMBER = re.compile(r"\bhow (many|much)\b|\bwhat (percentage|percent|share
 _ASKS_TIME = re.compile(r"\b(when|what year|which year|what date|in what year|by what year|how long ago)\b")
 _WH_PHRASE = re.compile(r"\b(?:which|what|whose)\s+((?:[\w'-]+\s+){0,1}[\w'-]+)")
 _COUNTED = re.compile(r"\bhow many (\w+)")
-_HAS_NUMBER = re.compile(r"\d|\b(two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|hundred|thousand|million|billion|trillion|dozen|half)\b")
-_HAS_TIME = re.compile(
-    r"\b(1[89]\d\d|2[01]\d\d)s?\b|\b(january|february|march|april|may|june|july|august|september|october|november|december)\b"
-    r"|\b(yesterday|today|tomorrow|last (week|month|year)|next (week|month|year)|ago)\b"
-)
+_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,7 @@ class Question:
     concepts: tuple[Concept, ...]
     expects: Expects
     counted: str = ""  # the term after "how many", which the answer must mention
+    text: str = ""  # as a sentence model should read it: no chat markup, misspellings corrected
 
     @property
     def query(self) -> list[str]:
@@ -89,7 +93,7 @@ class Question:
 
 def analyse(question: str, idf: Callable[[str], float], correct: Callable[[str], str | None]) -> Question:
     """Terms in order (misspellings corrected), grouped into weighted concepts, and the answer type."""
-    text = _MARKUP.sub(" ", question)
+    text = _readable(_MARKUP.sub(" ", question), correct)
     folded = fold(text)
     names = _named_words(text)
     asked_for = _answer_type_terms(folded)
@@ -105,7 +109,29 @@ def analyse(question: str, idf: Callable[[str], float], correct: Callable[[str],
         concepts[stems] = Concept(stems, information * (FOCUS_WEIGHT if name else 1.0), name, information > INFORMATIVE_IDF)
     counted = _COUNTED.search(folded)
     counted_terms = tokenize(counted.group(1)) if counted else []
-    return Question(tuple(terms), tuple(concepts.values()), _expects(folded), counted_terms[0] if counted_terms else "")
+    return Question(
+        tuple(terms),
+        tuple(concepts.values()),
+        _expects(folded),
+        counted_terms[0] if counted_terms else "",
+        text,
+    )
+
+
+def _readable(text: str, correct: Callable[[str], str | None]) -> str:
+    """The question in plain words: chat shorthand spelt out, misspellings corrected, spacing collapsed."""
+
+    def plain(match: re.Match[str]) -> str:
+        word = match.group()
+        folded = fold(word)
+        if folded in CHAT_SHORTHAND:
+            return CHAT_SHORTHAND[folded]
+        fixed = correct(folded)
+        if fixed is None:
+            return word
+        return fixed.capitalize() if word[:1].isupper() else fixed
+
+    return " ".join(_WORD.sub(plain, text).split())
 
 
 def _answer_type_terms(folded: str) -> set[str]:
@@ -140,93 +166,6 @@ def _expects(folded: str) -> Expects:
     return Expects.ANYTHING
 
 
-def satisfies(question: Question, sentence: str) -> bool:
-    """Whether a sentence can answer a question of this type at all ("how many users": a number of users)."""
-    if question.expects is Expects.NUMBER:
-        has_number = _HAS_NUMBER.search(fold(sentence)) is not None
-        return has_number and (not question.counted or question.counted in tokenize(sentence))
-    if question.expects is Expects.TIME:
-        return _HAS_TIME.search(fold(sentence)) is not None
-    return True
-
-
-def sufficient(question: Question, sentence_terms: frozenset[str], min_coverage: float) -> bool:
-    """Whether a sentence holds enough of the question to answer it.
-
-    It must cover `min_coverage` of the question's information, and a question with three or
-    more informative words must share at least two of them: one shared word is a coincidence.
-    """
-    informative = [c for c in question.concepts if c.informative]
-    shared = sum(1 for c in informative if sentence_terms.intersection(c.terms))
-    needed = 2 if len(informative) >= 3 else min(1, len(informative))
-    return shared >= needed and coverage(question, sentence_terms) >= min_coverage
-
-
-def coverage(question: Question, sentence_terms: frozenset[str]) -> float:
-    """Share of the question's information that the sentence contains."""
-    total = sum(concept.weight for concept in question.concepts)
-    if total <= 0:
-        return 0.0
-    covered = sum(concept.weight for concept in question.concepts if sentence_terms.intersection(concept.terms))
-    return covered / total
-
-
 def smooth_idf(document_frequency: int, documents: int) -> float:
     """An IDF that stays positive for common words and is largest for unseen ones."""
     return math.log((documents + 1) / (document_frequency + 0.5))
-
-
-class Candidate:
-    """A sentence the index found; its terms are worked out only if asked for."""
-
-    def __init__(self, sentence_id: int, score: float, text: str, article: int) -> None:
-        self.sentence_id = sentence_id
-        self.score = score
-        self.text = text
-        self.article = article
-
-    @functools.cached_property
-    def terms(self) -> frozenset[str]:
-        return frozenset(tokenize(self.text))
-
-
-@dataclass
-class Group:
-    """One fact: its best sentence and the other sentences (maybe other articles) that say it."""
-
-    best: Candidate
-    others: list[Candidate]
-
-
-def group_duplicates(candidates: Sequence[Candidate], weight: Callable[[str], float]) -> list[Group]:
-    """Merge near-duplicate sentences (sharing most of their information) into one group, best first."""
-    weight = functools.cache(weight)  # each term's weight, and each sentence's total, once per question
-    total = functools.cache(lambda terms: sum(map(weight, terms)))
-    groups: list[Group] = []
-    for candidate in candidates:
-        for group in groups:
-            if _shared_share(group.best.terms, candidate.terms, weight, total) >= MERGE_SIMILARITY:
-                group.others.append(candidate)
-                break
-        else:
-            groups.append(Group(candidate, []))
-    return groups
-
-
-def similarity(a: frozenset[str], b: frozenset[str], weight: Callable[[str], float]) -> float:
-    """The weight of the terms two sentences share, relative to the lighter sentence.
-
-    Weighting by IDF keeps two different facts about the same companies apart: sharing
-    "microsoft openai partnership" says little, sharing "2019 1 billion invest" says a lot.
-    """
-    return _shared_share(a, b, weight, lambda terms: sum(map(weight, terms)))
-
-
-def _shared_share(
-    a: frozenset[str], b: frozenset[str], weight: Callable[[str], float], total: Callable[[frozenset[str]], float]
-) -> float:
-    shared = a & b
-    if not shared:
-        return 0.0
-    lighter = min(total(a), total(b))
-    return sum(map(weight, shared)) / lighter if lighter > 0 else 0.0

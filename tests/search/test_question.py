@@ -1,7 +1,7 @@
-"""How a question is read and how candidate sentences are weighed."""
+"""How a question is read: its terms, concepts, names and the kind of fact it wants."""
 
-from bot.search.answer import Concept, Expects, analyse, coverage, satisfies, similarity, sufficient
-from bot.search.tokens import tokenize
+from bot.search.question import Concept, Expects, analyse
+from bot.search.select import satisfies
 
 
 def idf(term: str) -> float:
@@ -51,37 +51,9 @@ def test_answer_types_from_the_wording() -> None:
     assert analyse("Why did it start?", idf, no_correction).expects is Expects.ANYTHING
 
 
-def test_how_many_wants_a_number_of_the_thing_counted() -> None:
-    question = analyse("How many staff joined?", idf, no_correction)
-    assert question.expects is Expects.NUMBER and question.counted == "staff"
-    assert satisfies(question, "Three staff joined in May.")
-    assert not satisfies(question, "Three firms joined in May.")
-    assert not satisfies(question, "Staff joined in May.")
-
-
 def test_type_words_count_only_right_after_a_question_word() -> None:
     which = analyse("Which company bought the mill?", idf, no_correction)
     assert [c.terms for c in which.concepts] == [("bought",), ("mill",)]
     two = analyse("Why did the two companies merge?", idf, no_correction)
     assert ("compani",) in [c.terms for c in two.concepts]
 
-
-def test_one_shared_word_of_three_is_a_coincidence() -> None:
-    question = analyse("best pizza topping", idf, no_correction)
-    assert not sufficient(question, frozenset({"best", "backer"}), min_coverage=0.2)
-    assert sufficient(question, frozenset({"best", "pizza"}), min_coverage=0.2)
-    short = analyse("pizza topping", idf, no_correction)
-    assert sufficient(short, frozenset({"pizza"}), min_coverage=0.2)
-
-
-def test_coverage_is_the_share_of_the_question_information() -> None:
-    question = analyse("OpenAI revenue share", idf, no_correction)
-    assert coverage(question, frozenset(tokenize("OpenAI cut the revenue share"))) == 1.0
-    assert coverage(question, frozenset(tokenize("OpenAI grew"))) == 0.5 / 8.5
-
-
-def test_similarity_weighs_shared_information_not_shared_words() -> None:
-    common = frozenset({"openai", "microsoft"})
-    weight = {"openai": 0.1, "microsoft": 0.1, "2019": 5.0, "billion": 3.0, "cloud": 4.0}.__getitem__
-    assert similarity(common | {"2019", "billion"}, common | {"2019", "billion", "cloud"}, weight) == 1.0
-    assert similarity(common | {"2019"}, common | {"cloud"}, weight) < 0.1

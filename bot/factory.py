@@ -1,0 +1,43 @@
+"""The engine the settings describe: the one place the terminal and the bot get an engine from.
+
+It loads the sentence model (once per process: reloading the articles reuses it) and builds or
+reuses the saved index. Every warning, the model's included, ends up in `engine.warnings`, which
+the terminal prints and the bot logs.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from bot.config import Settings
+from bot.search.embedding import Embedder, ModelError, default_model, folder_model
+from bot.search.engine import Engine, Progress
+
+
+
+def load_engine(settings: Settings, progress: Progress | None = None) -> Engine:
+    """The corpus's engine, with the semantic signal unless it is off or its model cannot load.
+
+    Raises CorpusError when the articles are unusable; every lesser problem is in `engine.warnings`.
+    """
+    embedder, problem = load_model(settings)
+    engine = Engine.from_dir(settings.corpus_dir, cache_dir=settings.index_cache, embedder=embedder, progress=progress)
+    if problem:
+        engine.warnings += (problem,)
+    return engine
+
+
+def load_model(settings: Settings) -> tuple[Embedder | None, str]:
+    """The sentence model the settings name, or None and why not (the engine then answers by BM25 alone)."""
+    if not settings.semantic:
+        return None, ""
+    try:
+        return _model(settings.semantic_model), ""
+    except ModelError as error:
+        return None, f"semantic search is off, answering by word matching alone: {error}"
+
+
+@functools.cache
+def _model(folder: Path | None) -> Embedder:
+    return Embedder(default_model() if folder is None else folder_model(folder))

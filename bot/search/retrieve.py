@@ -1,0 +1,139 @@
+"""The first stage of answering: find the sentences worth weighing, and score each by every signal.
+
+Each signal can name its own best sentences (`top`) and score any sentence it is shown
+(`scores`), so a sentence that only one signal found still gets the other's opinion before
+the scores are fused. Sentences are numbered by their position in the index ("docs").
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from threading import Lock
+
+import numpy as np
+
+from bot.search.embedding import Embedder
+from bot.search.index import BM25Index
+
+# Sentences each signal proposes. Measured on the dev set, WikiQA and SciFact (bench/quality.py):
+# the answer is in the union of both signals' best 30 for all but a few questions, and more
+# candidates only cost time.
+CANDIDATES = 30
+NEIGHBOUR_WEIGHT = 0.5
+# Question vectors kept, so a repeated question (a retry, a popular question) is not embedded again.
+QUESTION_CACHE = 256
+# Sentence vectors kept when sentences are embedded per question (a corpus too big to embed whole).
+SENTENCE_CACHE = 20_000
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Sentences worth weighing, with each signal's score for every one of them (None: signal off)."""
+
+    docs: np.ndarray
+    lexical: np.ndarray
+    semantic: np.ndarray | None
+
+
+class Lexical:
+    """BM25 over a sentence's terms, raised by half the score of its best neighbour in the same article.
+
+    A sentence continues the one before it ("This shift ..."), so evidence next door is evidence
+    for it too; the neighbour itself is not shown unless it matches in its own right.
+    """
+
+    def __init__(self, index: BM25Index, article_of_doc: np.ndarray) -> None:
+        self.index = index
+        self._article = article_of_doc
+
+    def top(self, query: Sequence[str], n: int) -> np.ndarray:
+        found = self.index.top_k(query, n * 2)
+        if not found:
+            return np.empty(0, dtype=np.int64)
+        docs = np.array([doc for doc, _ in found], dtype=np.int64)
+        totals = np.array([score for _, score in found]) + NEIGHBOUR_WEIGHT * self._best_neighbour(query, docs)
+        return docs[np.argsort(-totals, kind="stable")[:n]]
+
+    def scores(self, query: Sequence[str], docs: np.ndarray) -> np.ndarray:
+        return self.index.scores_of(query, docs) + NEIGHBOUR_WEIGHT * self._best_neighbour(query, docs)
+
+    def _best_neighbour(self, query: Sequence[str], docs: np.ndarray) -> np.ndarray:
+        best = np.zeros(len(docs))
+        for step in (-1, 1):
+            near = np.clip(docs + step, 0, len(self._article) - 1)
+            beside = (near != docs) & (self._article[near] == self._article[docs])
+            best = np.maximum(best, np.where(beside, self.index.scores_of(query, near), 0.0))
+        return best
+
+
+class Semantic:
+    """Cosine similarity between the question's vector and each sentence's.
+
+    With `vectors` (one unit row per indexed sentence, made when the index was built) it can
+    search every sentence. Without them (a corpus too big to embed whole) it only scores the
+    sentences the other signals found, embedding them as they are asked for.
+    """
+
+    def __init__(self, embedder: Embedder, vectors: np.ndarray | None, text_of: Callable[[int], str]) -> None:
+        self.embedder = embedder
+        self.vectors = vectors
+        self._text_of = text_of
+        self._questions: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._sentences: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._lock = Lock()
+
+    def encode(self, question: str) -> np.ndarray:
+        with self._lock:
+            cached = self._questions.get(question)
+            if cached is not None:
+                self._questions.move_to_end(question)
+                return cached
+        vector = self.embedder.embed([question])[0]
+        with self._lock:
+            self._questions[question] = vector
+            if len(self._questions) > QUESTION_CACHE:
+                self._questions.popitem(last=False)
+        return vector
+
+    def top(self, question: np.ndarray, n: int) -> np.ndarray:
+        if self.vectors is None or not len(self.vectors):
+            return np.empty(0, dtype=np.int64)
+        scores = self.vectors @ question
+        n = min(n, len(scores))
+        best = np.argpartition(-scores, n - 1)[:n]
+        return best[np.argsort(-scores[best], kind="stable")].astype(np.int64)
+
+    def scores(self, question: np.ndarray, docs: np.ndarray) -> np.ndarray:
+        if self.vectors is not None:
+            return self.vectors[docs] @ question
+        return np.array([vector @ question for vector in self._sentence_vectors(docs)]) if len(docs) else np.empty(0)
+
+    def _sentence_vectors(self, docs: np.ndarray) -> list[np.ndarray]:
+        with self._lock:
+            known = {int(doc): self._sentences.get(int(doc)) for doc in docs}
+        missing = [doc for doc, vector in known.items() if vector is None]
+        if missing:
+            fresh = self.embedder.embed([self._text_of(doc) for doc in missing])
+            with self._lock:
+                for doc, vector in zip(missing, fresh):
+                    known[doc] = self._sentences[doc] = vector
+                while len(self._sentences) > SENTENCE_CACHE:
+                    self._sentences.popitem(last=False)
+        return [known[int(doc)] for doc in docs]
+
+
+def retrieve(query: Sequence[str], question_text: str, lexical: Lexical, semantic: Semantic | None) -> Candidates:
+    """The union of each signal's best sentences, every one scored by every signal."""
+    proposed = [lexical.top(query, CANDIDATES)]
+    vector = None
+    if semantic is not None and question_text:
+        vector = semantic.encode(question_text)
+        proposed.append(semantic.top(vector, CANDIDATES))
+    docs = np.array(list(dict.fromkeys(np.concatenate(proposed).tolist())), dtype=np.int64)
+    return Candidates(
+        docs,
+        lexical.scores(query, docs) if len(docs) else np.empty(0),
+        semantic.scores(vector, docs) if vector is not None else None,
+    )

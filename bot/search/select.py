@@ -1,0 +1,155 @@
+"""The last stage of answering: which candidate sentences to show, and when to show none.
+
+Candidates arrive ranked by the fused score. This stage keeps those that can answer a question
+of its type ("how many users" needs a number of users), decides whether the best of them hold
+enough of the question to answer it at all, and merges sentences that state the same fact.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from bot.search.question import Expects, Question
+from bot.search.tokens import fold, tokenize
+
+MIN_COVERAGE = 0.2
+MERGE_SIMILARITY = 0.5
+MERGE_WINDOW = 10  # candidates beyond top_k looked at for duplicates of the shown ones
+# Abstention with the semantic signal (cosine similarity of question and sentence), calibrated
+# on the dev set and WikiQA together (bench/quality.py --abstention):
+# below OFF_TOPIC no sentence is about the question at all;
+OFF_TOPIC = 0.3
+# at or above CLOSE a sentence is close enough to answer without sharing the question's words.
+CLOSE = 0.6
+_HAS_NUMBER = re.compile(r"\d|\b(two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|hundred|thousand|million|billion|trillion|dozen|half)\b")
+_HAS_TIME = re.compile(
+    r"\b(1[89]\d\d|2[01]\d\d)s?\b|\b(january|february|march|april|may|june|july|august|september|october|november|december)\b"
+    r"|\b(yesterday|today|tomorrow|last (week|month|year)|next (week|month|year)|ago)\b"
+)
+
+
+def satisfies(question: Question, sentence: str) -> bool:
+    """Whether a sentence can answer a question of this type at all ("how many users": a number of users)."""
+    if question.expects is Expects.NUMBER:
+        has_number = _HAS_NUMBER.search(fold(sentence)) is not None
+        return has_number and (not question.counted or question.counted in tokenize(sentence))
+    if question.expects is Expects.TIME:
+        return _HAS_TIME.search(fold(sentence)) is not None
+    return True
+
+
+def sufficient(question: Question, sentence_terms: frozenset[str], min_coverage: float) -> bool:
+    """Whether a sentence holds enough of the question to answer it.
+
+    It must cover `min_coverage` of the question's information, and a question with three or
+    more informative words must share at least two of them: one shared word is a coincidence.
+    """
+    informative = [c for c in question.concepts if c.informative]
+    shared = sum(1 for c in informative if sentence_terms.intersection(c.terms))
+    needed = 2 if len(informative) >= 3 else min(1, len(informative))
+    return shared >= needed and coverage(question, sentence_terms) >= min_coverage
+
+
+def coverage(question: Question, sentence_terms: frozenset[str]) -> float:
+    """Share of the question's information that the sentence contains."""
+    total = sum(concept.weight for concept in question.concepts)
+    if total <= 0:
+        return 0.0
+    covered = sum(concept.weight for concept in question.concepts if sentence_terms.intersection(concept.terms))
+    return covered / total
+
+
+class Candidate:
+    """A sentence retrieval found, with its fused score and its semantic one (None when that signal is off).
+
+    Its terms are worked out only if asked for.
+    """
+
+    def __init__(self, sentence_id: int, score: float, text: str, article: int, semantic: float | None = None) -> None:
+        self.sentence_id = sentence_id
+        self.score = score
+        self.text = text
+        self.article = article
+        self.semantic = semantic
+
+    @functools.cached_property
+    def terms(self) -> frozenset[str]:
+        return frozenset(tokenize(self.text))
+
+
+def select(
+    question: Question,
+    ranked: Sequence[Candidate],
+    top_k: int,
+    weight: Callable[[str], float],
+    min_coverage: float = MIN_COVERAGE,
+) -> tuple[list[Group], str]:
+    """The facts to show, best first, or none and the reason why.
+
+    `ranked` is best first by fused score. A sentence of the wrong answer type is never shown.
+    With the semantic signal, the question is answered when some sentence is close to it in
+    meaning, or near enough and sharing enough of its words; without it, only by shared words.
+    """
+    fitting = [candidate for candidate in ranked if satisfies(question, candidate.text)]
+    if not fitting:
+        wanted = {Expects.NUMBER: "a number", Expects.TIME: "a date"}.get(question.expects)
+        return [], f"no sentence gives {wanted} for it" if wanted else "no sentence matches the question"
+    semantic = [c.semantic for c in fitting if c.semantic is not None]
+    if semantic and max(semantic) < OFF_TOPIC:
+        return [], "nothing in the articles is close to the question"
+    if not any(_answers(question, candidate, min_coverage) for candidate in fitting):
+        return [], "no sentence covers enough of the question"
+    return group_duplicates(fitting[: MERGE_WINDOW + top_k], weight)[:top_k], ""
+
+
+def _answers(question: Question, candidate: Candidate, min_coverage: float) -> bool:
+    if candidate.semantic is None:
+        return sufficient(question, candidate.terms, min_coverage)
+    if candidate.semantic >= CLOSE:
+        return True
+    return candidate.semantic >= OFF_TOPIC and sufficient(question, candidate.terms, min_coverage)
+
+
+@dataclass
+class Group:
+    """One fact: its best sentence and the other sentences (maybe other articles) that say it."""
+
+    best: Candidate
+    others: list[Candidate]
+
+
+def group_duplicates(candidates: Sequence[Candidate], weight: Callable[[str], float]) -> list[Group]:
+    """Merge near-duplicate sentences (sharing most of their information) into one group, best first."""
+    weight = functools.cache(weight)  # each term's weight, and each sentence's total, once per question
+    total = functools.cache(lambda terms: sum(map(weight, terms)))
+    groups: list[Group] = []
+    for candidate in candidates:
+        for group in groups:
+            if _shared_share(group.best.terms, candidate.terms, weight, total) >= MERGE_SIMILARITY:
+                group.others.append(candidate)
+                break
+        else:
+            groups.append(Group(candidate, []))
+    return groups
+
+
+def similarity(a: frozenset[str], b: frozenset[str], weight: Callable[[str], float]) -> float:
+    """The weight of the terms two sentences share, relative to the lighter sentence.
+
+    Weighting by IDF keeps two different facts about the same companies apart: sharing
+    "microsoft openai partnership" says little, sharing "2019 1 billion invest" says a lot.
+    """
+    return _shared_share(a, b, weight, lambda terms: sum(map(weight, terms)))
+
+
+def _shared_share(
+    a: frozenset[str], b: frozenset[str], weight: Callable[[str], float], total: Callable[[frozenset[str]], float]
+) -> float:
+    shared = a & b
+    if not shared:
+        return 0.0
+    lighter = min(total(a), total(b))
+    return sum(map(weight, shared)) / lighter if lighter > 0 else 0.0

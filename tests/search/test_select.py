@@ -1,0 +1,44 @@
+"""How candidate sentences are weighed: answer type, coverage of the question, near-duplicates."""
+
+from bot.search.question import Expects, analyse
+from bot.search.select import coverage, satisfies, similarity, sufficient
+from bot.search.tokens import tokenize
+
+
+def idf(term: str) -> float:
+    """A made-up IDF: "openai" is everywhere, everything else is informative."""
+    return 0.5 if term == "openai" else 4.0
+
+
+def no_correction(word: str) -> str | None:
+    return None
+
+
+def test_how_many_wants_a_number_of_the_thing_counted() -> None:
+    question = analyse("How many staff joined?", idf, no_correction)
+    assert question.expects is Expects.NUMBER and question.counted == "staff"
+    assert satisfies(question, "Three staff joined in May.")
+    assert not satisfies(question, "Three firms joined in May.")
+    assert not satisfies(question, "Staff joined in May.")
+
+
+def test_one_shared_word_of_three_is_a_coincidence() -> None:
+    question = analyse("best pizza topping", idf, no_correction)
+    assert not sufficient(question, frozenset({"best", "backer"}), min_coverage=0.2)
+    assert sufficient(question, frozenset({"best", "pizza"}), min_coverage=0.2)
+    short = analyse("pizza topping", idf, no_correction)
+    assert sufficient(short, frozenset({"pizza"}), min_coverage=0.2)
+
+
+def test_coverage_is_the_share_of_the_question_information() -> None:
+    question = analyse("OpenAI revenue share", idf, no_correction)
+    assert coverage(question, frozenset(tokenize("OpenAI cut the revenue share"))) == 1.0
+    assert coverage(question, frozenset(tokenize("OpenAI grew"))) == 0.5 / 8.5
+
+
+def test_similarity_weighs_shared_information_not_shared_words() -> None:
+    common = frozenset({"openai", "microsoft"})
+    weight = {"openai": 0.1, "microsoft": 0.1, "2019": 5.0, "billion": 3.0, "cloud": 4.0}.__getitem__
+    assert similarity(common | {"2019", "billion"}, common | {"2019", "billion", "cloud"}, weight) == 1.0
+    assert similarity(common | {"2019"}, common | {"cloud"}, weight) < 0.1
+
