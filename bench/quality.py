@@ -1,173 +1,171 @@
-"""Retrieval quality of the sentence engine on SciFact, to choose its BM25 variant and parameters.
+"""Answer quality on three question sets, side by side: BM25 alone, the semantic signal alone, fused.
 
-The default articles are too few to tell BM25 settings apart, and questions we write ourselves
-flatter the engine. SciFact has 300 scientific claims judged by experts against 5,183 abstracts
-(BEIR layout, CC BY-NC: read from the shared data folder for evaluation only, never copied here).
+* dev: the 25 development questions about the default articles (../shared/eval), scored by
+  their own scorer: hit1, hit3, right abstentions and wrong ones.
+* WikiQA: 325 real search questions over 619 Wikipedia summaries, 62% with no answer
+  (../shared/data/wikiqa), scored by its own scorer: hit1, hit3 and answer-triggering F1.
+* SciFact: 300 scientific claims over 5,183 abstracts (../shared/data/scifact): nDCG@10 of the
+  abstracts in the order `ask` shows them (an abstention ranks nothing: every claim has an answer).
 
-Each abstract is one article (title line, blank line, abstract), so the engine splits it into
-sentences like any other article. A claim ranks abstracts by the rank of their best sentence,
-measured two ways:
+Every answer goes through `Engine.ask`, as in the product. The data sets are evaluation data,
+read from the shared folder and never copied into the product; built indexes and vectors are
+cached in bench/.data/ (git-ignored), so only the first run embeds (about 5 minutes on 2 cores).
 
-* index: the engine's own query terms (`analyse`) against the raw sentence index (`top_k`), so
-  nDCG@10 and Recall@100 describe BM25 alone, whatever `ask` filters, merges or abstains on;
-* ask: the hits `Engine.ask` returns (an article, then the articles whose near-duplicate
-  sentences were merged into it); an abstention ranks nothing, so it scores 0.
-
-Every claim has a supporting abstract, so every abstention is a wrong one.
-
-    python bench/quality.py            # the engine's default SearchSettings()
-    python bench/quality.py --grid     # variants x k1 x b x section terms, then min_coverage
-    python bench/quality.py --grid --full   # every combination (96 builds instead of 41)
+    python bench/quality.py                  # the table: BM25 / semantic / fused on all three
+    python bench/quality.py --fusion         # the fused lexical weight from 0 to 1
+    python bench/quality.py --abstention     # the abstention thresholds, fused, on all three
+    python bench/quality.py --grid           # BM25 variants x k1 x b on SciFact (index only)
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import importlib.util
+import itertools
 import json
 import math
-import os
+import subprocess
 import sys
+import tempfile
 import time
-from collections import Counter
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-from bot.search.question import analyse  # noqa: E402
-from bot.search.corpus import Document, Metadata  # noqa: E402
-from bot.search.engine import Answer, Engine, SearchSettings  # noqa: E402
+from bot.cli import answer_json  # noqa: E402
+from bot.search.embedding import Embedder, default_model  # noqa: E402
+from bot.search.engine import Answer, Answering, Engine, SearchSettings  # noqa: E402
 from bot.search.index import BM25Index  # noqa: E402
+from bot.search.question import analyse  # noqa: E402
+from bot.search.select import Abstention  # noqa: E402
 from bot.search.tokens import tokenize  # noqa: E402
 
-DATA = Path("/work/shared/data/scifact")
-ASK_TOP_K = 50  # more than ask ever returns: it looks at the index's best CANDIDATES sentences
-INDEX_SENTENCES = 3000  # enough sentences to reach 100 distinct abstracts
+SHARED = ROOT.parent / "shared"
+DATA = ROOT / "bench" / ".data"
+ASK_TOP_K = 10  # SciFact: the abstracts of the first 10 facts shown (merged duplicates after their fact)
 NDCG_AT = 10
 RECALL_AT = 100
+INDEX_SENTENCES = 3000  # enough sentences to reach 100 distinct abstracts
+WIKIQA_TOP_K = 5  # as ../shared/data/wikiqa/run asks
+FUSION_WEIGHTS = (0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.6, 1.0)
+OFF_TOPIC = (0.2, 0.25, 0.3, 0.35, 0.4)
+CLOSE = (0.5, 0.55, 0.6, 0.65, 0.7, 0.8, 1.01)
+MIN_COVERAGE = (0.2, 0.3, 0.4)
 VARIANTS = (("okapi", 0.0), ("okapi", 0.25), ("l", 0.0), ("plus", 0.0))
 K1S = (0.9, 1.2, 1.5, 2.0)
 BS = (0.5, 0.75, 0.9)
-MIN_COVERAGES = (0.15, 0.2, 0.25, 0.3)
-DEFAULT_LIKE = (SearchSettings(), SearchSettings(variant="okapi", epsilon=0.25), SearchSettings(variant="plus"))
-BOOTSTRAP_SAMPLES = 10_000
-RUNNERS_UP = 4
-REFINED_FAMILIES = 3
 
 
 @dataclass(frozen=True)
-class Claim:
-    text: str
-    relevant: frozenset[str]
+class Mode:
+    name: str
+    semantic: bool
+    answering: Answering
 
 
-@dataclass(frozen=True)
-class Benchmark:
-    documents: tuple[Document, ...]
-    claims: tuple[Claim, ...]
+MODES = (
+    Mode("bm25", False, Answering()),
+    Mode("semantic", True, Answering(lexical_weight=0.0)),
+    Mode("fused", True, Answering()),
+)
 
 
-@dataclass(frozen=True)
-class Result:
-    """Per-claim measurements of one setting (arrays in claim order, for paired comparisons)."""
+class QuestionSet:
+    """A corpus, its questions and a scorer of `ask --json` lines; engines are built once and cached."""
 
-    settings: SearchSettings
-    index_ndcg: np.ndarray
-    index_recall: np.ndarray
-    ask_ndcg: np.ndarray
-    abstained: np.ndarray
-    ask_ms: np.ndarray
-    reasons: Counter[str]
-    build_s: float
+    name: str
+    corpus: Path
+    columns: tuple[str, ...]
+    top_k: int = 3
 
+    def questions(self) -> list[str]:
+        raise NotImplementedError
 
-_BENCHMARK: Benchmark | None = None  # set once per worker process by `_adopt`
+    def score(self, answers: Sequence[Answer]) -> dict[str, float]:
+        raise NotImplementedError
 
-
-def load_benchmark(folder: Path) -> Benchmark:
-    """Abstracts as titled articles, and the test claims that have judgements."""
-    documents = tuple(
-        Document(row["_id"], f"{row['title']}\n\n{row['text']}", Metadata())
-        for row in _read_jsonl(folder / "corpus.jsonl.gz")
-    )
-    relevant = _read_qrels(folder / "qrels" / "test.tsv")
-    claims = tuple(
-        Claim(row["text"], frozenset(relevant[row["_id"]]))
-        for row in _read_jsonl(folder / "queries.jsonl.gz")
-        if row["_id"] in relevant
-    )
-    return Benchmark(documents, claims)
+    def engine(self, embedder: Embedder | None) -> Engine:
+        return Engine.from_dir(self.corpus, cache_dir=DATA / f"cache-{self.name}", embedder=embedder)
 
 
-def _read_jsonl(path: Path) -> Iterable[dict[str, str]]:
-    with gzip.open(path, "rt", encoding="utf-8") as lines:
-        yield from map(json.loads, lines)
+class Dev(QuestionSet):
+    name = "dev"
+    corpus = ROOT / "corpus"
+    columns = ("hit1", "hit3", "abstain", "wrong_abstain")
+
+    def __init__(self) -> None:
+        self._rows = _jsonl(SHARED / "eval" / "dev.jsonl")
+        spec = importlib.util.spec_from_file_location("dev_score", SHARED / "eval" / "score.py")
+        assert spec is not None and spec.loader is not None
+        self._scorer = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(self._scorer)
+
+    def questions(self) -> list[str]:
+        return [row["q"] for row in self._rows]
+
+    def score(self, answers: Sequence[Answer]) -> dict[str, float]:
+        report = self._scorer.score(self._rows, [answer_json(a) for a in answers])["overall"]
+        return {column: report[column] for column in self.columns}
 
 
-def _read_qrels(path: Path) -> dict[str, set[str]]:
-    relevant: dict[str, set[str]] = {}
-    for line in path.read_text(encoding="utf-8").splitlines()[1:]:
-        query, document, score = line.split("\t")
-        if int(score) > 0:
-            relevant.setdefault(query, set()).add(document)
-    return relevant
+class WikiQA(QuestionSet):
+    name = "wikiqa"
+    corpus = SHARED / "data" / "wikiqa" / "corpus"
+    columns = ("hit1", "hit3", "abstain", "wrong_abstain", "f1")
+    top_k = WIKIQA_TOP_K
+
+    def __init__(self) -> None:
+        self._path = SHARED / "data" / "wikiqa" / "questions.jsonl"
+        self._rows = _jsonl(self._path)
+
+    def questions(self) -> list[str]:
+        return [row["q"] for row in self._rows]
+
+    def score(self, answers: Sequence[Answer]) -> dict[str, float]:
+        with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as out:
+            out.writelines(json.dumps(answer_json(a)) + "\n" for a in answers)
+        scorer = SHARED / "data" / "wikiqa" / "score.py"
+        printed = subprocess.run([sys.executable, str(scorer), str(self._path), out.name, "--json"], capture_output=True, text=True, check=True)
+        Path(out.name).unlink()
+        report = json.loads(printed.stdout)
+        return {column: report[column] for column in self.columns}
 
 
-def evaluate(settings: SearchSettings, benchmark: Benchmark) -> Result:
-    """Build the engine with `settings` and measure every claim."""
-    started = time.perf_counter()
-    engine = Engine.from_documents(benchmark.documents, settings=settings)
-    build_s = time.perf_counter() - started
-    index_ndcg, index_recall, ask_ndcg, abstained, ask_ms = [], [], [], [], []
-    reasons: Counter[str] = Counter()
-    for claim in benchmark.claims:
-        ranking = index_ranking(engine, claim.text)
-        answer = engine.ask(claim.text, ASK_TOP_K)
-        index_ndcg.append(ndcg(ranking, claim.relevant, NDCG_AT))
-        index_recall.append(recall(ranking, claim.relevant, RECALL_AT))
-        ask_ndcg.append(ndcg(ask_ranking(answer), claim.relevant, NDCG_AT))
-        abstained.append(answer.abstained)
-        ask_ms.append(answer.elapsed_ms)
-        if answer.abstained:
-            reasons[_reason_kind(answer.reason)] += 1
-    arrays = map(np.array, (index_ndcg, index_recall, ask_ndcg, abstained, ask_ms))
-    return Result(settings, *arrays, reasons, build_s)
+class SciFact(QuestionSet):
+    name = "scifact"
+    corpus = DATA / "scifact-corpus"
+    columns = ("ndcg", "wrong_abstain")
+    top_k = ASK_TOP_K
 
+    def __init__(self) -> None:
+        folder = SHARED / "data" / "scifact"
+        relevant: dict[str, set[str]] = {}
+        for line in (folder / "qrels" / "test.tsv").read_text(encoding="utf-8").splitlines()[1:]:
+            query, document, score = line.split("\t")
+            if int(score) > 0:
+                relevant.setdefault(query, set()).add(f"{document}.txt")
+        self._claims = [(row["text"], frozenset(relevant[row["_id"]])) for row in _gzip_jsonl(folder / "queries.jsonl.gz") if row["_id"] in relevant]
+        if not (self.corpus / "done").exists():
+            self.corpus.mkdir(parents=True, exist_ok=True)
+            for row in _gzip_jsonl(folder / "corpus.jsonl.gz"):
+                (self.corpus / f"{row['_id']}.txt").write_text(f"{row['title']}\n\n{row['text']}\n", encoding="utf-8")
+            (self.corpus / "done").write_text("")
 
-def _reason_kind(reason: str) -> str:
-    """An abstention's reason without the names it quotes, so reasons can be counted."""
-    return "the articles never mention a named term" if reason.startswith("the articles never mention") else reason
+    def questions(self) -> list[str]:
+        return [text for text, _ in self._claims]
 
+    def relevant(self) -> list[frozenset[str]]:
+        return [files for _, files in self._claims]
 
-def _evaluate_adopted(settings: SearchSettings) -> Result:
-    assert _BENCHMARK is not None
-    return evaluate(settings, _BENCHMARK)
-
-
-def _adopt(benchmark: Benchmark) -> None:
-    global _BENCHMARK
-    _BENCHMARK = benchmark
-
-
-def evaluate_all(settings: Sequence[SearchSettings], benchmark: Benchmark, workers: int) -> list[Result]:
-    """One engine build per setting, spread over `workers` processes."""
-    with ProcessPoolExecutor(workers, initializer=_adopt, initargs=(benchmark,)) as pool:
-        return list(pool.map(_evaluate_adopted, settings))
-
-
-def index_ranking(engine: Engine, claim: str) -> list[str]:
-    """Abstracts in order of their best sentence, from the raw index and the query `ask` uses."""
-    query = analyse(claim, engine._idf, engine.speller.correct).query
-    docs = np.array([doc for doc, _ in engine.index.top_k(query, INDEX_SENTENCES)], dtype=np.int64)
-    numbers = engine.table.articles[engine.indexed[docs]]
-    _, first = np.unique(numbers, return_index=True)
-    sources = engine.sources()
-    return [sources[n - 1].file for n in numbers[np.sort(first)].tolist()]
+    def score(self, answers: Sequence[Answer]) -> dict[str, float]:
+        ndcgs = [ndcg(ask_ranking(a), files, NDCG_AT) for a, files in zip(answers, self.relevant())]
+        return {"ndcg": float(np.mean(ndcgs)), "wrong_abstain": float(np.mean([a.abstained for a in answers]))}
 
 
 def ask_ranking(answer: Answer) -> list[str]:
@@ -182,184 +180,114 @@ def ndcg(ranking: Sequence[str], relevant: frozenset[str], k: int) -> float:
     return gain / ideal
 
 
-def recall(ranking: Sequence[str], relevant: frozenset[str], k: int) -> float:
-    return len(relevant.intersection(ranking[:k])) / len(relevant)
+def run(sets: Sequence[QuestionSet], engines: dict[str, Engine], answering: Answering) -> dict[str, dict[str, float]]:
+    """Every set's questions through `ask` with the given rules; the sets' scores."""
+    scores = {}
+    for questions in sets:
+        engine = engines[questions.name].answering_with(answering)
+        scores[questions.name] = questions.score([engine.ask(q, questions.top_k) for q in questions.questions()])
+    return scores
 
 
-def document_level(settings: SearchSettings, benchmark: Benchmark) -> float:
-    """nDCG@10 of whole-abstract BM25 with the same tokenizer: the published-numbers yardstick."""
-    index = BM25Index.build(
-        (tokenize(document.text) for document in benchmark.documents),
-        variant=settings.variant, k1=settings.k1, b=settings.b, epsilon=settings.epsilon,
-    )
-    files = [document.file for document in benchmark.documents]
-    scores = [
-        ndcg([files[doc] for doc, _ in index.top_k(tokenize(claim.text), NDCG_AT)], claim.relevant, NDCG_AT)
-        for claim in benchmark.claims
-    ]
-    return float(np.mean(scores))
+def side_by_side(sets: Sequence[QuestionSet], embedder: Embedder) -> None:
+    """The main table: one row per mode, the sets' measures side by side."""
+    plain = {s.name: s.engine(None) for s in sets}
+    semantic = {s.name: s.engine(embedder) for s in sets}
+    header = "  ".join(f"{s.name}:{c}" for s in sets for c in s.columns)
+    print(f"{'mode':<9} {header}")
+    for mode in MODES:
+        started = time.perf_counter()
+        scores = run(sets, semantic if mode.semantic else plain, mode.answering)
+        cells = "  ".join(f"{scores[s.name][c]:>{len(s.name) + len(c) + 1}.3f}" for s in sets for c in s.columns)
+        print(f"{mode.name:<9} {cells}   ({time.perf_counter() - started:.0f} s)", flush=True)
 
 
-def full_grid() -> list[SearchSettings]:
-    return [
-        SearchSettings(variant=variant, epsilon=epsilon, k1=k1, b=b, section_terms=section)
-        for variant, epsilon in VARIANTS
-        for k1 in K1S
-        for b in BS
-        for section in (False, True)
-    ]
+def fusion_sweep(sets: Sequence[QuestionSet], embedder: Embedder) -> None:
+    engines = {s.name: s.engine(embedder) for s in sets}
+    print(f"{'weight':<7} " + "  ".join(f"{s.name}:{c}" for s in sets for c in s.columns))
+    for weight in FUSION_WEIGHTS:
+        scores = run(sets, engines, Answering(lexical_weight=weight))
+        print(f"{weight:<7g} " + "  ".join(f"{scores[s.name][c]:>{len(s.name) + len(c) + 1}.3f}" for s in sets for c in s.columns), flush=True)
 
 
-def label(settings: SearchSettings) -> str:
-    return f"{_variant(settings)} k1={settings.k1:g} b={settings.b:g}{_section(settings)}"
+def abstention_sweep(sets: Sequence[QuestionSet], embedder: Embedder) -> None:
+    """Every threshold combination, best WikiQA F1 first among those that keep the dev set's bars."""
+    engines = {s.name: s.engine(embedder) for s in sets}
+    rows = []
+    for off_topic, close, coverage in itertools.product(OFF_TOPIC, CLOSE, MIN_COVERAGE):
+        if close <= off_topic:
+            continue
+        rules = Abstention(min_coverage=coverage, off_topic=off_topic, close=close)
+        rows.append((rules, run(sets, engines, Answering(abstention=rules))))
+    rows.sort(key=lambda row: -row[1].get("wikiqa", {}).get("f1", 0.0))
+    print(f"{'off_topic':>9} {'close':>5} {'min_cov':>7}  " + "  ".join(f"{s.name}:{c}" for s in sets for c in s.columns))
+    for rules, scores in rows:
+        cells = "  ".join(f"{scores[s.name][c]:>{len(s.name) + len(c) + 1}.3f}" for s in sets for c in s.columns)
+        mark = "*" if rules == Abstention() else " "
+        print(f"{rules.off_topic:>9g} {rules.close:>5g} {rules.min_coverage:>7g}{mark} {cells}")
+    print("* = the engine's default")
 
 
-def family(settings: SearchSettings) -> str:
-    return f"{_variant(settings)}{_section(settings)}"
+def bm25_grid(scifact: SciFact) -> None:
+    """Index-level nDCG@10 and Recall@100 on SciFact for each BM25 setting (abstracts ranked by their best sentence)."""
+    print(f"{'setting':<32} {'nDCG@10':>8} {'R@100':>6}")
+    claims = scifact.questions()
+    for (variant, epsilon), k1, b in itertools.product(VARIANTS, K1S, BS):
+        settings = SearchSettings(variant=variant, epsilon=epsilon, k1=k1, b=b)
+        engine = Engine.from_dir(scifact.corpus, settings=settings, cache_dir=DATA / f"cache-scifact-{variant}-{epsilon}-{k1}-{b}")
+        rankings = [index_ranking(engine, claim) for claim in claims]
+        ndcgs = [ndcg(r, files, NDCG_AT) for r, files in zip(rankings, scifact.relevant())]
+        recalls = [len(files.intersection(r[:RECALL_AT])) / len(files) for r, files in zip(rankings, scifact.relevant())]
+        print(f"{variant} eps={epsilon:g} k1={k1:g} b={b:g}".ljust(32) + f" {np.mean(ndcgs):>8.4f} {np.mean(recalls):>6.4f}", flush=True)
+    documents = [(path.name, path.read_text(encoding="utf-8")) for path in sorted(scifact.corpus.glob("*.txt"))]
+    index = BM25Index.build((tokenize(text) for _, text in documents), k1=1.2, b=0.5, epsilon=0.0)
+    whole = [ndcg([documents[d][0] for d, _ in index.top_k(tokenize(c), NDCG_AT)], files, NDCG_AT) for c, files in zip(claims, scifact.relevant())]
+    print(f"document-level BM25 (whole abstracts), same tokenizer: nDCG@10 {np.mean(whole):.4f}")
 
 
-def _variant(settings: SearchSettings) -> str:
-    return f"okapi eps={settings.epsilon:g}" if settings.variant == "okapi" else settings.variant
+def index_ranking(engine: Engine, claim: str) -> list[str]:
+    """Abstracts in order of their best sentence, from the raw BM25 index and the query `ask` uses."""
+    query = analyse(claim, engine._idf, engine.speller.correct).query
+    docs = np.array([doc for doc, _ in engine.index.top_k(query, INDEX_SENTENCES)], dtype=np.int64)
+    numbers = engine.table.articles[engine.indexed[docs]]
+    _, first = np.unique(numbers, return_index=True)
+    sources = engine.sources()
+    return [sources[n - 1].file for n in numbers[np.sort(first)].tolist()]
 
 
-def _section(settings: SearchSettings) -> str:
-    return " +heading" if settings.section_terms else ""
+def _jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def print_table(results: Sequence[Result], marked: Sequence[SearchSettings] = ()) -> None:
-    print(f"{'#':>3}  {'setting':<34} {'nDCG@10':>8} {'R@100':>6} {'ask nDCG':>8} {'abstain':>7} {'ms/q':>6} {'build s':>7}")
-    for rank, result in enumerate(results, start=1):
-        mark = "*" if result.settings in marked else " "
-        print(
-            f"{rank:>3}{mark} {label(result.settings):<34} {result.index_ndcg.mean():>8.4f} "
-            f"{result.index_recall.mean():>6.4f} {result.ask_ndcg.mean():>8.4f} "
-            f"{result.abstained.mean():>7.1%} {result.ask_ms.mean():>6.1f} {result.build_s:>7.1f}"
-        )
-
-
-def paired_bootstrap(a: np.ndarray, b: np.ndarray, seed: int = 0) -> tuple[float, float, float, float]:
-    """Mean of a - b, its 95% bootstrap interval over claims, and a two-sided bootstrap p-value."""
-    diff = a - b
-    rng = np.random.default_rng(seed)
-    means = diff[rng.integers(0, len(diff), (BOOTSTRAP_SAMPLES, len(diff)))].mean(axis=1)
-    low, high = np.percentile(means, [2.5, 97.5])
-    p = min(1.0, 2 * min((means <= 0).mean(), (means >= 0).mean()))
-    return float(diff.mean()), float(low), float(high), float(p)
-
-
-def print_comparisons(best: Result, others: Sequence[Result]) -> None:
-    """Is the best setting better than each other one by more than the claims' noise?"""
-    print(f"\nbest = {label(best.settings)}; per-claim index nDCG@10, best minus other (paired bootstrap, {BOOTSTRAP_SAMPLES} samples)")
-    print(f"  {'other':<34} {'diff':>8} {'95% interval':>18} {'p':>6} {'win/loss/tie':>14}")
-    for other in others:
-        diff, low, high, p = paired_bootstrap(best.index_ndcg, other.index_ndcg)
-        wins = int((best.index_ndcg > other.index_ndcg).sum())
-        losses = int((best.index_ndcg < other.index_ndcg).sum())
-        ties = len(best.index_ndcg) - wins - losses
-        print(f"  {label(other.settings):<34} {diff:>+8.4f} [{low:>+7.4f}, {high:>+7.4f}] {p:>6.3f} {f'{wins}/{losses}/{ties}':>14}")
-
-
-def print_coverage_sweep(results: Sequence[Result]) -> None:
-    print("\nmin_coverage at the best ranking setting (every claim is answerable: abstaining is wrong)")
-    print(f"  {'min_cov':>7} {'abstain':>7} {'ask nDCG':>8} {'wasted':>7}  reasons")
-    for result in results:
-        wasted = int((result.abstained & (result.index_ndcg > 0)).sum())
-        reasons = "; ".join(f"{count} {reason}" for reason, count in result.reasons.most_common())
-        print(
-            f"  {result.settings.min_coverage:>7g} {result.abstained.mean():>7.1%} "
-            f"{result.ask_ndcg.mean():>8.4f} {wasted:>7}  {reasons}"
-        )
-    print("  wasted: abstentions on claims whose supporting abstract the index had in its top 10")
-
-
-def coarse_to_fine(benchmark: Benchmark, workers: int) -> list[Result]:
-    """Every variant with and without heading terms at the default k1 and b, then the whole
-    k1 x b grid for the best few of those families (a quarter of the builds of the full grid).
-
-    Families with identical per-claim scores are refined once: Okapi's epsilon only replaces
-    the idf of terms in more than half the sentences, and whether any exist does not depend on
-    k1 or b.
-    """
-    centre = SearchSettings()
-    coarse = by_score(evaluate_all(
-        [replace(centre, variant=v, epsilon=e, section_terms=s) for v, e in VARIANTS for s in (False, True)],
-        benchmark, workers,
-    ))
-    families = [r.settings for r in distinct(coarse)[:REFINED_FAMILIES]]
-    print(f"refined k1 x b for: {'; '.join(map(family, families))}")
-    fine = [replace(f, k1=k1, b=b) for f in families for k1 in K1S for b in BS if (k1, b) != (centre.k1, centre.b)]
-    return by_score([*coarse, *evaluate_all(fine, benchmark, workers)])
-
-
-def by_score(results: Iterable[Result]) -> list[Result]:
-    return sorted(results, key=lambda r: -r.index_ndcg.mean())
-
-
-def distinct(results: Sequence[Result]) -> list[Result]:
-    """Results in order, without those that score every claim exactly as an earlier one does."""
-    kept: list[Result] = []
-    for result in results:
-        if not any(_same_scores(result, k) for k in kept):
-            kept.append(result)
-    return kept
-
-
-def _same_scores(a: Result, b: Result) -> bool:
-    return np.array_equal(a.index_ndcg, b.index_ndcg) and np.array_equal(a.index_recall, b.index_recall)
-
-
-def one_knob_away(best: SearchSettings, results: Sequence[Result]) -> list[Result]:
-    """Results that differ from `best` only in one knob, set back to the engine default's value."""
-    default = SearchSettings()
-    knobs = (
-        {"variant": default.variant, "epsilon": default.epsilon},
-        {"k1": default.k1},
-        {"b": default.b},
-        {"section_terms": default.section_terms},
-    )
-    wanted = {replace(best, **knob) for knob in knobs} - {best}
-    return [r for r in results if r.settings in wanted]
-
-
-def run_grid(benchmark: Benchmark, workers: int, full: bool) -> None:
-    started = time.perf_counter()
-    if full:
-        results = by_score(evaluate_all(full_grid(), benchmark, workers))
-    else:
-        results = coarse_to_fine(benchmark, workers)
-    print(f"{len(results)} settings ({'full grid' if full else 'coarse to fine'}), {len(benchmark.claims)} claims, "
-          f"{time.perf_counter() - started:.0f} s on {workers} processes; sorted by index nDCG@10; * = default-like\n")
-    print_table(results, DEFAULT_LIKE)
-    best = results[0]
-    others = [*distinct(results)[1 : 1 + RUNNERS_UP], *one_knob_away(best.settings, results)]
-    others += [r for r in results if r.settings in DEFAULT_LIKE]
-    print_comparisons(best, list({id(r): r for r in others}.values()))
-    sweep = evaluate_all([replace(best.settings, min_coverage=c) for c in MIN_COVERAGES], benchmark, workers)
-    print_coverage_sweep(sweep)
-    print(f"\ndocument-level BM25 (whole abstracts), same tokenizer: {label(best.settings)}: "
-          f"nDCG@10 {document_level(best.settings, benchmark):.4f}; engine default: "
-          f"{document_level(SearchSettings(), benchmark):.4f}")
-
-
-def run_default(benchmark: Benchmark) -> None:
-    result = evaluate(SearchSettings(), benchmark)
-    print(f"engine default SearchSettings() on {len(benchmark.claims)} SciFact claims\n")
-    print_table([result])
-    print(f"\ndocument-level BM25 (whole abstracts), same tokenizer: nDCG@10 {document_level(SearchSettings(), benchmark):.4f}")
+def _gzip_jsonl(path: Path) -> Iterable[dict]:
+    with gzip.open(path, "rt", encoding="utf-8") as lines:
+        yield from map(json.loads, lines)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--grid", action="store_true", help="sweep BM25 settings (coarse to fine), then min_coverage")
-    parser.add_argument("--full", action="store_true", help="with --grid: every combination (96 builds instead of 41)")
-    parser.add_argument("--data", type=Path, default=DATA, help="SciFact in BEIR layout")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes for --grid")
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument("--fusion", action="store_true", help="sweep the fused lexical weight")
+    what.add_argument("--abstention", action="store_true", help="sweep the abstention thresholds")
+    what.add_argument("--grid", action="store_true", help="sweep BM25 settings on SciFact (index level)")
+    parser.add_argument("--sets", default="dev,wikiqa,scifact", help="comma-separated: dev, wikiqa, scifact")
     args = parser.parse_args(argv)
-    benchmark = load_benchmark(args.data)
+    makers: dict[str, Callable[[], QuestionSet]] = {"dev": Dev, "wikiqa": WikiQA, "scifact": SciFact}
+    sets = [makers[name]() for name in args.sets.split(",")]
     if args.grid:
-        run_grid(benchmark, args.workers, args.full)
+        bm25_grid(next(s for s in sets if isinstance(s, SciFact)))
+        return
+    embedder = Embedder(default_model())
+    started = time.perf_counter()
+    for questions in sets:  # build (or load) every engine first, so the timings below are answering only
+        questions.engine(embedder)
+    print(f"engines ready in {time.perf_counter() - started:.0f} s\n", flush=True)
+    if args.fusion:
+        fusion_sweep(sets, embedder)
+    elif args.abstention:
+        abstention_sweep(sets, embedder)
     else:
-        run_default(benchmark)
+        side_by_side(sets, embedder)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ select (answer type, abstention, merging: `select`).
 
 from __future__ import annotations
 
+import copy
 import time
 from array import array
 from collections import Counter
@@ -27,12 +28,13 @@ from bot.search.fuse import LEXICAL_WEIGHT, fuse
 from bot.search.index import BM25Index
 from bot.search.question import analyse, smooth_idf
 from bot.search.retrieve import Candidates, Lexical, Semantic, retrieve
-from bot.search.select import MIN_COVERAGE, Candidate, select
-from bot.search.sentences import Kind, Passage, split_passages, title_of
+from bot.search.select import Abstention, Candidate, select
+from bot.search.sentences import Kind, Passage, title_of
+from bot.search.splitting import split_all
 from bot.search.spelling import Speller
 from bot.search.store import StoreError
 from bot.search.table import SentenceTable, TableBuilder
-from bot.search.tokens import tokenize, words_and_terms
+from bot.search.tokens import tokenize
 
 MAX_QUESTION_CHARS = 1000
 # Up to this many sentences every one is embedded when the index is built (about 15 minutes on
@@ -45,7 +47,7 @@ Progress = Callable[[str, int, int], None]  # (what, done, total)
 
 @dataclass(frozen=True)
 class SearchSettings:
-    """What shapes the index and the answers (part of a saved index's fingerprint).
+    """What shapes the index (part of a saved index's fingerprint).
 
     Chosen by measurement (bench/quality.py on SciFact, ../shared/eval on the dev set):
     BM25Okapi with epsilon 0, so a word in more than half the sentences weighs nothing;
@@ -58,9 +60,15 @@ class SearchSettings:
     k1: float = 1.2
     b: float = 0.5
     epsilon: float = 0.0
-    min_coverage: float = MIN_COVERAGE
     section_terms: bool = False
+
+
+@dataclass(frozen=True)
+class Answering:
+    """How candidates become an answer: the fusion weight and when to abstain (not part of the saved index)."""
+
     lexical_weight: float = LEXICAL_WEIGHT
+    abstention: Abstention = Abstention()
 
 
 @dataclass(frozen=True)
@@ -113,6 +121,7 @@ class Engine:
         embedder: Embedder | None = None,
         vectors: np.ndarray | None = None,
         vectors_origin: str = "",
+        answering: Answering = Answering(),
     ) -> None:
         """Wrap built parts; use `from_dir` or `from_documents` instead.
 
@@ -133,6 +142,7 @@ class Engine:
         self.settings = settings
         self.warnings = tuple(warnings)
         self.vectors = vectors
+        self.answering = answering
         self._lexical = Lexical(index, table.articles[indexed])
         self._semantic = None if embedder is None else Semantic(embedder, vectors, self._model_text)
         self.semantic_status = (
@@ -213,18 +223,21 @@ class Engine:
         articles: list[Article] = []
         notes = list(warnings)
 
+        def splitting(done: int, total: int) -> None:
+            if progress is not None:
+                progress("splitting articles", done, total)
+
         def index_terms() -> Iterator[list[str]]:
-            for number, document in enumerate(documents, start=1):
-                passages = split_passages(document.text)
-                if not any(passage.kind.answers for passage in passages):
-                    passages = split_passages(document.text, lines_as_sentences=True)
+            splits = split_all([document.text for document in documents], settings.section_terms, splitting)
+            for number, (document, split) in enumerate(zip(documents, splits), start=1):
+                if split.line_by_line:
                     notes.append(f"{(folder or Path()) / document.file}: no sentence punctuation; each line is read as one sentence")
-                articles.append(_article(number, document, passages))
-                for passage in passages:
+                articles.append(_article(number, document, split.passages))
+                for passage, read in zip(split.passages, split.terms):
                     sentence_id = builder.add(passage.text, number, passage.kind)
-                    if not passage.kind.answers:
+                    if read is None:
                         continue
-                    surface_words, terms = _document_terms(passage, settings)
+                    surface_words, terms = read
                     if terms:
                         surface.update(surface_words)
                         indexed.append(sentence_id)
@@ -266,8 +279,14 @@ class Engine:
     def _with(self, embedder: Embedder, vectors: np.ndarray | None, origin: str) -> Engine:
         return Engine(
             self._articles, self.table, self.index, self.indexed, self.speller, self.settings, self.warnings,
-            embedder, vectors, origin,
+            embedder, vectors, origin, self.answering,
         )
+
+    def answering_with(self, answering: Answering) -> Engine:
+        """The same index answering by other rules (for benchmarks that compare rules without rebuilding)."""
+        engine = copy.copy(self)
+        engine.answering = answering
+        return engine
 
     def _model_text(self, doc: int) -> str:
         """What the sentence model reads for an indexed sentence: an FAQ answer with its question, as BM25 does."""
@@ -327,8 +346,8 @@ class Engine:
         if unknown_names:
             return [], f"the articles never mention {', '.join(dict.fromkeys(unknown_names))}"
         found = retrieve(question.query, question.text, self._lexical, self._semantic)
-        ranked = self._ranked(found, fuse(found, self.settings.lexical_weight))
-        groups, reason = select(question, ranked, top_k, self._idf, self.settings.min_coverage)
+        ranked = self._ranked(found, fuse(found, self.answering.lexical_weight))
+        groups, reason = select(question, ranked, top_k, self._idf, self.answering.abstention)
         wanted = set(question.terms)
         return [self._hit(group.best, group.others, wanted) for group in groups], reason
 
@@ -360,16 +379,6 @@ def _saved(engine: Engine, path: Path, digest: str) -> Engine:
     except OSError as error:
         engine.warnings += (f"{path}: cannot save the index ({error.strerror}); check INDEX_CACHE's permissions",)
     return engine
-
-
-def _document_terms(passage: Passage, settings: SearchSettings) -> tuple[list[str], list[str]]:
-    """A sentence's words, and its terms plus its FAQ question's (and optionally its heading's)."""
-    words, terms = words_and_terms(passage.text)
-    if passage.prompt:
-        terms += tokenize(passage.prompt)
-    if settings.section_terms and passage.section:
-        terms += tokenize(passage.section)
-    return words, terms
 
 
 @lru_cache(maxsize=50_000)

@@ -23,7 +23,7 @@ from bot.search.index import BM25Index
 CANDIDATES = 30
 NEIGHBOUR_WEIGHT = 0.5
 # Question vectors kept, so a repeated question (a retry, a popular question) is not embedded again.
-QUESTION_CACHE = 256
+QUESTION_CACHE = 1024
 # Sentence vectors kept when sentences are embedded per question (a corpus too big to embed whole).
 SENTENCE_CACHE = 20_000
 

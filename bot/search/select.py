@@ -15,15 +15,24 @@ from dataclasses import dataclass
 from bot.search.question import Expects, Question
 from bot.search.tokens import fold, tokenize
 
-MIN_COVERAGE = 0.2
 MERGE_SIMILARITY = 0.5
 MERGE_WINDOW = 10  # candidates beyond top_k looked at for duplicates of the shown ones
-# Abstention with the semantic signal (cosine similarity of question and sentence), calibrated
-# on the dev set and WikiQA together (bench/quality.py --abstention):
-# below OFF_TOPIC no sentence is about the question at all;
-OFF_TOPIC = 0.3
-# at or above CLOSE a sentence is close enough to answer without sharing the question's words.
-CLOSE = 0.6
+
+
+@dataclass(frozen=True)
+class Abstention:
+    """When no sentence answers the question. Calibrated with bench/quality.py --abstention.
+
+    Without the semantic signal, a sentence answers when it covers `min_coverage` of the
+    question's information (IDF-weighted words) and shares two of its informative words
+    (dev set and SciFact). With it, cosine similarity decides first: below `off_topic`
+    nothing in the articles is about the question; at or above `close` a sentence answers
+    by meaning alone; in between it must also pass the word test.
+    """
+
+    min_coverage: float = 0.2
+    off_topic: float = 0.3
+    close: float = 0.6
 _HAS_NUMBER = re.compile(r"\d|\b(two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|hundred|thousand|million|billion|trillion|dozen|half)\b")
 _HAS_TIME = re.compile(
     r"\b(1[89]\d\d|2[01]\d\d)s?\b|\b(january|february|march|april|may|june|july|august|september|october|november|december)\b"
@@ -85,7 +94,7 @@ def select(
     ranked: Sequence[Candidate],
     top_k: int,
     weight: Callable[[str], float],
-    min_coverage: float = MIN_COVERAGE,
+    abstention: Abstention = Abstention(),
 ) -> tuple[list[Group], str]:
     """The facts to show, best first, or none and the reason why.
 
@@ -98,19 +107,19 @@ def select(
         wanted = {Expects.NUMBER: "a number", Expects.TIME: "a date"}.get(question.expects)
         return [], f"no sentence gives {wanted} for it" if wanted else "no sentence matches the question"
     semantic = [c.semantic for c in fitting if c.semantic is not None]
-    if semantic and max(semantic) < OFF_TOPIC:
+    if semantic and max(semantic) < abstention.off_topic:
         return [], "nothing in the articles is close to the question"
-    if not any(_answers(question, candidate, min_coverage) for candidate in fitting):
+    if not any(_answers(question, candidate, abstention) for candidate in fitting):
         return [], "no sentence covers enough of the question"
     return group_duplicates(fitting[: MERGE_WINDOW + top_k], weight)[:top_k], ""
 
 
-def _answers(question: Question, candidate: Candidate, min_coverage: float) -> bool:
+def _answers(question: Question, candidate: Candidate, abstention: Abstention) -> bool:
     if candidate.semantic is None:
-        return sufficient(question, candidate.terms, min_coverage)
-    if candidate.semantic >= CLOSE:
+        return sufficient(question, candidate.terms, abstention.min_coverage)
+    if candidate.semantic >= abstention.close:
         return True
-    return candidate.semantic >= OFF_TOPIC and sufficient(question, candidate.terms, min_coverage)
+    return candidate.semantic >= abstention.off_topic and sufficient(question, candidate.terms, abstention.min_coverage)
 
 
 @dataclass

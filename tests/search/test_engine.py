@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 import rank_bm25
 
+from bot.search import splitting
 from bot.search.engine import Engine, SearchSettings
 from bot.search.tokens import tokenize
 
@@ -143,3 +144,17 @@ def test_a_sentence_gains_from_a_matching_neighbour(tmp_path: Path) -> None:
     (corpus / "b.txt").write_text("Bakers sell bread. Farmers grow wheat. Millers grind flour.", encoding="utf-8")
     texts = [hit.text for hit in Engine.from_dir(corpus).ask("ferry operator pier", top_k=5).hits]
     assert texts.index("The operator blamed the old pier.") < texts.index("The operator praised the new pier.")
+
+
+def test_a_big_corpus_is_split_over_worker_processes_with_the_same_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    one_process = Engine.from_dir(ORCHARD)
+    monkeypatch.setattr(splitting, "PARALLEL_FROM_CHARS", 0)
+    monkeypatch.setattr(splitting.os, "cpu_count", lambda: 2)
+    workers = Engine.from_dir(ORCHARD)
+    assert [one_process.sentence(i) for i in range(len(one_process.table))] == [
+        workers.sentence(i) for i in range(len(workers.table))
+    ]
+    assert one_process.index.to_arrays().keys() == workers.index.to_arrays().keys()
+    assert all(
+        (a == b).all() for a, b in zip(one_process.index.to_arrays().values(), workers.index.to_arrays().values())
+    )

@@ -1,0 +1,86 @@
+"""Loading a sentence model: checksums first, then onnxruntime and tokenizers; unit vectors out."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tiny_model import write_tiny_model
+
+from bot.search.embedding import Embedder, ModelError, default_model, file_sha256, folder_model
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_tiny_model(tmp_path_factory.mktemp("tiny"))
+
+
+def test_a_folder_export_loads_and_gives_unit_vectors(tiny: Path) -> None:
+    embedder = Embedder(folder_model(tiny))
+    vectors = embedder.embed(["the ship", "a boat on the sea", "bee hive honey", ""])
+    assert vectors.shape == (4, 8) and embedder.dimensions == 8
+    assert np.allclose(np.linalg.norm(vectors[:3], axis=1), 1.0, atol=1e-5)
+    assert vectors[0] @ vectors[1] > 0.6 > vectors[0] @ vectors[2]  # ship ~ boat + sea, far from bees
+
+
+def test_texts_come_back_in_their_order_whatever_their_length(tiny: Path) -> None:
+    embedder = Embedder(folder_model(tiny))
+    texts = ["honey " * 40, "ship", "orchard apple apple", "sea"]
+    together = embedder.embed(texts)
+    one_by_one = np.vstack([embedder.embed([text]) for text in texts])
+    assert np.allclose(together, one_by_one, atol=1e-6)
+
+
+def test_progress_is_reported_per_batch(tiny: Path) -> None:
+    seen: list[int] = []
+    Embedder(folder_model(tiny)).embed(["ship"] * 70, seen.append)
+    assert sum(seen) == 70 and len(seen) == 3
+
+
+def test_the_checksum_is_reported_and_a_wrong_one_refused(tiny: Path) -> None:
+    spec = folder_model(tiny)
+    assert Embedder(spec).sha256 == file_sha256(tiny / "model.onnx")
+    with pytest.raises(ModelError, match="checksum"):
+        Embedder(replace(spec, model_sha256="0" * 64))
+    with pytest.raises(ModelError, match="checksum"):
+        Embedder(replace(spec, tokenizer_sha256="0" * 64))
+
+
+def test_a_damaged_model_file_is_refused_with_the_reason(tiny: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "model.onnx").write_bytes((tiny / "model.onnx").read_bytes()[:100])
+    (broken / "tokenizer.json").write_bytes((tiny / "tokenizer.json").read_bytes())
+    with pytest.raises(ModelError, match="onnxruntime cannot load it"):
+        Embedder(folder_model(broken))
+    (broken / "tokenizer.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(ModelError, match="not a tokenizers file"):
+        Embedder(folder_model(broken))
+
+
+def test_a_missing_folder_names_the_file(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="model.onnx"):
+        Embedder(folder_model(tmp_path / "nowhere"))
+
+
+def test_an_export_s_own_pooling_and_length_are_read(tmp_path: Path) -> None:
+    folder = write_tiny_model(tmp_path / "bge-like")
+    (folder / "1_Pooling").mkdir()
+    (folder / "1_Pooling" / "config.json").write_text('{"pooling_mode_cls_token": true}', encoding="utf-8")
+    (folder / "sentence_bert_config.json").write_text('{"max_seq_length": 512}', encoding="utf-8")
+    spec = folder_model(folder)
+    assert (spec.pooling, spec.max_tokens) == ("cls", 512)
+    first_word = Embedder(spec).embed(["ship honey honey honey"])[0]
+    assert first_word @ Embedder(folder_model(tmp_path / "bge-like")).embed(["ship"])[0] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_the_default_model_is_installed_pinned_and_384_wide() -> None:
+    spec = default_model()
+    assert spec.model.is_file() and spec.tokenizer.is_file()
+    embedder = Embedder(spec)
+    assert embedder.sha256 == spec.model_sha256 and embedder.dimensions == 384
+    lawsuit, weather = embedder.embed(["Elon Musk filed a lawsuit against the company.", "It rained all week."])
+    question = embedder.embed(["who sued them?"])[0]
+    assert question @ lawsuit > question @ weather + 0.1

@@ -1,0 +1,121 @@
+"""Answering by meaning: the engine with a sentence model finds paraphrases BM25 cannot, and saves its vectors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tiny_model import write_tiny_model
+
+from bot.search import engine as engine_module
+from bot.search.embedding import Embedder, default_model, folder_model
+from bot.search.engine import Engine
+
+ARTICLES = {
+    "01-court.txt": """\
+Acme Faces Its Founder in Court
+
+In March, co-founder Jane Roe filed a lawsuit against Acme over its plan to become a for-profit company.
+The case will be heard next spring in Delaware.
+Acme's shares fell four percent that week.
+""",
+    "02-deal.txt": """\
+Acme and Globex Extend Their Deal
+
+Globex has invested $13 billion in Acme since 2019.
+The agreement gives Globex access to Acme's models until 2030.
+Both firms want to keep working together after the contract expires.
+""",
+}
+
+
+@pytest.fixture(scope="module")
+def minilm() -> Embedder:
+    return Embedder(default_model())
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("corpus")
+    for name, text in ARTICLES.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def engine(corpus: Path, minilm: Embedder) -> Engine:
+    return Engine.from_dir(corpus, embedder=minilm)
+
+
+def test_a_paraphrase_finds_the_sentence_bm25_alone_cannot(corpus: Path, engine: Engine) -> None:
+    lawsuit = ARTICLES["01-court.txt"].splitlines()[2]
+    assert lawsuit not in [hit.text for hit in Engine.from_dir(corpus).ask("who sued acme?").hits]
+    best = engine.ask("who sued acme?").hits[0]
+    assert best.text.startswith("In March, co-founder Jane Roe filed a lawsuit")
+    assert best.article.file == "01-court.txt"
+
+
+def test_a_question_in_other_words_is_answered_not_refused(engine: Engine) -> None:
+    answer = engine.ask("how much money has globex sunk into acme altogether?")
+    assert not answer.abstained and "$13 billion" in answer.hits[0].text
+
+
+def test_chat_style_is_answered_like_its_plain_form(engine: Engine) -> None:
+    plain = engine.ask("Will Globex keep access to Acme's models after the contract ends?")
+    chatty = engine.ask("hey <@123> will globex keep gettin acme's models after the contract ends?? 🤔 lol")
+    assert not chatty.abstained
+    assert chatty.hits[0].text == plain.hits[0].text
+
+
+def test_off_topic_questions_are_refused_as_far_from_everything(engine: Engine) -> None:
+    answer = engine.ask("What is a good recipe for banana bread?")
+    assert answer.abstained and answer.reason == "nothing in the articles is close to the question"
+
+
+def test_rules_that_still_earn_their_place_still_refuse(engine: Engine) -> None:
+    assert engine.ask("How many employees does Acme have?").abstained  # no number of employees anywhere
+    assert engine.ask("What did Initech say about Acme?").reason == "the articles never mention Initech"
+
+
+def test_check_can_say_which_model_and_where_the_vectors_came_from(engine: Engine, minilm: Embedder) -> None:
+    status = engine.semantic_status
+    assert (status.model, status.sha256, status.vectors) == (minilm.name, minilm.sha256, "built now")
+    assert Engine.from_dir(Path(__file__).parent.parent / "fixtures" / "orchard").semantic_status.model == ""
+
+
+def test_vectors_are_saved_with_the_index_and_reused(corpus: Path, minilm: Embedder, tmp_path: Path) -> None:
+    built = Engine.from_dir(corpus, cache_dir=tmp_path, embedder=minilm)
+    loaded = Engine.from_dir(corpus, cache_dir=tmp_path, embedder=minilm)
+    assert (built.semantic_status.vectors, loaded.semantic_status.vectors) == ("built now", "saved index")
+    assert built.vectors is not None and loaded.vectors is not None
+    assert np.allclose(built.vectors, loaded.vectors, atol=1e-3)  # saved as float16
+    assert [h.text for h in loaded.ask("who sued acme?").hits] == [h.text for h in built.ask("who sued acme?").hits]
+
+
+def test_another_model_re_embeds_without_rebuilding_bm25(corpus: Path, minilm: Embedder, tmp_path: Path) -> None:
+    Engine.from_dir(corpus, cache_dir=tmp_path, embedder=minilm)
+    tiny = Embedder(folder_model(write_tiny_model(tmp_path / "tiny")))
+    other = Engine.from_dir(corpus, cache_dir=tmp_path, embedder=tiny)
+    assert other.semantic_status.vectors == "built now" and other.vectors is not None and other.vectors.shape[1] == 8
+    assert not any("saved index not used" in warning for warning in other.warnings)
+    again = Engine.from_dir(corpus, cache_dir=tmp_path, embedder=minilm)
+    assert again.semantic_status.vectors == "built now"  # the file keeps one model's vectors: the last one's
+    plain = Engine.from_dir(corpus, cache_dir=tmp_path)
+    assert plain.semantic_status.model == "" and plain.ask("who filed a lawsuit?").hits  # BM25 alone, same file
+
+
+def test_past_the_size_limit_sentences_are_embedded_as_questions_need_them(
+    corpus: Path, minilm: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine_module, "EMBED_ALL_UP_TO", 3)
+    large = Engine.from_dir(corpus, embedder=minilm)
+    assert large.vectors is None and large.semantic_status.vectors.startswith("embedded as questions need them")
+    best = large.ask("which court will hear the case against acme?").hits[0]
+    assert best.text == "The case will be heard next spring in Delaware."
+
+
+def test_the_build_reports_its_progress(corpus: Path, minilm: Embedder) -> None:
+    seen: list[tuple[str, int, int]] = []
+    Engine.from_dir(corpus, embedder=minilm, progress=lambda what, done, total: seen.append((what, done, total)))
+    assert ("splitting articles", 2, 2) in seen and seen[-1] == ("embedding sentences", 6, 6)

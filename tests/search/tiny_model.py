@@ -1,0 +1,43 @@
+"""A sentence model small enough to write in a test: a bag of word vectors, mean-pooled.
+
+The ONNX graph is one Gather over an embedding table, so a sentence's vector is the mean of
+its words' rows: sentences that share words point the same way, which makes search results
+easy to predict. The tokenizer is a whitespace word-level `tokenizers` model over the same words.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+
+WORDS = ("[UNK]", "ship", "boat", "vessel", "sea", "harbour", "bee", "hive", "honey", "apple", "orchard")
+
+
+def write_tiny_model(folder: Path, dimensions: int = 8, seed: int = 0) -> Path:
+    """`model.onnx` and `tokenizer.json` in `folder`; "ship", "boat" and "vessel" share one direction."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    table = rng.normal(size=(len(WORDS), dimensions)).astype(np.float32)
+    table[WORDS.index("boat")] = table[WORDS.index("vessel")] = table[WORDS.index("ship")]
+    graph = helper.make_graph(
+        [helper.make_node("Gather", ["table", "input_ids"], ["last_hidden_state"], axis=0)],
+        "tiny",
+        [
+            helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "sequence"]),
+            helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "sequence"]),
+        ],
+        [helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, ["batch", "sequence", dimensions])],
+        [numpy_helper.from_array(table, "table")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, folder / "model.onnx")
+    tokenizer = Tokenizer(models.WordLevel({word: i for i, word in enumerate(WORDS)}, unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.Lowercase()
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer.save(str(folder / "tokenizer.json"))
+    return folder
