@@ -1,4 +1,4 @@
-"""The terminal interface: `ask`, `sources`, `check`, `run` and `health`, a thin wrapper over the engine.
+"""The terminal interface: `ask`, `sources`, `feedback`, `check`, `run` and `health`, a thin wrapper over the engine.
 
 Each command imports only what it uses: asking never loads Discord, and the container's
 health probe loads neither Discord nor the engine.
@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from typing import TYPE_CHECKING
-
-from bot.config import Settings, SettingsError, load_settings
+from bot.config import TOP_K_RANGE, Settings, SettingsError, load_settings, whole_number
 from bot.health import DEFAULT_MAX_AGE, check_health
 
 if TYPE_CHECKING:
@@ -24,9 +23,29 @@ if TYPE_CHECKING:
     from bot.search.engine import Answer, Engine, Progress
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a program stopped by Ctrl-C
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader left (`| head`)
+WIDTH = 88
+ANSWER_MARK = "▶ "
+CONTEXT_MARK = "│ "
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; Ctrl-C and a reader that stops reading (`| head`) end it quietly, without a traceback."""
+    try:
+        code = _dispatch(argv)
+        sys.stdout.flush()  # a closed pipe shows up here, not at exit where it could not be caught
+        return code
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # Point stdout at /dev/null so the interpreter's own flush at exit does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+
+
+def _dispatch(argv: Sequence[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
@@ -46,12 +65,21 @@ def _parser() -> argparse.ArgumentParser:
     ask = commands.add_parser(
         "ask",
         help="answer a question (or one per line from standard input)",
-        description="Print the best-supported sentences for a question. With no question, read one per line.",
+        description=(
+            "Print the best-supported sentences for a question. With no question, ask at a prompt "
+            "(line editing and history; Ctrl-D or Ctrl-C quits), or read one question per line from a pipe."
+        ),
     )
     ask.add_argument("question", nargs="*", help="the question; omit it to read questions from standard input")
-    ask.add_argument("--top-k", type=_positive, default=None, metavar="N", help="how many sentences to show (default: TOP_K or 3)")
+    ask.add_argument(
+        "--top-k",
+        type=_top_k,
+        default=None,
+        metavar="N",
+        help=f"how many sentences to show, {TOP_K_RANGE.start} to {TOP_K_RANGE.stop - 1} (default: TOP_K, or 3)",
+    )
     ask.add_argument("--json", action="store_true", help="one JSON object per question, one per line")
-    ask.add_argument("--context", type=_non_negative, default=0, metavar="N", help="also show N neighbouring sentences each side")
+    ask.add_argument("--context", type=_non_negative, default=0, metavar="N", help="also show N neighbouring sentences each side, marked as context")
     _corpus_option(ask)
     ask.set_defaults(handler=_ask)
 
@@ -84,15 +112,19 @@ def _corpus_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--corpus", type=Path, default=None, metavar="DIR", help="the articles' folder (default: CORPUS_DIR or ./corpus)")
 
 
-def _positive(raw: str) -> int:
-    value = int(raw)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
+def _top_k(raw: str) -> int:
+    """The same rule as the TOP_K setting, so the terminal and Discord agree on what a valid limit is."""
+    try:
+        return whole_number("--top-k", raw, TOP_K_RANGE)
+    except SettingsError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _non_negative(raw: str) -> int:
-    value = int(raw)
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number") from None
     if value < 0:
         raise argparse.ArgumentTypeError("must be 0 or more")
     return value
@@ -137,7 +169,12 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     if engine is None:
         return EXIT_USAGE
     top_k = args.top_k or settings.top_k
-    questions: Iterable[str] = [" ".join(args.question)] if args.question else _lines(sys.stdin)
+    if args.question:
+        questions: Iterable[str] = [" ".join(args.question)]
+    elif sys.stdin.isatty():
+        questions = _prompt()
+    else:
+        questions = _lines(sys.stdin, keep_blank=args.json)
     for question in questions:
         answer = engine.ask(question, top_k)
         if args.json:
@@ -147,48 +184,81 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _lines(stream: TextIO) -> Iterable[str]:
-    interactive = stream.isatty()
+def _prompt() -> Iterator[str]:
+    """Questions typed at a `? ` prompt, with line editing and history; an empty line asks again."""
+    try:
+        import readline  # noqa: F401  (importing it is what gives input() editing and history)
+    except ImportError:  # a Python built without it still works, only without editing
+        pass
+    print("Ask about the articles. Up and down recall earlier questions; Ctrl-D or Ctrl-C quits.", file=sys.stderr)
     while True:
-        if interactive:
-            print("? ", end="", flush=True)
-        line = stream.readline()
-        if not line:
+        try:
+            line = input("? ")
+        except (EOFError, KeyboardInterrupt):
+            print(file=sys.stderr)
             return
-        yield line.rstrip("\n")
+        if line.strip():
+            yield line
+
+
+def _lines(stream: TextIO, *, keep_blank: bool) -> Iterator[str]:
+    """One question per line from a pipe. With --json every line gets its object, so output lines match input lines."""
+    for line in stream:
+        line = line.rstrip("\n")
+        if keep_blank or line.strip():
+            yield line
 
 
 def answer_json(answer: Answer) -> dict:
-    """The stable JSON contract of `ask --json` (the evaluation scripts read it)."""
+    """The stable JSON contract of `ask --json` (the evaluation scripts read it); keys are only ever added."""
     return {
         "question": answer.question,
         "abstained": answer.abstained,
+        "reason": answer.reason or None,
         "answers": [
             {
                 "sentence": hit.text,
                 "score": round(hit.score, 6),
-                "article": {"file": hit.article.file, "title": hit.article.title},
-                "also_in": [{"file": a.file, "title": a.title} for a in hit.also_in],
+                "article": _article_ref(hit.article),
+                "also_in": [_article_ref(a) for a in hit.also_in],
             }
             for hit in answer.hits
         ],
     }
 
 
+def _article_ref(article: Article) -> dict:
+    return {"file": article.file, "title": article.title, "number": article.number}
+
+
 def _print_answer(engine: Engine, answer: Answer, context: int, out: TextIO) -> None:
-    width = 88
     if answer.abstained:
         print(f"No answer in the {len(engine.sources())} articles: {answer.reason}.", file=out)
-        print("Try other words, or `python -m bot sources` to see what the articles cover.\n", file=out)
+        print("Try other words, or the `sources` command to see what the articles cover.\n", file=out)
         return
+    if context:
+        print(f"({CONTEXT_MARK}marks the context before and after each answer, {ANSWER_MARK}the answer, # a heading)", file=out)
     for rank, hit in enumerate(answer.hits, start=1):
-        body = hit.text
-        if context:
-            body = " ".join(s.text for s in engine.context(hit, context))
-        print(textwrap.fill(body, width, initial_indent=f"{rank}. ", subsequent_indent="   "), file=out)
+        lines = _in_context(engine, hit.sentence_id, context) if context else [("", hit.text)]
+        for number, (mark, text) in enumerate(lines):
+            lead = f"{rank}. " if number == 0 else "   "
+            print(textwrap.fill(text, WIDTH, initial_indent=lead + mark, subsequent_indent="   " + " " * len(mark)), file=out)
         also = f"  (also in {', '.join(f'[{a.number}]' for a in hit.also_in)})" if hit.also_in else ""
         print(f"   — [{hit.article.number}] {hit.article.title}  · score {hit.score:.2f}{also}", file=out)
     print(f"({answer.elapsed_ms:.1f} ms)\n", file=out)
+
+
+def _in_context(engine: Engine, sentence_id: int, window: int) -> list[tuple[str, str]]:
+    """The answer in its place among its neighbours, each line with its mark."""
+    from bot.search.sentences import Kind
+
+    lines = []
+    for sentence in engine.context_of(sentence_id, window):
+        if sentence.id == sentence_id:
+            lines.append((ANSWER_MARK, sentence.text))
+        else:
+            lines.append((CONTEXT_MARK, f"# {sentence.text}" if sentence.kind is Kind.HEADING else sentence.text))
+    return lines
 
 
 def _sources(args: argparse.Namespace, settings: Settings) -> int:

@@ -7,9 +7,9 @@ only `python -m bot run` demands it.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Callable, Mapping
 
 from dotenv import dotenv_values
 
@@ -37,110 +37,61 @@ class Secret:
         return bool(self.value)
 
 
-@dataclass(frozen=True)
-class Settings:
-    token: Secret = field(default_factory=lambda: Secret(""))
-    prefix: str = "!"
-    corpus_dir: Path = DEFAULT_CORPUS
-    index_cache: Path | None = None
-    top_k: int = 3
-    answer_channels: frozenset[int] = frozenset()
-    allowed_channels: frozenset[int] = frozenset()
-    answer_in_thread: bool = False
-    owner_ids: frozenset[int] = frozenset()
-    log_level: str = "INFO"
-    feedback_file: Path = Path("feedback.jsonl")
-    cooldown_seconds: float = 10.0
-    cooldown_questions: int = 3
-    message_content: bool = True
-    api_base: str | None = None
-    gateway_url: str | None = None
-    health_file: Path | None = None
-    semantic: bool = True
-    semantic_model: Path | None = None
+TOP_K_RANGE = range(1, 11)
+"""How many sentences an answer may show, for TOP_K and `ask --top-k` alike: a Discord embed holds ten well."""
+
+Parse = Callable[[str, str], Any]
+"""Turns a setting's raw text (stripped, never empty) into its value; gets the variable's name for messages."""
 
 
-def load_settings(
-    environ: Mapping[str, str] | None = None, env_file: Path | str | None = ".env"
-) -> Settings:
-    """Read settings; real environment variables win over the `.env` file."""
-    values: dict[str, str] = {}
-    if env_file is not None and Path(env_file).is_file():
-        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
-    values.update(os.environ if environ is None else environ)
-
-    def text(name: str, default: str) -> str:
-        return values.get(name, "").strip() or default
-
-    return Settings(
-        token=Secret(values.get("DISCORD_TOKEN", "").strip()),
-        prefix=text("BOT_PREFIX", "!"),
-        corpus_dir=Path(text("CORPUS_DIR", str(DEFAULT_CORPUS))).expanduser(),
-        index_cache=_optional_path(values.get("INDEX_CACHE", "")),
-        top_k=_int(values, "TOP_K", 3, low=1, high=10),
-        answer_channels=_ids(values, "ANSWER_CHANNELS"),
-        allowed_channels=_ids(values, "ALLOWED_CHANNELS"),
-        answer_in_thread=_bool(values, "ANSWER_IN_THREAD", False),
-        owner_ids=_ids(values, "OWNER_IDS"),
-        log_level=_log_level(values),
-        feedback_file=Path(text("FEEDBACK_FILE", "feedback.jsonl")).expanduser(),
-        cooldown_seconds=_float(values, "COOLDOWN_SECONDS", 10.0, low=0.0),
-        cooldown_questions=_int(values, "COOLDOWN_QUESTIONS", 3, low=1, high=1000),
-        message_content=_bool(values, "MESSAGE_CONTENT_INTENT", True),
-        api_base=values.get("DISCORD_API_BASE", "").strip() or None,
-        gateway_url=values.get("DISCORD_GATEWAY_URL", "").strip() or None,
-        health_file=_optional_path(values.get("HEALTH_FILE", "")),
-        semantic=_bool(values, "SEMANTIC", True),
-        semantic_model=_optional_path(values.get("SEMANTIC_MODEL", "")),
-    )
+def _text(name: str, raw: str) -> str:
+    return raw
 
 
-def _optional_path(raw: str) -> Path | None:
-    raw = raw.strip()
-    return Path(raw).expanduser() if raw else None
+def _secret(name: str, raw: str) -> Secret:
+    return Secret(raw)
 
 
-def _int(values: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:
-    raw = values.get(name, "").strip()
-    if not raw:
-        return default
+def _path(name: str, raw: str) -> Path:
+    return Path(raw).expanduser()
+
+
+def whole_number(name: str, raw: str, allowed: range) -> int:
+    """`raw` as a whole number in `allowed`, or a SettingsError that names the setting and the range."""
+    span = f"{allowed.start} to {allowed.stop - 1}"
     try:
         number = int(raw)
     except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a whole number; use e.g. {name}={default}") from None
-    if not low <= number <= high:
-        raise SettingsError(f"{name}={number} is out of range; use a number from {low} to {high}")
+        raise SettingsError(f"{name}={raw!r} is not a whole number; use a number from {span}") from None
+    if number not in allowed:
+        raise SettingsError(f"{name}={number} is out of range; use a number from {span}")
     return number
 
 
-def _float(values: Mapping[str, str], name: str, default: float, *, low: float) -> float:
-    raw = values.get(name, "").strip()
-    if not raw:
-        return default
+def _whole(allowed: range) -> Parse:
+    return lambda name, raw: whole_number(name, raw, allowed)
+
+
+def _seconds(name: str, raw: str) -> float:
     try:
         number = float(raw)
     except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a number; use e.g. {name}={default}") from None
-    if number < low:
-        raise SettingsError(f"{name}={number} must be at least {low}")
+        raise SettingsError(f"{name}={raw!r} is not a number; use a number of seconds such as {name}=10") from None
+    if not number >= 0:
+        raise SettingsError(f"{name}={number} must be 0 or more seconds")
     return number
 
 
-def _bool(values: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = values.get(name, "").strip().lower()
-    if not raw:
-        return default
-    if raw in {"1", "true", "yes", "on"}:
+def _bool(name: str, raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered in {"1", "true", "yes", "on"}:
         return True
-    if raw in {"0", "false", "no", "off"}:
+    if lowered in {"0", "false", "no", "off"}:
         return False
     raise SettingsError(f"{name}={raw!r} is not true or false; use {name}=true or {name}=false")
 
 
-def _ids(values: Mapping[str, str], name: str) -> frozenset[int]:
-    raw = values.get(name, "").strip()
-    if not raw:
-        return frozenset()
+def _ids(name: str, raw: str) -> frozenset[int]:
     parts = [part.strip() for part in raw.replace(";", ",").split(",") if part.strip()]
     if not all(part.isdigit() for part in parts):
         raise SettingsError(
@@ -149,8 +100,60 @@ def _ids(values: Mapping[str, str], name: str) -> frozenset[int]:
     return frozenset(int(part) for part in parts)
 
 
-def _log_level(values: Mapping[str, str]) -> str:
-    level = values.get("LOG_LEVEL", "").strip().upper() or "INFO"
+def _log_level(name: str, raw: str) -> str:
+    level = raw.upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-        raise SettingsError(f"LOG_LEVEL={level!r} is not a level; use DEBUG, INFO, WARNING or ERROR")
+        raise SettingsError(f"{name}={level!r} is not a level; use DEBUG, INFO, WARNING or ERROR")
     return level
+
+
+def _setting(env: str, default: Any, parse: Parse) -> Any:
+    """Declare a Settings field once: the variable it is read from, its default and how its text is read."""
+    return field(default=default, metadata={"env": env, "parse": parse})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting, each declared once. An unset or empty variable means the default."""
+
+    token: Secret = _setting("DISCORD_TOKEN", Secret(""), _secret)
+    prefix: str = _setting("BOT_PREFIX", "!", _text)
+    corpus_dir: Path = _setting("CORPUS_DIR", DEFAULT_CORPUS, _path)
+    index_cache: Path | None = _setting("INDEX_CACHE", None, _path)
+    top_k: int = _setting("TOP_K", 3, _whole(TOP_K_RANGE))
+    answer_channels: frozenset[int] = _setting("ANSWER_CHANNELS", frozenset(), _ids)
+    allowed_channels: frozenset[int] = _setting("ALLOWED_CHANNELS", frozenset(), _ids)
+    answer_in_thread: bool = _setting("ANSWER_IN_THREAD", False, _bool)
+    owner_ids: frozenset[int] = _setting("OWNER_IDS", frozenset(), _ids)
+    log_level: str = _setting("LOG_LEVEL", "INFO", _log_level)
+    feedback_file: Path = _setting("FEEDBACK_FILE", Path("feedback.jsonl"), _path)
+    cooldown_seconds: float = _setting("COOLDOWN_SECONDS", 10.0, _seconds)
+    cooldown_questions: int = _setting("COOLDOWN_QUESTIONS", 3, _whole(range(1, 1001)))
+    message_content: bool = _setting("MESSAGE_CONTENT_INTENT", True, _bool)
+    api_base: str | None = _setting("DISCORD_API_BASE", None, _text)
+    gateway_url: str | None = _setting("DISCORD_GATEWAY_URL", None, _text)
+    health_file: Path | None = _setting("HEALTH_FILE", None, _path)
+    semantic: bool = _setting("SEMANTIC", True, _bool)
+    semantic_model: Path | None = _setting("SEMANTIC_MODEL", None, _path)
+
+
+def variables() -> dict[str, Any]:
+    """Each environment variable the bot reads, with its default: the declaration above, as data."""
+    return {spec.metadata["env"]: spec.default for spec in fields(Settings)}
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: Path | str | None = ".env"
+) -> Settings:
+    """Read settings; real environment variables win over the `.env` file, and an empty value means the default."""
+    values: dict[str, str] = {}
+    if env_file is not None and Path(env_file).is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+    read: dict[str, Any] = {}
+    for spec in fields(Settings):
+        name = spec.metadata["env"]
+        raw = values.get(name, "").strip()
+        if raw:
+            read[spec.name] = spec.metadata["parse"](name, raw)
+    return Settings(**read)

@@ -1,8 +1,13 @@
 """`python -m bot ask|sources`: the terminal interface and the JSON contract the evaluation reads."""
 
 import json
+import os
+import pty
+import select
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -18,9 +23,39 @@ def test_ask_json_reads_one_question_per_line_and_answers_in_order(monkeypatch, 
     first, second = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert first["question"] == "How many bees live in a hive?" and first["abstained"] is False
     assert first["answers"][0]["sentence"] == "A healthy hive holds about 50,000 bees."
-    assert first["answers"][0]["article"] == {"file": "03_bees.txt", "title": "Bees and the Orchards"}
+    assert first["answers"][0]["article"] == {"file": "03_bees.txt", "title": "Bees and the Orchards", "number": 3}
     assert isinstance(first["answers"][0]["score"], float)
-    assert second == {"question": "What is the capital of France?", "abstained": True, "answers": []}
+    assert second == {
+        "question": "What is the capital of France?",
+        "abstained": True,
+        "reason": "the articles never mention France",
+        "answers": [],
+    }
+
+
+def test_ask_json_keeps_its_keys_and_adds_the_reason_and_each_article_s_number(capsys) -> None:
+    assert main(["ask", "--json", "--corpus", str(ORCHARD), "--top-k", "1", "How many bees live in a hive?"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert list(answer) == ["question", "abstained", "reason", "answers"]
+    assert answer["reason"] is None
+    (hit,) = answer["answers"]
+    assert list(hit) == ["sentence", "score", "article", "also_in"]
+    assert hit["article"] == {"file": "03_bees.txt", "title": "Bees and the Orchards", "number": 3}
+
+
+def test_ask_json_answers_every_line_even_a_blank_one_so_output_lines_match_input_lines(monkeypatch, capsys) -> None:
+    monkeypatch.setattr("sys.stdin", _Lines("How many bees live in a hive?\n\nWhy did pear yields fall?\n"))
+    assert main(["ask", "--json", "--corpus", str(ORCHARD)]) == 0
+    answers = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [a["question"] for a in answers] == ["How many bees live in a hive?", "", "Why did pear yields fall?"]
+    assert answers[1]["reason"] == "the question has no searchable words"
+
+
+def test_readable_answers_from_a_pipe_skip_blank_lines(monkeypatch, capsys) -> None:
+    monkeypatch.setattr("sys.stdin", _Lines("\nHow many bees live in a hive?\n   \n"))
+    assert main(["ask", "--corpus", str(ORCHARD)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("1. A healthy hive holds about 50,000 bees.") == 1 and "no searchable words" not in out
 
 
 def test_ask_prints_a_readable_answer(capsys) -> None:
@@ -30,9 +65,37 @@ def test_ask_prints_a_readable_answer(capsys) -> None:
     assert "[3] Bees and the Orchards" in out and "2." not in out
 
 
-def test_ask_with_context_shows_the_neighbouring_sentences(capsys) -> None:
+def test_ask_with_context_marks_the_neighbouring_sentences_as_context(capsys) -> None:
     main(["ask", "--corpus", str(ORCHARD), "--top-k", "1", "--context", "1", "how many bees in a hive"])
-    assert "Beekeepers rent hives" in capsys.readouterr().out
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:4] == [
+        "(│ marks the context before and after each answer, ▶ the answer, # a heading)",
+        "1. │ Beekeepers rent hives to orchards every spring to pollinate the blossom.",
+        "   ▶ A healthy hive holds about 50,000 bees.",
+        "   │ Without pollination, apple and pear trees set very little fruit.",
+    ]
+
+
+def test_a_heading_in_the_context_is_marked_as_one(capsys) -> None:
+    main(["ask", "--corpus", str(ORCHARD), "--top-k", "1", "--context", "1", "why did pear yields fall"])
+    assert "1. │ # Pear Growers Struggle With Drought" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("limit", ["0", "11", "50"])
+def test_top_k_and_the_top_k_setting_share_one_limit(limit: str, monkeypatch, capsys) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["ask", "--corpus", str(ORCHARD), "--top-k", limit, "bees"])
+    assert stopped.value.code == 2
+    assert f"--top-k={limit} is out of range; use a number from 1 to 10" in capsys.readouterr().err
+    monkeypatch.setenv("TOP_K", limit)
+    assert main(["ask", "--corpus", str(ORCHARD), "bees"]) == 2
+    assert f"TOP_K={limit} is out of range; use a number from 1 to 10" in capsys.readouterr().err
+
+
+def test_the_largest_top_k_is_accepted_both_ways(monkeypatch) -> None:
+    assert main(["ask", "--corpus", str(ORCHARD), "--top-k", "10", "bees"]) == 0
+    monkeypatch.setenv("TOP_K", "10")
+    assert main(["ask", "--corpus", str(ORCHARD), "bees"]) == 0
 
 
 def test_abstention_says_so_and_suggests_sources(capsys) -> None:
@@ -92,8 +155,98 @@ class _Lines:
     def isatty(self) -> bool:
         return False
 
-    def readline(self) -> str:
-        return self._lines.pop(0) if self._lines else ""
+    def __iter__(self):
+        return iter(self._lines)
+
+
+class _Terminal:
+    """`python -m bot ask` on a pseudo-terminal of its own, as a person at a keyboard runs it."""
+
+    def __init__(self, *args: str) -> None:
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:  # the child: the terminal is its stdin, stdout and stderr
+            os.environ["TERM"] = "xterm"
+            os.execv(sys.executable, [sys.executable, "-m", "bot", "ask", *args])
+        self.screen = b""
+
+    def type(self, keys: bytes) -> None:
+        os.write(self.fd, keys)
+
+    def wait_for(self, text: str, times: int = 1, timeout: float = 30) -> str:
+        """Read until `text` has appeared `times` times in all; the screen so far."""
+        deadline = time.monotonic() + timeout
+        while self.screen.decode(errors="replace").count(text) < times:
+            assert time.monotonic() < deadline, f"{text!r} x{times} never appeared in:\n{self.screen.decode(errors='replace')}"
+            if select.select([self.fd], [], [], 0.2)[0]:
+                try:
+                    self.screen += os.read(self.fd, 4096)
+                except OSError:  # the child has gone and closed the terminal
+                    break
+        return self.screen.decode(errors="replace")
+
+    def exit_code(self) -> int:
+        _, status = os.waitpid(self.pid, 0)
+        self.wait_for("", timeout=1)
+        os.close(self.fd)
+        return os.waitstatus_to_exitcode(status)
+
+
+def test_interactive_ask_edits_lines_recalls_history_asks_again_on_an_empty_line_and_quits_on_ctrl_c() -> None:
+    terminal = _Terminal("--corpus", str(ORCHARD))
+    terminal.wait_for("? ")
+    terminal.type(b"how many bees in a hive\r")
+    terminal.wait_for("A healthy hive holds about 50,000 bees.")
+    terminal.wait_for("? ", times=2)
+
+    terminal.type(b"\r")  # an empty line: the prompt again, no answer
+    terminal.wait_for("? ", times=3)
+    terminal.type(b"\x1b[A\r")  # up arrow: the last question again
+    terminal.wait_for("A healthy hive holds about 50,000 bees.", times=2)
+    terminal.type(b"why did pear yeelds fall" + b"\x1b[D" * 9 + b"\x7fi\r")  # mend "yeelds": 9 x left, backspace, "i"
+    terminal.wait_for("Pear yields fell by 30%")
+    terminal.wait_for("? ", times=5)
+    terminal.type(b"\x03")  # Ctrl-C
+
+    assert terminal.exit_code() == 0
+    screen = terminal.screen.decode(errors="replace")
+    assert "no searchable words" not in screen and "Traceback" not in screen and "^[[A" not in screen
+
+
+def test_interactive_ask_quits_on_ctrl_d() -> None:
+    terminal = _Terminal("--corpus", str(ORCHARD))
+    terminal.wait_for("? ")
+    terminal.type(b"\x04")
+    assert terminal.exit_code() == 0
+
+
+def test_ctrl_c_while_reading_a_pipe_stops_without_a_traceback() -> None:
+    asking = subprocess.Popen(
+        [sys.executable, "-m", "bot", "ask", "--json", "--corpus", str(ORCHARD)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    asking.stdin.write(b"how many bees in a hive\n")
+    asking.stdin.flush()
+    assert json.loads(asking.stdout.readline())["abstained"] is False  # it is now waiting for the next line
+    asking.send_signal(signal.SIGINT)
+    _, err = asking.communicate(timeout=30)
+    assert asking.returncode == 130
+    assert b"Traceback" not in err and b"KeyboardInterrupt" not in err
+
+
+@pytest.mark.parametrize("mode", [["--json"], []], ids=["json", "readable"])
+def test_a_reader_that_stops_early_ends_it_quietly(mode: list[str]) -> None:
+    """`ask < questions.txt | head -1`: the reader leaves, the writer stops without a BrokenPipeError traceback."""
+    asking = subprocess.Popen(
+        [sys.executable, "-m", "bot", "ask", *mode, "--corpus", str(ORCHARD)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    asking.stdin.write(b"how many bees in a hive\n" * 3000)
+    asking.stdin.close()
+    assert asking.stdout.readline()
+    asking.stdout.close()  # what `head` does once it has its line
+    err = asking.stderr.read()
+    assert asking.wait(timeout=60) == 141
+    assert b"Traceback" not in err and b"BrokenPipeError" not in err, err.decode()
 
 
 def test_health_reports_the_heartbeat(monkeypatch, tmp_path: Path, capsys) -> None:
@@ -112,3 +265,19 @@ def test_health_reports_the_heartbeat(monkeypatch, tmp_path: Path, capsys) -> No
 def test_health_check_loads_neither_the_engine_nor_discord() -> None:
     code = "import sys, bot.cli; assert not {'discord', 'numpy', 'nltk'} & set(sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60).returncode == 0
+
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_the_readme_shows_every_command_run_with_the_venv_s_python() -> None:
+    from bot.cli import _parser
+
+    text = README.read_text(encoding="utf-8")
+    commands = _parser()._subparsers._group_actions[0].choices
+    missing = [name for name in commands if f".venv/bin/python -m bot {name}" not in text]
+    assert not missing, f"commands the README never shows: {missing}"
+    assert ".venv/bin/corpus-bot " in text
+    examples = [line.strip() for line in text.splitlines() if line.startswith("    ")]
+    bare = [line for line in examples if line.startswith(("python ", "python -m")) or " python -m bot" in line]
+    assert not bare, f"examples with a bare python, which fails outside the venv: {bare}"

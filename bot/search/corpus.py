@@ -1,6 +1,10 @@
 """Load a folder of articles and strip the scraping junk around their text.
 
-Every rule here is generic: it describes the shape of page furniture (comment forms,
+Plain text (`.txt`), Markdown (`.md`, whose YAML front matter is metadata) and saved web pages
+(`.html`, `.htm`, whose main text and metadata trafilatura finds) are read. Metadata comes from
+`sources.toml` first, then the file itself, then a "Source:" footer.
+
+Every cleaning rule here is generic: it describes the shape of page furniture (comment forms,
 teaser lists, counters, share widgets, citation footers), never the words of one file.
 """
 
@@ -12,7 +16,12 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ARTICLE_SUFFIXES = (".txt", ".md")
+from bot.search.frontmatter import split_front_matter
+from bot.search.webpage import HTML_SUFFIXES, PageError, read_page
+
+MARKDOWN_SUFFIXES = (".md",)
+ARTICLE_SUFFIXES = (".txt", *MARKDOWN_SUFFIXES, *HTML_SUFFIXES)
+READ_FORMATS = ".txt, .md, .html or .htm"
 METADATA_FILE = "sources.toml"
 MAX_FILE_BYTES = 50 * 1024 * 1024
 _REASONS_SHOWN = 5
@@ -35,12 +44,21 @@ class Article:
     sentence_count: int = 0
 
 
+_METADATA_FIELDS = ("title", "publisher", "url", "date", "author")
+
+
 @dataclass(frozen=True)
 class Metadata:
     title: str | None = None
     publisher: str | None = None
     url: str | None = None
     date: str | None = None
+    author: str | None = None
+
+    def over(self, *fallbacks: Metadata) -> Metadata:
+        """These values, each missing one taken from the first fallback that has it."""
+        layers = (self, *fallbacks)
+        return Metadata(**{name: next((getattr(m, name) for m in layers if getattr(m, name)), None) for name in _METADATA_FIELDS})
 
 
 @dataclass(frozen=True)
@@ -59,30 +77,37 @@ class CorpusLoad:
 
 
 def load_folder(folder: Path, *, max_bytes: int = MAX_FILE_BYTES) -> CorpusLoad:
-    """Load every `.txt`/`.md` file; a bad file is a warning, an empty result an error."""
+    """Load every article file; a bad or unsupported file is a warning, an empty result an error."""
     require_folder(folder)
     load = CorpusLoad()
     metadata = _read_metadata(folder, load.warnings)
     try:
-        paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in ARTICLE_SUFFIXES)
+        entries = sorted(folder.iterdir())
     except OSError as error:
         raise CorpusError(f"cannot list corpus folder {folder}: {error.strerror}; check its permissions") from None
+    paths = [p for p in entries if p.suffix.lower() in ARTICLE_SUFFIXES]
+    load.warnings.extend(
+        f"{p}: {p.suffix or 'a file with no suffix'} is not an article format; only {READ_FORMATS} files are read"
+        for p in entries
+        if p.suffix.lower() not in ARTICLE_SUFFIXES and p.name != METADATA_FILE and not p.name.startswith(".") and p.is_file()
+    )
     for path in paths:
-        text = _read_article(path, max_bytes, load.warnings)
-        if text is None:
+        read = _read_article(path, max_bytes, load.warnings)
+        if read is None:
             continue
+        text, own = read
         cleaned, footer = clean_text(text)
         if not cleaned.strip():
             load.warnings.append(f"{path}: nothing but page furniture is left after cleaning; skipped")
             continue
-        meta = _merge(metadata.get(path.name, Metadata()), footer)
+        meta = metadata.get(path.name, Metadata()).over(own, footer)
         load.documents.append(Document(path.name, cleaned, meta))
     if not load.documents:
-        found = "no .txt or .md files" if not paths else "no usable articles"
+        found = f"no {READ_FORMATS} files" if not paths else "no usable articles"
         reasons = "".join(f"\n- {warning}" for warning in load.warnings[:_REASONS_SHOWN])
         more = len(load.warnings) - _REASONS_SHOWN
         raise CorpusError(
-            f"corpus folder {folder} has {found}; put UTF-8 .txt or .md articles in it "
+            f"corpus folder {folder} has {found}; put {READ_FORMATS} articles in it "
             f"or point CORPUS_DIR (or --corpus) at another folder{reasons}"
             + (f"\n- and {more} more" if more > 0 else "")
         )
@@ -93,11 +118,37 @@ def require_folder(folder: Path) -> None:
     if not folder.is_dir():
         raise CorpusError(
             f"corpus folder {folder} does not exist or is not a folder; "
-            "set CORPUS_DIR (or --corpus) to a folder of .txt or .md articles"
+            f"set CORPUS_DIR (or --corpus) to a folder of {READ_FORMATS} articles"
         )
 
 
-def _read_article(path: Path, max_bytes: int, warnings: list[str]) -> str | None:
+def _read_article(path: Path, max_bytes: int, warnings: list[str]) -> tuple[str, Metadata] | None:
+    """The article's text and the metadata the file itself carries; None (with a warning) if unusable."""
+    data = _read_bytes(path, max_bytes, warnings)
+    if data is None:
+        return None
+    suffix = path.suffix.lower()
+    if suffix in HTML_SUFFIXES:
+        try:
+            text, fields = read_page(data)
+        except PageError as error:
+            warnings.append(f"{path}: {error}; skipped")
+            return None
+        return text, Metadata(**fields)
+    text = _decode(path, data, warnings)
+    if text is None:
+        return None
+    if suffix in MARKDOWN_SUFFIXES:
+        front = split_front_matter(text, _METADATA_FIELDS)
+        warnings.extend(f"{path}: {note}" for note in front.notes)
+        if not front.body.strip():
+            warnings.append(f"{path}: nothing but front matter; add the article's text or remove the file")
+            return None
+        return front.body, Metadata(**front.fields)
+    return text, Metadata()
+
+
+def _read_bytes(path: Path, max_bytes: int, warnings: list[str]) -> bytes | None:
     try:
         if not path.is_file():
             warnings.append(f"{path}: not a regular file (a folder, a broken link or a link loop); skipped")
@@ -120,8 +171,15 @@ def _read_article(path: Path, max_bytes: int, warnings: list[str]) -> str | None
             warnings.append(f"{path}: starts like UTF-16 but does not decode; save it as UTF-8")
             return None
     if b"\x00" in data:
-        warnings.append(f"{path}: looks binary (it contains NUL bytes); only UTF-8 text articles are read")
+        warnings.append(f"{path}: looks binary (it contains NUL bytes); only text articles and web pages are read")
         return None
+    if not data.strip():
+        warnings.append(f"{path}: empty; add the article's text or remove the file")
+        return None
+    return data
+
+
+def _decode(path: Path, data: bytes, warnings: list[str]) -> str | None:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -145,20 +203,11 @@ def _read_metadata(folder: Path, warnings: list[str]) -> dict[str, Metadata]:
     entries: dict[str, Metadata] = {}
     for name, fields in table.items():
         if not isinstance(fields, dict):
-            warnings.append(f"{path}: [{name!r}] should be a table of title/publisher/url/date; ignored")
+            warnings.append(f"{path}: [{name!r}] should be a table of {'/'.join(_METADATA_FIELDS)}; ignored")
             continue
-        values = {key: str(fields[key]).strip() or None for key in ("title", "publisher", "url", "date") if key in fields}
+        values = {key: str(fields[key]).strip() or None for key in _METADATA_FIELDS if key in fields}
         entries[name] = Metadata(**values)
     return entries
-
-
-def _merge(meta: Metadata, footer: Metadata) -> Metadata:
-    return Metadata(
-        title=meta.title or footer.title,
-        publisher=meta.publisher or footer.publisher,
-        url=meta.url or footer.url,
-        date=meta.date or footer.date,
-    )
 
 
 # --- cleaning -----------------------------------------------------------------------------

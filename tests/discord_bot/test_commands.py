@@ -1,15 +1,10 @@
-"""Every command explains itself, and every setting is documented in .env.example."""
+"""Every command explains itself (the settings and `.env.example` are tested in tests/test_config.py)."""
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
-from bot.config import Settings, load_settings
+from bot.config import Settings
 from bot.discord_bot.client import AnswerBot
 from bot.search.engine import Engine
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 async def test_every_command_has_help_an_example_and_slash_descriptions(engine: Engine) -> None:
@@ -26,16 +21,3 @@ async def test_every_command_has_help_an_example_and_slash_descriptions(engine: 
                 assert parameter.description not in ("", "…"), f"/{slash.name} {parameter.name}"
         assert {c.name for c in bot.tree.walk_commands()} == {"ask", "sources", "source", "help"}
 
-
-def test_env_example_documents_every_setting_with_its_default() -> None:
-    example = REPO / ".env.example"
-    names = set(re.findall(r"^([A-Z_]+)=", example.read_text(), re.MULTILINE))
-    source = (REPO / "bot" / "config.py").read_text()
-    read = set(re.findall(r'(?:values\.get\(|text\(|values, )"([A-Z_]+)"', source))
-    assert read and read == names
-    lines = example.read_text().splitlines()
-    for number, line in enumerate(lines):
-        if re.match(r"^[A-Z_]+=", line):
-            above = next(text for text in reversed(lines[:number]) if not re.match(r"^[A-Z_]+=", text))
-            assert above.startswith("#"), f"{line} has no comment above its group"
-    assert load_settings(environ={}, env_file=example) == load_settings(environ={}, env_file=None)

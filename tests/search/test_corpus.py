@@ -54,7 +54,7 @@ def test_folder_loads_articles_in_name_order_with_metadata(tmp_path: Path) -> No
     assert [d.file for d in load.documents] == ["a.txt", "b.md"]
     assert load.documents[0].metadata.title == "Widgets"
     assert load.documents[0].metadata.url == "https://example.com/w"
-    assert load.warnings == []
+    assert load.warnings == [f"{tmp_path / 'notes.pdf'}: .pdf is not an article format; only .txt, .md, .html or .htm files are read"]
 
 
 def test_bad_files_are_warnings_naming_the_file(tmp_path: Path) -> None:

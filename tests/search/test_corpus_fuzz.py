@@ -88,9 +88,26 @@ def named_pipe(path: Path) -> None:
     os.mkfifo(path)  # reading it would block for ever
 
 
+def page_of_navigation_only(path: Path) -> None:
+    path.write_text('<html><body><nav><ul><li><a href="/">Home</a></li><li><a href="/news">News</a></li></ul></nav>'
+                    "<footer>Copyright 2024 Example</footer></body></html>", encoding="utf-8")
+
+
+def page_the_extractor_trips_on(path: Path) -> None:
+    path.write_text("<svg><text>x</text></svg></html>", encoding="utf-8")  # htmldate fails an assertion on it
+
+
+def markdown_of_front_matter_only(path: Path) -> None:
+    path.write_text("---\ntitle: Coming soon\nauthor: Jane Doe\n---\n", encoding="utf-8")
+
+
+def a_pdf(path: Path) -> None:
+    path.write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+
+
 # kind -> (how to make it, what its warning says)
 BAD_FILES: dict[str, tuple[Callable[[Path], None], str]] = {
-    "random bytes": (random_bytes, "only UTF-8 text articles are read"),
+    "random bytes": (random_bytes, "only text articles and web pages are read"),
     "invalid UTF-8 (Latin-1)": (invalid_utf8, "not UTF-8 text (bad byte at offset 6)"),
     "UTF-8 cut mid-character": (truncated_utf8, "not UTF-8 text"),
     "a NUL byte in text": (nul_in_text, "looks binary (it contains NUL bytes)"),
@@ -103,6 +120,12 @@ BAD_FILES: dict[str, tuple[Callable[[Path], None], str]] = {
     "dangling symlink": (dangling_link, "not a regular file"),
     "folder named x.txt": (folder_named_like_an_article, "not a regular file"),
     "named pipe (FIFO)": (named_pipe, "not a regular file"),
+    "random bytes (.html)": (random_bytes, "looks binary (it contains NUL bytes)"),
+    "empty web page (.htm)": (empty, "empty; add the article's text or remove the file"),
+    "web page of navigation only (.html)": (page_of_navigation_only, "no article text found in the page"),
+    "web page the extractor trips on (.html)": (page_the_extractor_trips_on, "could not be parsed (AssertionError in trafilatura)"),
+    "Markdown of front matter only (.md)": (markdown_of_front_matter_only, "nothing but front matter"),
+    "a PDF (.pdf)": (a_pdf, ".pdf is not an article format; only .txt, .md, .html or .htm files are read"),
 }
 
 
@@ -116,7 +139,9 @@ def test_a_utf16_article_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
 
 
 def bad_name(kind: str) -> str:
-    return "bad-" + "".join(c if c.isalnum() else "-" for c in kind.lower()) + ".txt"
+    """A file name for the kind: its suffix in brackets at the end of the kind's name, else .txt."""
+    suffix = kind[kind.rindex("(") + 1 : -1] if kind.endswith(")") and "(." in kind else ".txt"
+    return "bad-" + "".join(c if c.isalnum() else "-" for c in kind.lower()) + suffix
 
 
 def good_folder(root: Path) -> Path:
@@ -332,6 +357,23 @@ def test_any_utf8_text_either_loads_or_is_one_warning_and_the_good_article_still
     fuzz, loaded, warnings, engine = load_beside_good("fuzz.md", text.encode("utf-8"))
 
     assert GOOD_FILE in loaded
+    front_matter_notes = [w for w in warnings_for(fuzz, warnings) if w.startswith(f"{fuzz}: front matter ")]
     expected_warnings = 0 if "fuzz.md" in loaded else 1
-    assert len(warnings_for(fuzz, warnings)) == expected_warnings
+    assert len(warnings_for(fuzz, warnings)) - len(front_matter_notes) == expected_warnings
+    assert_good_article_answers(engine)
+
+
+HTML_PIECES = ["<html>", "</html>", "<body>", "<article>", "<p>", "</p>", "<h1>", "</h1>", "<nav>", "<!--", "-->",
+               "<script>", "</script>", "<meta charset='utf-16'>", "<meta charset='nonsense'>", "&#0;", "&amp;",
+               "<svg><text>", "</svg>", "<?xml version='1.0'?>", "<table><tr><td>", "\ufffd", "\u202e",
+               "The ferry to the island leaves at nine every morning. "]
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.binary(max_size=2000) | st.lists(st.sampled_from(HTML_PIECES), max_size=40).map(lambda p: "".join(p).encode()))
+def test_any_bytes_saved_as_a_web_page_either_load_or_are_one_warning(data: bytes) -> None:
+    fuzz, loaded, warnings, engine = load_beside_good("fuzz.html", data)
+
+    assert GOOD_FILE in loaded
+    assert len(warnings_for(fuzz, warnings)) == (0 if "fuzz.html" in loaded else 1)
     assert_good_article_answers(engine)
