@@ -1,4 +1,7 @@
-"""The whole search engine, through its public API only: Engine.from_dir and engine.ask."""
+"""The whole search engine, through its public API only: Engine.from_dir and engine.ask.
+
+With `semantic`, the default sentence model is loaded first and its cost reported apart.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from pathlib import Path
 
 from probe import latency_ms, peak_rss_mb, rss_mb, timed
 
+from bot.search.embedding import Embedder, default_model
 from bot.search.engine import Engine
 
 WARM_UP = 5
@@ -18,6 +22,15 @@ def build(workdir: Path) -> dict:
     shutil.rmtree(workdir / "engine-cache", ignore_errors=True)
     engine, build_s = timed(lambda: Engine.from_dir(workdir / "articles", cache_dir=workdir / "engine-cache"))
     return {"build_s": build_s, "peak_mb": peak_rss_mb(), "sentences": _sentences(engine)}
+
+
+def semantic_serve(workdir: Path, n_questions: int) -> dict:
+    """The saved index with the sentence model: past EMBED_ALL_UP_TO, BM25's candidates are embedded per question."""
+    embedder, model = _model()
+    engine, restart_s = timed(lambda: Engine.from_dir(workdir / "articles", cache_dir=workdir / "engine-cache", embedder=embedder))
+    queries = json.loads((workdir / "questions.json").read_text())
+    questions = [f"What about {' '.join(q)}?" for kind in ("rare", "common") for q in queries[kind][: n_questions // 2]]
+    return {"restart_s": restart_s, "vectors": engine.semantic_status.vectors, **model, **_ask_all(engine, questions)}
 
 
 def serve(workdir: Path, n_questions: int) -> dict:
@@ -37,10 +50,27 @@ def _cache_times(workdir: Path) -> dict[str, int]:
     return {path.name: path.stat().st_mtime_ns for path in (workdir / "engine-cache").iterdir()}
 
 
-def default_corpus(corpus: Path, questions: list[str], repeats: int) -> dict:
-    """The bundled corpus, built in process without a saved index."""
-    engine, build_s = timed(Engine.from_dir, corpus)
-    return {"build_s": build_s, "sentences": _sentences(engine), **_ask_all(engine, questions * repeats)}
+def default_corpus(corpus: Path, questions: list[str], repeats: int, semantic: bool = False) -> dict:
+    """The bundled corpus, built in process without a saved index (with `semantic`: vectors embedded too)."""
+    embedder, model = _model() if semantic else (None, {})
+    engine, build_s = timed(lambda: Engine.from_dir(corpus, embedder=embedder))
+    return {"build_s": build_s, "sentences": _sentences(engine), **model, **_ask_all(engine, questions * repeats)}
+
+
+def embedding(corpus: Path, copies: int) -> dict:
+    """Sentences embedded per second (the corpus's own sentences, `copies` times) and one question's cost."""
+    embedder, model = _model()
+    engine = Engine.from_dir(corpus)
+    texts = [engine.sentence(int(i)).text for i in engine.indexed] * copies
+    _, seconds = timed(embedder.embed, texts)
+    question = [timed(embedder.embed, [f"what did they say about item {n}?"])[1] for n in range(50)]
+    return {**model, "sentences": len(texts), "per_s": len(texts) / seconds, "question": latency_ms(question)}
+
+
+def _model() -> tuple[Embedder, dict]:
+    before = rss_mb()
+    embedder, load_s = timed(Embedder, default_model())
+    return embedder, {"model_load_s": load_s, "model_mb": rss_mb() - before}
 
 
 def _sentences(engine: Engine) -> int:

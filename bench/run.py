@@ -1,7 +1,7 @@
 """Benchmark the BM25 index, rank-bm25 beside it, and the engine around it; print markdown tables.
 
     python bench/run.py                                  # 10k, 100k and 1M sentences, seed 7
-    python bench/run.py --sizes 10000,100000 --engine-sizes 10000
+    python bench/run.py --sizes 10000,100000 --engine-sizes 10000 --semantic-sizes 10000
 
 Every measurement runs in a fresh child process, so its peak RSS is its own. Synthetic
 corpora are generated from the seed into bench/.data/ (git-ignored), never committed.
@@ -34,6 +34,7 @@ DEFAULT_CORPUS = ROOT / "corpus"
 QUESTIONS_PER_KIND = 200
 ENGINE_QUESTIONS = 40
 CLI_RUNS = 5
+EMBEDDING_COPIES = 4  # the default corpus's 156 sentences, 4 times: enough for a steady sentences/s
 DEFAULT_CORPUS_QUESTIONS = [
     "How much has Microsoft invested in OpenAI?",
     "Why does OpenAI want to restructure?",
@@ -64,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
                 "build": _child("engine_measures", "build", workdir),
                 "serve": _child("engine_measures", "serve", workdir, ENGINE_QUESTIONS),
             }
+            if size in args.semantic_sizes:
+                _progress(f"{label(size)}: the engine with the sentence model")
+                results["engine"][size]["semantic"] = _child("engine_measures", "semantic_serve", workdir, ENGINE_QUESTIONS)
     if not args.no_default_corpus:
         _progress("default corpus: the engine in process and `python -m bot ask`")
         results["default"] = _default_corpus()
@@ -77,6 +81,12 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="Benchmark the BM25 index and the engine; print markdown tables.")
     parser.add_argument("--sizes", type=_sizes, default=[10_000, 100_000, 1_000_000], help="sentences per corpus")
     parser.add_argument("--engine-sizes", type=_sizes, default=None, help="sizes also run through the engine (default: --sizes)")
+    parser.add_argument(
+        "--semantic-sizes",
+        type=_sizes,
+        default=[10_000, 1_000_000],
+        help="engine sizes also run with the sentence model (10k: every sentence embedded; 1M: per question)",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-default-corpus", action="store_true", help="skip the rows for ./corpus")
     return parser
@@ -111,18 +121,28 @@ def _child(module: str, function: str, *args: object) -> dict | None:
 
 
 def _default_corpus() -> dict:
-    in_process = _child("engine_measures", "default_corpus", DEFAULT_CORPUS, DEFAULT_CORPUS_QUESTIONS, 20)
-    cold = [_first_answer_s(q, None) for q in DEFAULT_CORPUS_QUESTIONS[:CLI_RUNS]]
-    cache = DATA / "default-corpus-cache"
-    shutil.rmtree(cache, ignore_errors=True)
-    _first_answer_s(DEFAULT_CORPUS_QUESTIONS[0], cache)
-    warm = [_first_answer_s(q, cache) for q in DEFAULT_CORPUS_QUESTIONS[:CLI_RUNS]]
-    return {"in_process": in_process, "cli_cold_s": statistics.median(cold), "cli_warm_s": statistics.median(warm)}
+    """The bundled corpus in process and through `python -m bot ask`, BM25 alone and with the semantic signal."""
+    results = {}
+    for name, semantic in (("bm25", False), ("semantic", True)):
+        in_process = _child("engine_measures", "default_corpus", DEFAULT_CORPUS, DEFAULT_CORPUS_QUESTIONS, 20, semantic)
+        cold = [_first_answer_s(q, None, semantic) for q in DEFAULT_CORPUS_QUESTIONS[:CLI_RUNS]]
+        cache = DATA / f"default-corpus-cache-{name}"
+        shutil.rmtree(cache, ignore_errors=True)
+        _first_answer_s(DEFAULT_CORPUS_QUESTIONS[0], cache, semantic)
+        warm = [_first_answer_s(q, cache, semantic) for q in DEFAULT_CORPUS_QUESTIONS[:CLI_RUNS]]
+        results[name] = {"in_process": in_process, "cli_cold_s": statistics.median(cold), "cli_warm_s": statistics.median(warm)}
+    results["embedding"] = _child("engine_measures", "embedding", DEFAULT_CORPUS, EMBEDDING_COPIES)
+    return results
 
 
-def _first_answer_s(question: str, cache: Path | None) -> float:
+def _first_answer_s(question: str, cache: Path | None, semantic: bool) -> float:
     """Seconds from starting `python -m bot ask` to its first line of output."""
-    env = {**os.environ, "CORPUS_DIR": str(DEFAULT_CORPUS), "INDEX_CACHE": str(cache or "")}
+    env = {
+        **os.environ,
+        "CORPUS_DIR": str(DEFAULT_CORPUS),
+        "INDEX_CACHE": str(cache or "off"),
+        "SEMANTIC": "on" if semantic else "off",
+    }
     command = [sys.executable, "-m", "bot", "ask", question]
     started = time.perf_counter()
     with subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as process:
@@ -164,10 +184,36 @@ def _tables(results: dict) -> str:
     ]
     engine_columns = [Column(f"engine {label(s)}", results["engine"][s]) for s in results["engine"]]
     if "default" in results:
-        engine_columns.insert(0, Column("default corpus", results["default"]))
+        engine_columns.insert(0, Column("default corpus, semantic", results["default"]["semantic"]))
+        engine_columns.insert(0, Column("default corpus, BM25 alone", results["default"]["bm25"]))
     if engine_columns:
         tables += ["## Engine (public API: Engine.from_dir, engine.ask)", render(_engine_rows(), engine_columns)]
+    if "default" in results and results["default"]["embedding"]:
+        tables += ["## The sentence model (all-MiniLM-L6-v2, int8 ONNX)", _embedding_table(results["default"]["embedding"])]
+    semantic_columns = [Column(f"engine {label(s)}", results["engine"][s]["semantic"]) for s in results["engine"] if results["engine"][s].get("semantic")]
+    if semantic_columns:
+        tables += ["## Engine with the sentence model, synthetic corpora (saved index)", render(_semantic_rows(), semantic_columns)]
     return "\n\n".join(tables)
+
+
+def _embedding_table(e: dict) -> str:
+    return "\n".join([
+        "| measure | value |",
+        "|---|---|",
+        f"| model load, checksums included (s) | {e['model_load_s']:.2f} |",
+        f"| RSS added by the model (MB) | {e['model_mb']:.0f} |",
+        f"| embedding, {e['sentences']:,} real sentences (sentences/s, all cores) | {e['per_s']:.0f} |",
+        f"| one question p50 / p99 (ms) | {_pair(e['question'])} |",
+    ])
+
+
+def _semantic_rows() -> list[Row]:
+    return [
+        Row("sentence vectors", lambda r: r["vectors"]),
+        Row("restart from the saved index, model included (s)", lambda r: r["restart_s"] + r["model_load_s"], "{:.2f}"),
+        Row("ask p50 / p99 (ms)", lambda r: _pair(r["ask"])),
+        Row("peak RSS serving (MB)", lambda r: r["peak_mb"], "{:.0f}"),
+    ]
 
 
 def _engine_rows() -> list[Row]:
@@ -176,6 +222,7 @@ def _engine_rows() -> list[Row]:
 
     return [
         Row("sentences indexed", pick(lambda r: r["in_process"]["sentences"], lambda r: r["build"]["sentences"]), "{:,}"),
+        Row("model load (s)", pick(lambda r: r["in_process"].get("model_load_s"), lambda r: None), "{:.2f}"),
         Row(
             "build from articles, tokenizing included (s)",
             pick(lambda r: r["in_process"]["build_s"], lambda r: r["build"]["build_s"]),
@@ -185,7 +232,7 @@ def _engine_rows() -> list[Row]:
         Row("restart from the saved index (s)", pick(lambda r: None, _restart), "{:.2f}"),
         Row("ask p50 / p99 (ms)", pick(lambda r: _pair(r["in_process"]["ask"]), lambda r: _pair(r["serve"]["ask"]))),
         Row("peak RSS serving (MB)", pick(lambda r: r["in_process"]["peak_mb"], lambda r: r["serve"]["peak_mb"]), "{:.0f}"),
-        Row("`python -m bot ask` → first answer, no saved index (s)", pick(lambda r: r["cli_cold_s"], lambda r: None), "{:.2f}"),
+        Row("`python -m bot ask` → first answer, first run ever (s)", pick(lambda r: r["cli_cold_s"], lambda r: None), "{:.2f}"),
         Row("`python -m bot ask` → first answer, saved index (s)", pick(lambda r: r["cli_warm_s"], lambda r: None), "{:.2f}"),
     ]
 

@@ -11,11 +11,16 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+import platformdirs
 from dotenv import dotenv_values
 
 _SHIPPED_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 # In a checkout the default articles sit beside the package; an installed copy has none there.
 DEFAULT_CORPUS = _SHIPPED_CORPUS if _SHIPPED_CORPUS.is_dir() else Path("corpus")
+
+
+# Saved indexes live in the platform's per-user cache folder unless INDEX_CACHE says otherwise.
+DEFAULT_CACHE = Path(platformdirs.user_cache_dir("corpus-answer-bot", appauthor=False))
 
 
 class SettingsError(ValueError):
@@ -54,6 +59,11 @@ def _secret(name: str, raw: str) -> Secret:
 
 def _path(name: str, raw: str) -> Path:
     return Path(raw).expanduser()
+
+
+def _cache(name: str, raw: str) -> Path | None:
+    """A folder, or off (also none, false, 0) for no saved index at all."""
+    return None if raw.lower() in {"off", "none", "false", "0"} else _path(name, raw)
 
 
 def whole_number(name: str, raw: str, allowed: range) -> int:
@@ -119,7 +129,7 @@ class Settings:
     token: Secret = _setting("DISCORD_TOKEN", Secret(""), _secret)
     prefix: str = _setting("BOT_PREFIX", "!", _text)
     corpus_dir: Path = _setting("CORPUS_DIR", DEFAULT_CORPUS, _path)
-    index_cache: Path | None = _setting("INDEX_CACHE", None, _path)
+    index_cache: Path | None = _setting("INDEX_CACHE", DEFAULT_CACHE, _cache)
     top_k: int = _setting("TOP_K", 3, _whole(TOP_K_RANGE))
     answer_channels: frozenset[int] = _setting("ANSWER_CHANNELS", frozenset(), _ids)
     allowed_channels: frozenset[int] = _setting("ALLOWED_CHANNELS", frozenset(), _ids)

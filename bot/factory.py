@@ -8,6 +8,7 @@ the terminal prints and the bot logs.
 from __future__ import annotations
 
 import functools
+import hashlib
 from pathlib import Path
 
 from bot.config import Settings
@@ -22,10 +23,18 @@ def load_engine(settings: Settings, progress: Progress | None = None) -> Engine:
     Raises CorpusError when the articles are unusable; every lesser problem is in `engine.warnings`.
     """
     embedder, problem = load_model(settings)
-    engine = Engine.from_dir(settings.corpus_dir, cache_dir=settings.index_cache, embedder=embedder, progress=progress)
+    engine = Engine.from_dir(settings.corpus_dir, cache_dir=cache_dir(settings), embedder=embedder, progress=progress)
     if problem:
         engine.warnings += (problem,)
     return engine
+
+
+def cache_dir(settings: Settings) -> Path | None:
+    """Where this corpus folder's index is saved: one folder per corpus, so two corpora never share a file."""
+    if settings.index_cache is None:
+        return None
+    folder = settings.corpus_dir.expanduser().resolve()
+    return settings.index_cache / f"{folder.name or 'corpus'}-{hashlib.sha256(str(folder).encode()).hexdigest()[:12]}"
 
 
 def load_model(settings: Settings) -> tuple[Embedder | None, str]:

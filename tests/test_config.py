@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Secret, Settings, SettingsError, load_settings, variables
+from bot.config import DEFAULT_CACHE, Secret, Settings, SettingsError, load_settings, variables
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / ".env.example"
@@ -71,6 +71,11 @@ def test_values_are_read_as_their_types() -> None:
     assert (settings.top_k, settings.owner_ids, settings.answer_in_thread) == (10, frozenset({12, 34, 56}), True)
     assert (settings.log_level, settings.cooldown_seconds) == ("DEBUG", 2.5)
     assert settings.index_cache == Path("~/index").expanduser()
+
+
+def test_the_index_is_saved_per_user_by_default_and_can_be_switched_off() -> None:
+    assert load_settings(environ={}, env_file=None).index_cache == DEFAULT_CACHE
+    assert load_settings(environ={"INDEX_CACHE": "off"}, env_file=None).index_cache is None
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,7 @@ DEFAULT_MAX_TOKENS = 256
 # Sentences of similar length are embedded together so little padding is computed; 32 ran
 # fastest of 8-128 on 2 cores (bench/run.py, embedding section).
 BATCH_SIZE = 32
+TOKENIZE_CHUNK = 2048
 
 
 class ModelError(Exception):
@@ -146,20 +147,25 @@ class Embedder:
         return self.spec.name
 
     def embed(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
-        """Unit vectors for `texts`, in order; `progress(n)` after each batch of n texts."""
-        encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=True)
-        lengths = np.array([len(e.ids) for e in encodings])
-        order = np.argsort(lengths, kind="stable")
-        rows: np.ndarray | None = None
-        for start in range(0, len(order), BATCH_SIZE):
-            batch = order[start : start + BATCH_SIZE]
-            vectors = self._run([encodings[i].ids for i in batch], int(lengths[batch].max()))
-            if rows is None:
-                rows = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
-            rows[batch] = vectors
-            if progress is not None:
-                progress(len(batch))
-        return rows if rows is not None else np.empty((0, getattr(self, "dimensions", 0)), dtype=np.float32)
+        """Unit vectors for `texts`, in order; `progress(n)` after each batch of n texts.
+
+        Texts are taken shortest first, so each batch pads little, and tokenized a chunk at a
+        time, so a big corpus never holds every token list at once.
+        """
+        rows = np.empty((len(texts), getattr(self, "dimensions", 0)), dtype=np.float32)
+        order = np.argsort([len(text) for text in texts], kind="stable")
+        for start in range(0, len(order), TOKENIZE_CHUNK):
+            chunk = order[start : start + TOKENIZE_CHUNK]
+            encodings = self._tokenizer.encode_batch([texts[i] for i in chunk], add_special_tokens=True)
+            for first in range(0, len(chunk), BATCH_SIZE):
+                batch = [encoding.ids for encoding in encodings[first : first + BATCH_SIZE]]
+                vectors = self._run(batch, max(map(len, batch)))
+                if rows.shape[1] != vectors.shape[1]:
+                    rows = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
+                rows[chunk[first : first + BATCH_SIZE]] = vectors
+                if progress is not None:
+                    progress(len(batch))
+        return rows
 
     def _run(self, ids: list[list[int]], width: int) -> np.ndarray:
         input_ids = np.zeros((len(ids), width), dtype=np.int64)

@@ -1,0 +1,54 @@
+"""The one engine factory: the settings' model or a clear fallback to BM25, and one saved index per corpus."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.factory import cache_dir, load_engine
+
+ORCHARD = Path(__file__).resolve().parent / "fixtures" / "orchard"
+
+
+def test_semantic_on_by_default(tmp_path: Path) -> None:
+    engine = load_engine(Settings(corpus_dir=ORCHARD, index_cache=tmp_path))
+    assert engine.semantic_status.model.startswith("all-MiniLM-L6-v2")
+    assert not engine.warnings
+
+
+def test_semantic_off_answers_by_words_alone(tmp_path: Path) -> None:
+    engine = load_engine(Settings(corpus_dir=ORCHARD, index_cache=tmp_path, semantic=False))
+    assert engine.semantic_status.model == "" and not engine.warnings
+    assert engine.ask("How many bees live in a hive?").hits[0].text == "A healthy hive holds about 50,000 bees."
+
+
+def test_an_unloadable_model_falls_back_to_bm25_with_a_warning(tmp_path: Path) -> None:
+    broken = tmp_path / "model"
+    broken.mkdir()
+    (broken / "model.onnx").write_bytes(b"not a model")
+    (broken / "tokenizer.json").write_text("{}", encoding="utf-8")
+    engine = load_engine(Settings(corpus_dir=ORCHARD, index_cache=None, semantic_model=broken))
+    assert engine.semantic_status.model == ""
+    assert [w for w in engine.warnings if w.startswith("semantic search is off, answering by word matching alone")]
+    assert str(broken / "tokenizer.json") in engine.warnings[-1] or str(broken / "model.onnx") in engine.warnings[-1]
+    assert not engine.ask("How many bees live in a hive?").abstained
+
+
+def test_each_corpus_folder_has_its_own_saved_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    other = tmp_path / "other-corpus"
+    other.mkdir()
+    assert cache_dir(Settings(corpus_dir=ORCHARD, index_cache=tmp_path)) != cache_dir(Settings(corpus_dir=other, index_cache=tmp_path))
+    monkeypatch.chdir(ORCHARD.parent)
+    assert cache_dir(Settings(corpus_dir=Path("orchard"), index_cache=tmp_path)) == cache_dir(
+        Settings(corpus_dir=ORCHARD, index_cache=tmp_path)
+    )
+    assert cache_dir(Settings(corpus_dir=ORCHARD, index_cache=None)) is None
+
+
+def test_a_restart_reuses_the_saved_index_and_its_vectors(tmp_path: Path) -> None:
+    settings = Settings(corpus_dir=ORCHARD, index_cache=tmp_path)
+    assert load_engine(settings).semantic_status.vectors == "built now"
+    assert load_engine(settings).semantic_status.vectors == "saved index"
+    assert list(tmp_path.glob("orchard-*/engine.npz"))
