@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -57,7 +57,11 @@ def fingerprint(folder: Path, settings: SearchSettings) -> str:
 def save(engine: Engine, path: Path, fingerprint: str) -> None:
     speller_words = list(engine.speller.counts)
     word_blob, word_offsets = pack_strings(speller_words)
-    header = {"articles": [asdict(article) for article in engine.sources()], "warnings": list(engine.warnings)}
+    header = {
+        "fingerprint": fingerprint,
+        "articles": [asdict(article) for article in engine.sources()],
+        "warnings": list(engine.warnings),
+    }
     vectors = {}
     if engine.vectors is not None:
         header["vectors_model"] = engine.semantic_status.sha256
@@ -75,14 +79,23 @@ def save(engine: Engine, path: Path, fingerprint: str) -> None:
     save_arrays(path, arrays, {"fingerprint": fingerprint})
 
 
-def load(path: Path, fingerprint: str, settings: SearchSettings) -> tuple[Engine, dict[str, np.ndarray]] | None:
-    """The saved engine (without its semantic signal) and its sentence vectors by model checksum.
-
-    None if there is no saved engine; StoreError or ValueError if it cannot be trusted.
+@dataclass(frozen=True)
+class Saved:
+    """A saved engine (without its semantic signal), its sentence vectors by model checksum, and
+    whether it was built from the articles and settings as they are now (`fresh`). A stale one is
+    still worth reading: the vectors of sentences that did not change need not be embedded again.
     """
+
+    engine: Engine
+    vectors: dict[str, np.ndarray]
+    fresh: bool
+
+
+def load(path: Path, fingerprint: str, settings: SearchSettings) -> Saved | None:
+    """What is saved at `path`; None if nothing is; StoreError or ValueError if it cannot be trusted."""
     from bot.search.engine import Engine
 
-    arrays = load_arrays(path, {"fingerprint": fingerprint})
+    arrays = load_arrays(path, {})
     if arrays is None:
         return None
     try:
@@ -99,6 +112,6 @@ def load(path: Path, fingerprint: str, settings: SearchSettings) -> tuple[Engine
             if saved.dtype != VECTOR_DTYPE or saved.ndim != 2 or len(saved) != len(indexed):
                 raise ValueError("saved sentence vectors do not fit the index")
             vectors[str(header["vectors_model"])] = saved.astype(np.float32)
-        return engine, vectors
+        return Saved(engine, vectors, header["fingerprint"] == fingerprint)
     except (KeyError, TypeError, json.JSONDecodeError) as error:
         raise ValueError(f"saved engine is incomplete ({error})") from error

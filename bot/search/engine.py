@@ -14,7 +14,7 @@ import copy
 import time
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -177,28 +177,33 @@ class Engine:
         path = Path(cache_dir) / cache.CACHE_FILE
         digest = cache.fingerprint(folder, settings)
         notes: list[str] = []
+        known: dict[str, np.ndarray] = {}
         try:
             saved = cache.load(path, digest, settings)
-            if saved is not None:
-                engine, vectors = saved
-                if embedder is None:
-                    return engine
-                if embedder.sha256 in vectors:
-                    return engine._with(embedder, vectors[embedder.sha256], "saved index")
-                engine = engine.with_vectors(embedder, progress)
-                return engine if engine.vectors is None else _saved(engine, path, digest)
         except (StoreError, ValueError) as error:
+            saved = None
             notes.append(f"{path}: saved index not used ({error}); rebuilt it")
+        if saved is not None and saved.fresh:
+            if embedder is None:
+                return saved.engine
+            if embedder.sha256 in saved.vectors:
+                return saved.engine._with(embedder, saved.vectors[embedder.sha256], "saved index")
+            engine = saved.engine.with_vectors(embedder, progress)
+            return engine if engine.vectors is None else _saved(engine, path, digest)
+        if saved is not None:
+            notes.append("the articles or settings changed since the index was saved; rebuilt it")
+            if embedder is not None and embedder.sha256 in saved.vectors:
+                known = saved.engine.vectors_by_text(saved.vectors[embedder.sha256])
         load = load_folder(folder)
-        engine = cls.from_documents(
-            load.documents,
-            settings=settings,
-            warnings=[*load.warnings, *notes],
-            folder=folder,
-            embedder=embedder,
-            progress=progress,
+        engine = _saved(
+            cls.from_documents(
+                load.documents, settings=settings, warnings=load.warnings, folder=folder, embedder=embedder, progress=progress, known=known
+            ),
+            path,
+            digest,
         )
-        return _saved(engine, path, digest)
+        engine.warnings += tuple(notes)  # about this start only: not saved with the index
+        return engine
 
     @classmethod
     def from_documents(
@@ -210,11 +215,13 @@ class Engine:
         folder: Path | None = None,
         embedder: Embedder | None = None,
         progress: Progress | None = None,
+        known: Mapping[str, np.ndarray] | None = None,
     ) -> Engine:
         """Split and index already-loaded documents; `folder` only names places in messages.
 
         With an `embedder`, every indexed sentence is embedded too, unless there are more than
-        EMBED_ALL_UP_TO of them (then sentences are embedded as questions need them).
+        EMBED_ALL_UP_TO of them (then sentences are embedded as questions need them); `known`
+        vectors (by the text the model reads) are reused instead of embedded again.
         """
         origin = f"corpus folder {folder}" if folder else "the corpus"
         builder = TableBuilder()
@@ -257,24 +264,40 @@ class Engine:
         engine = cls(
             articles, builder.build(), index, np.frombuffer(indexed, dtype=np.int32).copy(), Speller(surface), settings, notes
         )
-        return engine if embedder is None else engine.with_vectors(embedder, progress)
+        return engine if embedder is None else engine.with_vectors(embedder, progress, known)
 
-    def with_vectors(self, embedder: Embedder, progress: Progress | None = None) -> Engine:
-        """This engine with the semantic signal: every sentence embedded, or (past EMBED_ALL_UP_TO) none in advance."""
+    def with_vectors(
+        self, embedder: Embedder, progress: Progress | None = None, known: Mapping[str, np.ndarray] | None = None
+    ) -> Engine:
+        """This engine with the semantic signal: every sentence embedded, or (past EMBED_ALL_UP_TO) none in advance.
+
+        Sentences whose text is in `known` (vectors of the same model) are not embedded again.
+        """
         if len(self.indexed) > EMBED_ALL_UP_TO:
             origin = f"embedded as questions need them ({len(self.indexed):,} sentences is over {EMBED_ALL_UP_TO:,})"
             return self._with(embedder, None, origin)
         texts = [self._model_text(doc) for doc in range(len(self.indexed))]
-        total = len(texts)
+        known = known or {}
+        missing = [i for i, text in enumerate(texts) if text not in known]
         done = 0
 
         def step(n: int) -> None:
             nonlocal done
             done += n
             if progress is not None:
-                progress("embedding sentences", done, total)
+                progress("embedding sentences", done, len(missing))
 
-        return self._with(embedder, embedder.embed(texts, step), "built now")
+        vectors = np.empty((len(texts), embedder.dimensions), dtype=np.float32)
+        vectors[missing] = embedder.embed([texts[i] for i in missing], step)
+        reused = [i for i, text in enumerate(texts) if text in known]
+        if reused:
+            vectors[reused] = np.stack([known[texts[i]] for i in reused])
+        origin = "built now" if not reused else f"built now ({len(missing):,} embedded, {len(reused):,} reused)"
+        return self._with(embedder, vectors, origin)
+
+    def vectors_by_text(self, vectors: np.ndarray) -> dict[str, np.ndarray]:
+        """`vectors` (one row per indexed sentence) keyed by the text the model read, to reuse after a change."""
+        return {self._model_text(doc): vectors[doc] for doc in range(len(self.indexed))}
 
     def _with(self, embedder: Embedder, vectors: np.ndarray | None, origin: str) -> Engine:
         return Engine(

@@ -119,3 +119,20 @@ def test_the_build_reports_its_progress(corpus: Path, minilm: Embedder) -> None:
     seen: list[tuple[str, int, int]] = []
     Engine.from_dir(corpus, embedder=minilm, progress=lambda what, done, total: seen.append((what, done, total)))
     assert ("splitting articles", 2, 2) in seen and seen[-1] == ("embedding sentences", 6, 6)
+
+
+def test_after_an_edit_only_new_sentences_are_embedded(corpus: Path, minilm: Embedder, tmp_path: Path) -> None:
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    for name, text in ARTICLES.items():
+        (articles / name).write_text(text, encoding="utf-8")
+    Engine.from_dir(articles, cache_dir=tmp_path / "cache", embedder=minilm)
+    (articles / "02-deal.txt").write_text(ARTICLES["02-deal.txt"] + "Globex will open a new lab in Oslo.\n", encoding="utf-8")
+    edited = Engine.from_dir(articles, cache_dir=tmp_path / "cache", embedder=minilm)
+    assert edited.semantic_status.vectors == "built now (1 embedded, 6 reused)"
+    assert "the articles or settings changed since the index was saved; rebuilt it" in edited.warnings
+    assert not Engine.from_dir(articles, cache_dir=tmp_path / "cache", embedder=minilm).warnings  # said once, not saved
+    fresh = Engine.from_dir(articles, embedder=minilm)
+    assert edited.vectors is not None and fresh.vectors is not None
+    assert np.allclose(edited.vectors, fresh.vectors, atol=2e-3)  # reused rows went through float16
+    assert edited.ask("where is the new lab?").hits[0].text == "Globex will open a new lab in Oslo."
