@@ -76,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
         type=_top_k,
         default=None,
         metavar="N",
-        help=f"how many sentences to show, {TOP_K_RANGE.start} to {TOP_K_RANGE.stop - 1} (default: TOP_K, or 3)",
+        help=f"how many sentences to show, {TOP_K_RANGE.start} to {TOP_K_RANGE.stop - 1} (default: TOP_K, or {Settings.top_k})",
     )
     ask.add_argument("--json", action="store_true", help="one JSON object per question, one per line")
     ask.add_argument("--context", type=_non_negative, default=0, metavar="N", help="also show N neighbouring sentences each side, marked as context")
