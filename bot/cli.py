@@ -76,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
         type=_top_k,
         default=None,
         metavar="N",
-        help=f"how many sentences to show, {TOP_K_RANGE.start} to {TOP_K_RANGE.stop - 1} (default: TOP_K, or 3)",
+        help=f"how many sentences to show, {TOP_K_RANGE.start} to {TOP_K_RANGE.stop - 1} (default: TOP_K, or {Settings.top_k})",
     )
     ask.add_argument("--json", action="store_true", help="one JSON object per question, one per line")
     ask.add_argument("--context", type=_non_negative, default=0, metavar="N", help="also show N neighbouring sentences each side, marked as context")
@@ -87,6 +87,15 @@ def _parser() -> argparse.ArgumentParser:
     sources.add_argument("--json", action="store_true", help="print the list as JSON")
     _corpus_option(sources)
     sources.set_defaults(handler=_sources)
+
+    feedback = commands.add_parser(
+        "feedback",
+        help="summarise the 👍/👎 feedback file, worst-rated answers first",
+        description="Summarise the votes the Discord bot appended to FEEDBACK_FILE: totals, then the worst-rated answers.",
+    )
+    feedback.add_argument("--file", type=Path, default=None, metavar="PATH", help="the feedback file (default: FEEDBACK_FILE)")
+    feedback.add_argument("--limit", type=_positive, default=20, metavar="N", help="how many answers to list (default: 20)")
+    feedback.set_defaults(handler=_feedback)
 
     check = commands.add_parser(
         "check", help="report what `run` would do, without connecting", description="Load the settings and the corpus and report."
@@ -118,6 +127,13 @@ def _top_k(raw: str) -> int:
         return whole_number("--top-k", raw, TOP_K_RANGE)
     except SettingsError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _positive(raw: str) -> int:
+    value = _non_negative(raw)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
 
 
 def _non_negative(raw: str) -> int:
@@ -286,6 +302,24 @@ def _article_json(article: Article) -> dict:
         "date": article.date,
         "sentences": article.sentence_count,
     }
+
+
+def _feedback(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.feedback_report import load_summary, render
+
+    path = args.file or settings.feedback_file
+    try:
+        summary = load_summary(path)
+    except FileNotFoundError:
+        print(f"No feedback yet: {path} does not exist (FEEDBACK_FILE; the bot creates it at the first 👍 or 👎).")
+        return 0
+    except OSError as error:
+        print(f"error: cannot read feedback file {path}: {error.strerror or error}; check FEEDBACK_FILE", file=sys.stderr)
+        return EXIT_USAGE
+    for note in summary.notes:
+        print(f"warning: {note}", file=sys.stderr)
+    print(render(summary, path, args.limit))
+    return 0
 
 
 def _check(args: argparse.Namespace, settings: Settings) -> int:

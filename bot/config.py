@@ -43,7 +43,7 @@ class Secret:
 
 
 TOP_K_RANGE = range(1, 11)
-"""How many sentences an answer may show, for TOP_K and `ask --top-k` alike: a Discord embed holds ten well."""
+"""How many sentences an answer may show: the one rule for TOP_K and `ask --top-k` alike."""
 
 Parse = Callable[[str, str], Any]
 """Turns a setting's raw text (stripped, never empty) into its value; gets the variable's name for messages."""
