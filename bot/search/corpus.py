@@ -42,6 +42,7 @@ class Article:
     url: str | None = None
     date: str | None = None
     sentence_count: int = 0
+    author: str | None = None
 
 
 _METADATA_FIELDS = ("title", "publisher", "url", "date", "author")

@@ -417,7 +417,7 @@ def _article(number: int, document: Document, passages: list[Passage]) -> Articl
     meta = document.metadata
     title = meta.title or title_of(passages) or _first_line(document.text) or document.file
     count = sum(1 for p in passages if p.kind.answers)
-    return Article(number, document.file, title, meta.publisher, meta.url, meta.date, count)
+    return Article(number, document.file, title, meta.publisher, meta.url, meta.date, count, meta.author)
 
 
 def _first_line(text: str, limit: int = 80) -> str:

@@ -279,3 +279,10 @@ def test_a_txt_file_s_dashes_are_text(tmp_path: Path) -> None:
     document, _ = one_document(tmp_path, "notes.txt", "---\ntitle: Not metadata here\n---\nThe clippers raced from China.\n")
 
     assert document.text.startswith("---\ntitle: Not metadata here") and document.metadata.title is None
+
+
+def test_the_author_a_page_names_reaches_its_article(tmp_path: Path) -> None:
+    from bot.search.engine import Engine
+
+    (tmp_path / "lighthouse.html").write_text(NEWS_PAGE, encoding="utf-8")
+    assert Engine.from_dir(tmp_path).sources()[0].author == "Jane Doe"
