@@ -2,9 +2,13 @@
 
 The fingerprint hashes every article file's bytes, the metadata file, the engine settings and
 the source of the search modules themselves, so editing an article or upgrading the bot
-rebuilds the index instead of serving a stale one. Sentence vectors are saved beside the
-index with the checksum of the model that made them, and reused only for that same model:
-turning the semantic signal off and on again, or changing the model, never rebuilds BM25.
+rebuilds the index instead of serving a stale one.
+
+Sentence vectors live beside the index, one file per model (named by the model file's
+checksum), each row under a hash of the text the model read. So a vector is reused exactly
+when the same model would be given the same text again: after an edit only new sentences are
+embedded, and neither switching the semantic signal off and on nor trying another model
+throws any vectors away, or rebuilds BM25.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ if TYPE_CHECKING:
 VECTOR_DTYPE = np.float16
 
 CACHE_FILE = "engine.npz"
+VECTORS_FILE = "vectors-{model}.npz"  # the model file's sha256, first 16 hex digits
 _SEARCH_CODE = Path(__file__).resolve().parent
 
 
@@ -62,10 +67,6 @@ def save(engine: Engine, path: Path, fingerprint: str) -> None:
         "articles": [asdict(article) for article in engine.sources()],
         "warnings": list(engine.warnings),
     }
-    vectors = {}
-    if engine.vectors is not None:
-        header["vectors_model"] = engine.semantic_status.sha256
-        vectors["vectors"] = engine.vectors.astype(VECTOR_DTYPE)
     arrays = {
         "header": np.array(json.dumps(header)),
         "indexed": engine.indexed,
@@ -74,25 +75,15 @@ def save(engine: Engine, path: Path, fingerprint: str) -> None:
         "speller.counts": np.array([engine.speller.counts[w] for w in speller_words], dtype=np.int64),
         **engine.table.to_arrays(),
         **engine.index.to_arrays(),
-        **vectors,
     }
     save_arrays(path, arrays, {"fingerprint": fingerprint})
 
 
-@dataclass(frozen=True)
-class Saved:
-    """A saved engine (without its semantic signal), its sentence vectors by model checksum, and
-    whether it was built from the articles and settings as they are now (`fresh`). A stale one is
-    still worth reading: the vectors of sentences that did not change need not be embedded again.
+def load(path: Path, fingerprint: str, settings: SearchSettings) -> Engine | None:
+    """The saved engine (without its semantic signal), None if there is none or it is stale.
+
+    StoreError or ValueError if it cannot be trusted.
     """
-
-    engine: Engine
-    vectors: dict[str, np.ndarray]
-    fresh: bool
-
-
-def load(path: Path, fingerprint: str, settings: SearchSettings) -> Saved | None:
-    """What is saved at `path`; None if nothing is; StoreError or ValueError if it cannot be trusted."""
     from bot.search.engine import Engine
 
     arrays = load_arrays(path, {})
@@ -100,18 +91,44 @@ def load(path: Path, fingerprint: str, settings: SearchSettings) -> Saved | None
         return None
     try:
         header = json.loads(str(arrays["header"]))
+        if header.get("fingerprint") != fingerprint:
+            return None
         articles = [Article(**fields) for fields in header["articles"]]
         words = unpack_strings(arrays["speller.words"], arrays["speller.word_offsets"])
         speller = Speller(dict(zip(words, arrays["speller.counts"].tolist())))
         table = SentenceTable.from_arrays(arrays)
         indexed = arrays["indexed"].astype(np.int32, copy=False)
-        engine = Engine(articles, table, BM25Index.from_arrays(arrays), indexed, speller, settings, header["warnings"])
-        vectors = {}
-        if "vectors" in arrays:
-            saved = arrays["vectors"]
-            if saved.dtype != VECTOR_DTYPE or saved.ndim != 2 or len(saved) != len(indexed):
-                raise ValueError("saved sentence vectors do not fit the index")
-            vectors[str(header["vectors_model"])] = saved.astype(np.float32)
-        return Saved(engine, vectors, header["fingerprint"] == fingerprint)
+        return Engine(articles, table, BM25Index.from_arrays(arrays), indexed, speller, settings, header["warnings"])
     except (KeyError, TypeError, json.JSONDecodeError) as error:
         raise ValueError(f"saved engine is incomplete ({error})") from error
+
+
+def text_key(text: str) -> int:
+    """The key a sentence's vector is saved under: 64 bits of a hash of the text the model read."""
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def save_vectors(folder: Path, model_sha256: str, keys: np.ndarray, vectors: np.ndarray) -> None:
+    """One model's vectors, each under its text's key (the corpus's current sentences only)."""
+    save_arrays(
+        folder / VECTORS_FILE.format(model=model_sha256[:16]),
+        {"keys": keys.astype(np.uint64), "vectors": vectors.astype(VECTOR_DTYPE)},
+        {"model": model_sha256},
+    )
+
+
+def load_vectors(folder: Path, model_sha256: str) -> dict[int, np.ndarray]:
+    """The saved vectors of this model by text key; empty if there are none.
+
+    StoreError or ValueError if the file cannot be trusted.
+    """
+    arrays = load_arrays(folder / VECTORS_FILE.format(model=model_sha256[:16]), {"model": model_sha256})
+    if arrays is None:
+        return {}
+    keys, vectors = arrays.get("keys"), arrays.get("vectors")
+    if keys is None or vectors is None or keys.dtype != np.uint64 or vectors.dtype != VECTOR_DTYPE:
+        raise ValueError("saved vectors have the wrong arrays")
+    if keys.ndim != 1 or vectors.ndim != 2 or len(keys) != len(vectors):
+        raise ValueError("saved vectors do not fit their keys")
+    rows = vectors.astype(np.float32)
+    return dict(zip(keys.tolist(), rows))

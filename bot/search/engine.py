@@ -177,33 +177,36 @@ class Engine:
         path = Path(cache_dir) / cache.CACHE_FILE
         digest = cache.fingerprint(folder, settings)
         notes: list[str] = []
-        known: dict[str, np.ndarray] = {}
         try:
-            saved = cache.load(path, digest, settings)
+            engine = cache.load(path, digest, settings)
+            if engine is None and path.exists():
+                notes.append("the articles or settings changed since the index was saved; rebuilt it")
         except (StoreError, ValueError) as error:
-            saved = None
+            engine = None
             notes.append(f"{path}: saved index not used ({error}); rebuilt it")
-        if saved is not None and saved.fresh:
-            if embedder is None:
-                return saved.engine
-            if embedder.sha256 in saved.vectors:
-                return saved.engine._with(embedder, saved.vectors[embedder.sha256], "saved index")
-            engine = saved.engine.with_vectors(embedder, progress)
-            return engine if engine.vectors is None else _saved(engine, path, digest)
-        if saved is not None:
-            notes.append("the articles or settings changed since the index was saved; rebuilt it")
-            if embedder is not None and embedder.sha256 in saved.vectors:
-                known = saved.engine.vectors_by_text(saved.vectors[embedder.sha256])
-        load = load_folder(folder)
-        engine = _saved(
-            cls.from_documents(
-                load.documents, settings=settings, warnings=load.warnings, folder=folder, embedder=embedder, progress=progress, known=known
-            ),
-            path,
-            digest,
-        )
+        if engine is None:
+            load = load_folder(folder)
+            built = cls.from_documents(load.documents, settings=settings, warnings=load.warnings, folder=folder, progress=progress)
+            engine = _saved(built, lambda: cache.save(built, path, digest))
+        if embedder is not None:
+            engine = engine._with_saved_vectors(embedder, Path(cache_dir), progress)
         engine.warnings += tuple(notes)  # about this start only: not saved with the index
         return engine
+
+    def _with_saved_vectors(self, embedder: Embedder, folder: Path, progress: Progress | None) -> Engine:
+        """With the semantic signal, reusing the vectors saved for this model and saving any new ones."""
+        notes: tuple[str, ...] = ()
+        try:
+            known = cache.load_vectors(folder, embedder.sha256)
+        except (StoreError, ValueError) as error:
+            known = {}
+            notes = (f"{folder}: saved sentence vectors not used ({error}); embedded again",)
+        engine = self.with_vectors(embedder, progress, known)
+        engine.warnings += notes
+        if engine.vectors is None or (engine.semantic_status.vectors == "saved index" and len(known) == len(self.indexed)):
+            return engine
+        keys = np.array([cache.text_key(self._model_text(doc)) for doc in range(len(self.indexed))], dtype=np.uint64)
+        return _saved(engine, lambda: cache.save_vectors(folder, embedder.sha256, keys, engine.vectors))
 
     @classmethod
     def from_documents(
@@ -215,13 +218,11 @@ class Engine:
         folder: Path | None = None,
         embedder: Embedder | None = None,
         progress: Progress | None = None,
-        known: Mapping[str, np.ndarray] | None = None,
     ) -> Engine:
         """Split and index already-loaded documents; `folder` only names places in messages.
 
         With an `embedder`, every indexed sentence is embedded too, unless there are more than
-        EMBED_ALL_UP_TO of them (then sentences are embedded as questions need them); `known`
-        vectors (by the text the model reads) are reused instead of embedded again.
+        EMBED_ALL_UP_TO of them (then sentences are embedded as questions need them).
         """
         origin = f"corpus folder {folder}" if folder else "the corpus"
         builder = TableBuilder()
@@ -264,21 +265,22 @@ class Engine:
         engine = cls(
             articles, builder.build(), index, np.frombuffer(indexed, dtype=np.int32).copy(), Speller(surface), settings, notes
         )
-        return engine if embedder is None else engine.with_vectors(embedder, progress, known)
+        return engine if embedder is None else engine.with_vectors(embedder, progress)
 
     def with_vectors(
-        self, embedder: Embedder, progress: Progress | None = None, known: Mapping[str, np.ndarray] | None = None
+        self, embedder: Embedder, progress: Progress | None = None, known: Mapping[int, np.ndarray] | None = None
     ) -> Engine:
         """This engine with the semantic signal: every sentence embedded, or (past EMBED_ALL_UP_TO) none in advance.
 
-        Sentences whose text is in `known` (vectors of the same model) are not embedded again.
+        Sentences whose text's key (`cache.text_key`) is in `known`, vectors of this same model,
+        are not embedded again.
         """
         if len(self.indexed) > EMBED_ALL_UP_TO:
             origin = f"embedded as questions need them ({len(self.indexed):,} sentences is over {EMBED_ALL_UP_TO:,})"
             return self._with(embedder, None, origin)
         texts = [self._model_text(doc) for doc in range(len(self.indexed))]
-        known = known or {}
-        missing = [i for i, text in enumerate(texts) if text not in known]
+        keys = [cache.text_key(text) for text in texts] if known else []
+        missing = [i for i in range(len(texts)) if not known or keys[i] not in known]
         done = 0
 
         def step(n: int) -> None:
@@ -289,15 +291,16 @@ class Engine:
 
         vectors = np.empty((len(texts), embedder.dimensions), dtype=np.float32)
         vectors[missing] = embedder.embed([texts[i] for i in missing], step)
-        reused = [i for i, text in enumerate(texts) if text in known]
+        reused = [i for i in range(len(texts)) if known and keys[i] in known]
         if reused:
-            vectors[reused] = np.stack([known[texts[i]] for i in reused])
-        origin = "built now" if not reused else f"built now ({len(missing):,} embedded, {len(reused):,} reused)"
+            vectors[reused] = np.stack([known[keys[i]] for i in reused])
+        if not missing:
+            origin = "saved index"
+        elif reused:
+            origin = f"built now ({len(missing):,} embedded, {len(reused):,} reused)"
+        else:
+            origin = "built now"
         return self._with(embedder, vectors, origin)
-
-    def vectors_by_text(self, vectors: np.ndarray) -> dict[str, np.ndarray]:
-        """`vectors` (one row per indexed sentence) keyed by the text the model read, to reuse after a change."""
-        return {self._model_text(doc): vectors[doc] for doc in range(len(self.indexed))}
 
     def _with(self, embedder: Embedder, vectors: np.ndarray | None, origin: str) -> Engine:
         return Engine(
@@ -396,11 +399,12 @@ class Engine:
         return Hit(sentence.id, sentence.text, best.score, sentence.article, matched, also)
 
 
-def _saved(engine: Engine, path: Path, digest: str) -> Engine:
+def _saved(engine: Engine, save: Callable[[], None]) -> Engine:
+    """`engine`, after `save()`; a failed save is a warning, never a failed start."""
     try:
-        cache.save(engine, path, digest)
+        save()
     except OSError as error:
-        engine.warnings += (f"{path}: cannot save the index ({error.strerror}); check INDEX_CACHE's permissions",)
+        engine.warnings += (f"cannot save the index: {error.strerror or error} ({error.filename}); check INDEX_CACHE",)
     return engine
 
 

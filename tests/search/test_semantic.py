@@ -100,7 +100,7 @@ def test_another_model_re_embeds_without_rebuilding_bm25(corpus: Path, minilm: E
     assert other.semantic_status.vectors == "built now" and other.vectors is not None and other.vectors.shape[1] == 8
     assert not any("saved index not used" in warning for warning in other.warnings)
     again = Engine.from_dir(corpus, cache_dir=tmp_path, embedder=minilm)
-    assert again.semantic_status.vectors == "built now"  # the file keeps one model's vectors: the last one's
+    assert again.semantic_status.vectors == "saved index"  # each model keeps its own vectors
     plain = Engine.from_dir(corpus, cache_dir=tmp_path)
     assert plain.semantic_status.model == "" and plain.ask("who filed a lawsuit?").hits  # BM25 alone, same file
 
@@ -136,3 +136,24 @@ def test_after_an_edit_only_new_sentences_are_embedded(corpus: Path, minilm: Emb
     assert edited.vectors is not None and fresh.vectors is not None
     assert np.allclose(edited.vectors, fresh.vectors, atol=2e-3)  # reused rows went through float16
     assert edited.ask("where is the new lab?").hits[0].text == "Globex will open a new lab in Oslo."
+
+
+def test_a_rebuild_without_the_model_keeps_its_vectors_for_later(corpus: Path, minilm: Embedder, tmp_path: Path) -> None:
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    (articles / "a.txt").write_text(ARTICLES["01-court.txt"], encoding="utf-8")
+    Engine.from_dir(articles, cache_dir=tmp_path / "cache", embedder=minilm)
+    (articles / "b.txt").write_text(ARTICLES["02-deal.txt"], encoding="utf-8")
+    assert Engine.from_dir(articles, cache_dir=tmp_path / "cache").semantic_status.model == ""  # SEMANTIC=off meanwhile
+    back_on = Engine.from_dir(articles, cache_dir=tmp_path / "cache", embedder=minilm)
+    assert back_on.semantic_status.vectors == "built now (3 embedded, 3 reused)"
+
+
+def test_damaged_saved_vectors_are_embedded_again_with_a_warning(corpus: Path, minilm: Embedder, tmp_path: Path) -> None:
+    Engine.from_dir(corpus, cache_dir=tmp_path, embedder=minilm)
+    (saved,) = tmp_path.glob("vectors-*.npz")
+    saved.write_bytes(saved.read_bytes()[:200])
+    engine = Engine.from_dir(corpus, cache_dir=tmp_path, embedder=minilm)
+    assert engine.semantic_status.vectors == "built now"
+    assert any("saved sentence vectors not used" in warning for warning in engine.warnings)
+    assert Engine.from_dir(corpus, cache_dir=tmp_path, embedder=minilm).semantic_status.vectors == "saved index"
