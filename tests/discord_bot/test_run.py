@@ -10,12 +10,10 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-import os
 import re
 import shutil
 import signal
 import subprocess
-import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -29,11 +27,9 @@ from bot.discord_bot.client import AnswerBot, use_endpoints
 from bot.discord_bot.run import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, EXIT_REFUSED, check, run_bot, setup_logging
 from bot.search.engine import Engine
 
-from .helpers import CORPUS, deny_listing, eventually
+from .helpers import CORPUS, REPO, SECRET, deny_listing, environment, eventually, finish, start
 
-REPO = Path(__file__).resolve().parents[2]
 QUESTION = "when was the lighthouse finished?"
-SECRET = "MTA5ODc2NTQzMjEwOTg3NjU0Mw.GxYzAb.loopback-secret-Q1w2E3r4T5y6U7i8O9p0"
 
 
 @pytest.fixture
@@ -43,42 +39,6 @@ async def loopback() -> AsyncIterator[LoopbackDiscord]:
     await server.start()
     yield server
     await server.stop()
-
-
-def environment(loopback: LoopbackDiscord | None, tmp_path: Path, **extra: str) -> dict[str, str]:
-    """The child's environment: ours without any Discord settings, plus the loopback server's."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "BOT_", "OWNER_", "ALLOWED_"))}
-    env.update(
-        PYTHONPATH=str(REPO),
-        CORPUS_DIR=str(CORPUS),
-        FEEDBACK_FILE=str(tmp_path / "feedback.jsonl"),
-        LOG_LEVEL="DEBUG",
-    )
-    if loopback is not None:
-        env.update(
-            DISCORD_TOKEN=loopback.token, DISCORD_API_BASE=loopback.api_base, DISCORD_GATEWAY_URL=loopback.gateway_url
-        )
-    env.update(extra)
-    return env
-
-
-async def start(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", env=env, cwd=cwd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-
-
-async def finish(process: asyncio.subprocess.Process, timeout: float = 30.0) -> tuple[int, str]:
-    """The exit code and the log; neither the log nor standard output may hold the token."""
-    try:
-        stdout, stderr = await asyncio.wait_for(process.communicate(), timeout)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode is not None
-    assert SECRET not in stdout.decode() + stderr.decode()
-    return process.returncode, stderr.decode()
 
 
 @pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT])

@@ -9,6 +9,7 @@ import pytest
 
 from bot.search.index import BM25Index
 from bot.search.store import VERSION, StoreError, load_arrays, pack_strings, save_arrays, unpack_strings
+from bot.search.table import SentenceTable
 
 META = {"fingerprint": "abc123", "sentences": 3}
 ARRAYS = {
@@ -192,3 +193,61 @@ def test_unpack_refuses_offsets_that_do_not_fit_the_blob(offsets):
 def test_unpack_refuses_bytes_that_are_not_utf8():
     with pytest.raises(ValueError, match="utf-8"):
         unpack_strings(np.array([0xFF, 0xFE], dtype=np.uint8), np.array([0, 2]))
+
+
+def test_arrays_changed_behind_a_valid_meta_record_fail_the_checksum(tmp_path):
+    """The zip CRC covers each member, not which members belong together: the checksum in the record does."""
+    path = tmp_path / "engine.npz"
+    save_arrays(path, ARRAYS, META)
+    with np.load(path) as npz:
+        record = npz["__meta__"]
+    write_npz(path, json.loads(str(record)), doc_ids=np.array([0, 2, 2], dtype=np.int32), weights=ARRAYS["weights"], label=ARRAYS["label"])
+
+    with pytest.raises(StoreError, match="do not match the checksum"):
+        load_arrays(path, META)
+
+
+def test_a_file_of_the_previous_store_version_is_refused_so_it_is_rebuilt(tmp_path):
+    path = tmp_path / "engine.npz"
+    write_npz(path, {"format": "corpus-answer-bot/arrays", "version": 1, **META}, **ARRAYS)
+
+    with pytest.raises(StoreError, match="version 1; this bot reads 2"):
+        load_arrays(path, META)
+
+
+def table_arrays(texts):
+    blob, offsets = pack_strings(texts)
+    return {
+        "sentence.text": blob.copy(),
+        "sentence.text_offsets": offsets,
+        "sentence.article": np.ones(len(texts), dtype=np.int32),
+        "sentence.kind": np.zeros(len(texts), dtype=np.uint8),
+    }
+
+
+def test_a_saved_sentence_table_loads_when_it_is_sound():
+    table = SentenceTable.from_arrays(table_arrays(["Größe zählt.", "日本語 ok.", ""]))
+
+    assert [table.text(i) for i in range(3)] == ["Größe zählt.", "日本語 ok.", ""]
+
+
+@pytest.mark.parametrize(
+    "damage, reason",
+    [
+        (lambda a: a.update({"sentence.text_offsets": a["sentence.text_offsets"].astype(np.float64)}), "expected 1-D int64"),
+        (lambda a: a.update({"sentence.article": a["sentence.article"].astype(np.int64)}), "expected 1-D int32"),
+        (lambda a: a["sentence.text_offsets"].__setitem__(1, 99), "out of order"),
+        (lambda a: a["sentence.text_offsets"].__setitem__(1, 3), "inside a UTF-8 character"),
+        (lambda a: a["sentence.text"].__setitem__(0, 0xFF), "not UTF-8"),
+        (lambda a: a["sentence.text_offsets"].__setitem__(-1, 5), "do not fit together"),
+        (lambda a: a["sentence.kind"].__setitem__(0, 200), "unknown kinds"),
+    ],
+    ids=["float offsets", "wide article numbers", "offsets out of order", "offset inside a character",
+         "bytes that are not UTF-8", "offsets past the text", "unknown kind"],
+)
+def test_a_damaged_or_crafted_sentence_table_is_refused(damage, reason):
+    arrays = table_arrays(["Größe zählt.", "Zweiter Satz."])
+    damage(arrays)
+
+    with pytest.raises(ValueError, match=reason):
+        SentenceTable.from_arrays(arrays)
