@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import discord
@@ -11,6 +10,7 @@ from discord.ext import commands, tasks
 
 from bot.config import Settings, SettingsError
 from bot.discord_bot.feedback import FeedbackLog
+from bot.discord_bot.file_worker import FileWorker
 from bot.discord_bot.replies import can_reply
 from bot.discord_bot.views import DYNAMIC_ITEMS
 from bot.health import write_heartbeat
@@ -116,6 +116,7 @@ class AnswerBot(commands.Bot):
         self.settings = settings
         self.engine = engine
         self.feedback = FeedbackLog(settings.feedback_file)
+        self._health_writer = FileWorker("heartbeat", backlog=2)
         # Channels where Discord refused a reply: logged once, then quiet until a reply gets through.
         self.refused_channels: set[int] = set()
         self.add_check(self._allowed_here)
@@ -156,10 +157,11 @@ class AnswerBot(commands.Bot):
     @tasks.loop(seconds=HEARTBEAT_SECONDS)
     async def _heartbeat(self) -> None:
         """Rewrite HEALTH_FILE while connected: a closed gateway or a stuck event loop lets it go stale."""
-        if self.ws is None or not self.ws.open or not self.is_ready() or self.settings.health_file is None:
+        path = self.settings.health_file
+        if self.ws is None or not self.ws.open or not self.is_ready() or path is None:
             return
         try:
-            await asyncio.to_thread(write_heartbeat, self.settings.health_file)
+            await self._health_writer.run(lambda: write_heartbeat(path), timeout=HEARTBEAT_SECONDS)
         except OSError as error:
             log.warning("Cannot write the heartbeat file %s: %s", self.settings.health_file, error)
 

@@ -20,6 +20,7 @@ import logging
 import signal
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TextIO
 
 import aiohttp
@@ -35,6 +36,7 @@ from bot.discord_bot.client import (
     load_engine,
     use_endpoints,
 )
+from bot.discord_bot.feedback import read_votes
 from bot.search.corpus import CorpusError
 
 log = logging.getLogger("bot")
@@ -260,7 +262,7 @@ def check(settings: Settings, out: TextIO | None = None) -> int:
     say("Owners", _ids(settings.owner_ids, "the application's owner (from the developer portal)"))
     cooldown = f"{settings.cooldown_questions} questions per {settings.cooldown_seconds:g} s per user"
     say("Cooldown", cooldown if settings.cooldown_seconds > 0 else "off")
-    say("Feedback", str(settings.feedback_file))
+    say("Feedback", _feedback_summary(settings.feedback_file))
     say("Health file", str(settings.health_file) if settings.health_file else "none (no heartbeat for health checks)")
     say("Log level", settings.log_level)
     say("API", settings.api_base or f"{DISCORD_API_BASE} (Discord)")
@@ -272,6 +274,24 @@ def check(settings: Settings, out: TextIO | None = None) -> int:
         say("", str(error))
     say("Result", "ready: `python -m bot run` would connect" if ready else "not ready: fix the lines above")
     return EXIT_OK if ready else EXIT_FAILED
+
+
+def _feedback_summary(path: Path) -> str:
+    """Where votes go and what is there so far, damaged lines named (they are skipped, not fatal)."""
+    if not path.exists():
+        return f"{path} (no votes yet)"
+    if not path.is_file():
+        return f"{path} is not a regular file: votes cannot be saved there"
+    try:
+        votes = read_votes(path)
+    except OSError as error:
+        return f"{path}: cannot read it ({error.strerror or error})"
+    ups = sum(record.get("vote") == "up" for record in votes.records)
+    summary = f"{path}: {len(votes.records)} votes ({ups} up, {len(votes.records) - ups} down)"
+    if votes.damaged_lines:
+        lines = ", ".join(map(str, votes.damaged_lines[:5])) + (" …" if len(votes.damaged_lines) > 5 else "")
+        summary += f"; skipped {len(votes.damaged_lines)} damaged lines ({lines})"
+    return summary
 
 
 def _ids(ids: frozenset[int], empty: str) -> str:

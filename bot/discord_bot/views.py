@@ -6,7 +6,6 @@ article numbers, a page), so buttons on old messages keep working after a restar
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import functools
 import logging
@@ -154,7 +153,7 @@ class VoteButton(
             "guild_id": interaction.guild_id,
         }
         try:
-            await asyncio.to_thread(interaction.client.feedback.append, record)
+            await interaction.client.feedback.append(record)
         except OSError as error:
             log.error("Cannot write feedback to %s: %s", interaction.client.feedback.path, error)
             await interaction.response.send_message(

@@ -7,8 +7,9 @@ import contextlib
 import errno
 import os
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from loopback.server import LoopbackDiscord
@@ -68,9 +69,11 @@ def environment(loopback: LoopbackDiscord | None, tmp_path: Path, **extra: str) 
     return env
 
 
-async def start(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
+async def start(env: dict[str, str], cwd: Path, **options: Any) -> asyncio.subprocess.Process:
+    """`python -m bot run` as a child process; `options` go to asyncio.create_subprocess_exec."""
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", env=env, cwd=cwd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        sys.executable, "-m", "bot", "run", env=env, cwd=cwd,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, **options,
     )
 
 
@@ -85,3 +88,18 @@ async def finish(process: asyncio.subprocess.Process, timeout: float = 30.0) -> 
     assert process.returncode is not None
     assert SECRET not in stdout.decode() + stderr.decode()
     return process.returncode, stderr.decode()
+
+
+@contextlib.asynccontextmanager
+async def running_bot(
+    loopback: LoopbackDiscord, env: dict[str, str], cwd: Path, **options: Any
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`python -m bot run` connected to the loopback server; killed afterwards if the test has not ended it."""
+    process = await start(env, cwd, **options)
+    try:
+        await loopback.wait_for(lambda: loopback.connection is not None, timeout=60)
+        yield process
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.communicate()
