@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import discord
 
 from bot.discord_bot import render
+from bot.discord_bot.failures import report
 from bot.discord_bot.feedback import user_hash
 from bot.search.engine import Answer
 
@@ -48,19 +49,23 @@ def _numbers(text: str) -> tuple[int, ...]:
 def _safely(
     callback: Callable[[Item, Interaction], Awaitable[None]],
 ) -> Callable[[Item, Interaction], Awaitable[None]]:
-    """Log a failing button callback and tell the user, instead of Discord's bare 'interaction failed'."""
+    """Log a failing button callback (`failures.report`) and tell the user, instead of Discord's bare 'interaction failed'."""
 
     @functools.wraps(callback)
     async def wrapper(self: Item, interaction: Interaction) -> None:
         try:
             await callback(self, interaction)
-        except Exception:
-            log.exception("Button %s failed", getattr(self.item, "custom_id", "?"))
-            if not interaction.response.is_done():
+        except Exception as error:
+            button = f"button {getattr(self.item, 'custom_id', '?')}"
+            if not report(error, button, interaction.channel_id) or interaction.response.is_done():
+                return
+            try:
                 await interaction.response.send_message(
                     "Sorry, that button failed on my side; the operator can find the details in the log.",
                     ephemeral=True,
                 )
+            except discord.HTTPException:
+                log.warning("Could not even send the apology for %s in channel %s", button, interaction.channel_id)
 
     return wrapper
 

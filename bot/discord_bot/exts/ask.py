@@ -13,7 +13,7 @@ from discord.ext import commands
 
 from bot.discord_bot import render
 from bot.discord_bot.client import AnswerBot, in_allowed_channel
-from bot.discord_bot.exts.errors import apologise, refused, server_trouble
+from bot.discord_bot.exts.errors import apologise, refused, report
 from bot.discord_bot.feedback import user_hash
 from bot.discord_bot.replies import Context, can_reply, reply, typing_indicator
 from bot.discord_bot.views import answer_view
@@ -87,12 +87,9 @@ class Ask(commands.Cog):
                 await reply(ctx, self._hint())
         except discord.Forbidden as error:
             refused(ctx, error.text or str(error.status))
-        except discord.DiscordServerError as error:
-            server_trouble(ctx, error)
-            await apologise(ctx)
         except Exception as error:
-            log.error("Answering a %s question failed", via, exc_info=error)
-            await apologise(ctx)
+            if report(error, f"answering a {via} question", ctx.channel.id):
+                await apologise(ctx)
 
     async def answer(self, ctx: Context, question: str, *, via: str) -> None:
         """Search in a worker thread under a typing indicator and reply with the answer."""
