@@ -12,6 +12,7 @@ from bot.config import Settings, SettingsError
 from bot.discord_bot.feedback import FeedbackLog
 from bot.discord_bot.file_worker import FileWorker
 from bot.discord_bot.replies import can_reply
+from bot.discord_bot.serving import Serving
 from bot.discord_bot.views import DYNAMIC_ITEMS
 from bot.health import write_heartbeat
 from bot.search.engine import Engine
@@ -87,7 +88,7 @@ class ChannelNotAllowed(commands.CheckFailure):
 
 
 class AnswerBot(commands.Bot):
-    """The corpus-answering bot; `engine` is replaced whole by `!reload`, never mutated."""
+    """The corpus-answering bot; `serving` (the engine and its corpus version) is replaced whole by `!reload`."""
 
     def __init__(
         self,
@@ -114,13 +115,17 @@ class AnswerBot(commands.Bot):
             heartbeat_timeout=heartbeat_timeout,
         )
         self.settings = settings
-        self.engine = engine
+        self.serving = Serving.of(engine)
         self.feedback = FeedbackLog(settings.feedback_file)
         self._health_writer = FileWorker("heartbeat", backlog=2)
         # Channels where Discord refused a reply: logged once, then quiet until a reply gets through.
         self.refused_channels: set[int] = set()
         self.add_check(self._allowed_here)
         self.add_check(self._can_reply_here)
+
+    @property
+    def engine(self) -> Engine:
+        return self.serving.engine
 
     async def setup_hook(self) -> None:
         for extension in EXTENSIONS:

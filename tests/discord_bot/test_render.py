@@ -115,7 +115,7 @@ def test_any_help_fits(entries: list[tuple[str, str, str]]) -> None:
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.integers(0, 10**18), min_size=1, max_size=10))
 def test_custom_ids_always_fit_and_keep_the_first_id(numbers: list[int]) -> None:
-    custom_id = fit_ids("answer:vote:down:", numbers)
+    custom_id = fit_ids("answer:vote:down:0123abcd:", numbers)
     assert len(custom_id) <= CUSTOM_ID_LIMIT
     assert custom_id.split(":")[-1].split(",")[0] == str(numbers[0])
 
@@ -166,7 +166,7 @@ def test_abstention_says_how_many_articles_and_hints() -> None:
 
 
 def test_no_buttons_under_an_abstention() -> None:
-    assert answer_view(Answer("q", (), True, 1.0)) is None
+    assert answer_view(Answer("q", (), True, 1.0), "0123abcd") is None
 
 
 MENTION_PIECES = ["<@1>", "<@!22>", "<@&333>", "@everyone", "@here", "\\", "<", "@", "everyone", "here"]
