@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import discord
@@ -156,8 +157,14 @@ class AnswerBot(commands.Bot):
         )
 
     async def close(self) -> None:
+        # stop() as well as cancel(): Python 3.11's wait_for can swallow a cancellation that arrives just as
+        # the heartbeat write finishes, and the loop would then run on after close.
+        self._heartbeat.stop()
         self._heartbeat.cancel()
         await super().close()
+        heartbeat = self._heartbeat.get_task()
+        if heartbeat is not None:
+            await asyncio.wait({heartbeat}, timeout=1.0)
 
     @tasks.loop(seconds=HEARTBEAT_SECONDS)
     async def _heartbeat(self) -> None:
