@@ -12,6 +12,7 @@ from discord.ext import commands, tasks
 from bot.config import Settings, SettingsError
 from bot.discord_bot.feedback import FeedbackLog
 from bot.discord_bot.file_worker import FileWorker
+from bot.discord_bot.inflight import InFlight
 from bot.discord_bot.replies import can_reply
 from bot.discord_bot.serving import Serving
 from bot.discord_bot.views import DYNAMIC_ITEMS
@@ -121,6 +122,8 @@ class AnswerBot(commands.Bot):
         self._health_writer = FileWorker("heartbeat", backlog=2)
         # Channels where Discord refused a reply: logged once, then quiet until a reply gets through.
         self.refused_channels: set[int] = set()
+        self.in_flight = InFlight()
+        self.add_check(self._taking_questions)
         self.add_check(self._allowed_here)
         self.add_check(self._can_reply_here)
 
@@ -181,6 +184,12 @@ class AnswerBot(commands.Bot):
     async def _before_heartbeat(self) -> None:
         await self.wait_until_ready()
 
+    async def _taking_questions(self, ctx: commands.Context[AnswerBot]) -> bool:
+        """Global check, first: counts the command as work in flight, or refuses it once the bot is stopping."""
+        if self.in_flight.admit():
+            return True
+        raise Restarting()
+
     async def _allowed_here(self, ctx: commands.Context[AnswerBot]) -> bool:
         """Global check: commands work only in ALLOWED_CHANNELS (owners may use them anywhere)."""
         if in_allowed_channel(self.settings, ctx.channel) or await self.is_owner(ctx.author):
@@ -196,3 +205,7 @@ class AnswerBot(commands.Bot):
 
 class CannotReply(commands.CheckFailure):
     """The bot lacks the permission to post where a command was used."""
+
+
+class Restarting(commands.CheckFailure):
+    """A command arrived after SIGTERM: the bot finishes the questions it has and takes no new ones."""

@@ -2,7 +2,8 @@
 
 `run_bot` turns every way start-up can fail (no token, a rejected token, a missing privileged
 intent, an unreachable server, a bad corpus) into one clear log line and an exit code, and
-closes the bot cleanly on SIGTERM or SIGINT. The exit codes tell systemd what to do
+closes the bot cleanly on SIGTERM or SIGINT: new questions get a "restarting" reply, the ones in
+flight get SHUTDOWN_GRACE seconds to be answered, then the connection closes. The exit codes tell systemd what to do
 (deploy/corpus-bot.service restarts on failure, except after 2 and 78):
 
     0   stopped by SIGTERM or SIGINT
@@ -45,6 +46,11 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
 EXIT_REFUSED = 78  # EX_CONFIG
+# On SIGTERM the questions in flight get this long to be answered before the connection closes
+# (a reply waiting out a rate limit is the slow case). Closing then takes about a second more, well
+# inside the 20 s that deploy/corpus-bot.service (TimeoutStopSec) and docker-compose.yml
+# (stop_grace_period) allow before SIGKILL; a test keeps the three in step.
+SHUTDOWN_GRACE = 10.0
 NO_TOKEN = (
     "No Discord token: set DISCORD_TOKEN in .env (copy .env.example) or in the environment. "
     "Get it from the developer portal: your application → Bot → Reset Token."
@@ -133,7 +139,16 @@ async def _run_until_stopped(bot: AnswerBot, token: str, stop: _Stop) -> int:
             stopping = asyncio.create_task(stop.wait())
             await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
             if stop.is_set():
-                log.info("Received %s; closing the connection to Discord", stop.name)
+                log.info(
+                    "Received %s; taking no new questions, finishing the %d in flight (at most %g s)",
+                    stop.name,
+                    len(bot.in_flight),
+                    SHUTDOWN_GRACE,
+                )
+                cut_off = await bot.in_flight.drain(SHUTDOWN_GRACE)
+                if cut_off:
+                    log.warning("%d questions or clicks were still unanswered after %g s; stopped them", cut_off, SHUTDOWN_GRACE)
+                log.info("Closing the connection to Discord")
                 await bot.close()
                 running.cancel()  # it may be sleeping out a reconnect backoff, which close() does not end
                 await asyncio.gather(running, return_exceptions=True)

@@ -21,6 +21,7 @@ import discord
 from bot.discord_bot import render
 from bot.discord_bot.failures import report
 from bot.discord_bot.feedback import user_hash
+from bot.discord_bot.inflight import RESTARTING
 from bot.search.engine import Answer
 
 if TYPE_CHECKING:
@@ -72,7 +73,10 @@ def _safely(
     @functools.wraps(callback)
     async def wrapper(self: Item, interaction: Interaction) -> None:
         try:
-            await callback(self, interaction)
+            if interaction.client.in_flight.admit():
+                await callback(self, interaction)
+            else:
+                await interaction.response.send_message(RESTARTING, ephemeral=True)
         except Exception as error:
             button = f"button {getattr(self.item, 'custom_id', '?')}"
             if not report(error, button, interaction.channel_id) or interaction.response.is_done():

@@ -59,7 +59,7 @@ async def test_run_answers_through_the_server_and_closes_cleanly_on_a_signal(
             process.kill()
             await process.wait()
     assert code == EXIT_OK
-    assert f"Received {number.name}; closing the connection to Discord" in log
+    assert f"Received {number.name}; taking no new questions, finishing the 0 in flight (at most 10 s)" in log
     assert "Closed cleanly" in log and "Traceback" not in log
     assert "answered user=" in log and asker["id"] not in log
     await loopback.wait_for(lambda: loopback.connection is None)
@@ -288,3 +288,15 @@ def test_check_counts_the_votes_and_names_damaged_feedback_lines(tmp_path: Path,
         f"{feedback} line 2 is damaged (not a JSON object); skipped",
         f"{feedback} line 4 is damaged (not a JSON object); skipped",
     ]
+
+
+def test_systemd_and_docker_allow_the_same_stop_time_and_it_covers_the_shutdown_grace() -> None:
+    """SIGKILL must not cut the drain short: the unit's TimeoutStopSec, Compose's stop_grace_period and the
+    `docker run --stop-timeout` shown in the docs agree, with room for closing after SHUTDOWN_GRACE."""
+    unit = (REPO / "deploy" / "corpus-bot.service").read_text()
+    systemd = int(re.search(r"^TimeoutStopSec=(\d+)$", unit, re.MULTILINE)[1])  # type: ignore[index]
+    compose = (REPO / "deploy" / "docker-compose.yml").read_text()
+    docker = int(re.search(r"^\s+stop_grace_period: (\d+)s$", compose, re.MULTILINE)[1])  # type: ignore[index]
+    shown = {int(t) for f in ("Dockerfile", "README.md") for t in re.findall(r"--stop-timeout (\d+)", (REPO / "deploy" / f).read_text())}
+    assert systemd == docker and shown == {systemd}
+    assert systemd >= run.SHUTDOWN_GRACE + 5

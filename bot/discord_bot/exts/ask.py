@@ -15,6 +15,7 @@ from bot.discord_bot import render
 from bot.discord_bot.client import AnswerBot, in_allowed_channel
 from bot.discord_bot.exts.errors import apologise, refused, report
 from bot.discord_bot.feedback import user_hash
+from bot.discord_bot.inflight import RESTARTING
 from bot.discord_bot.replies import Context, can_reply, reply, typing_indicator
 from bot.discord_bot.serving import Serving
 from bot.discord_bot.views import answer_view
@@ -82,7 +83,9 @@ class Ask(commands.Cog):
             refused(ctx, "missing the Send Messages permission")
             return
         try:
-            if question:
+            if not self.bot.in_flight.admit():
+                await reply(ctx, RESTARTING)
+            elif question:
                 await self.answer(ctx, question, via=via)
             elif via != "channel":
                 await reply(ctx, self._hint())

@@ -12,8 +12,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_bot.client import AnswerBot, CannotReply, ChannelNotAllowed
+from bot.discord_bot.client import AnswerBot, CannotReply, ChannelNotAllowed, Restarting
 from bot.discord_bot.failures import report
+from bot.discord_bot.inflight import RESTARTING
 from bot.discord_bot.replies import Context, reply
 
 log = logging.getLogger(__name__)
@@ -81,8 +82,12 @@ class Errors(commands.Cog):
 
     @commands.Cog.listener()
     async def on_command_error(self, ctx: Context, raw: commands.CommandError) -> None:
+        self.bot.in_flight.admit()  # discord.py runs this in a task of its own: a reply here is work in flight too
         error = unwrap(raw)
         if isinstance(error, commands.CommandNotFound):
+            return
+        if isinstance(error, Restarting):
+            await reply(ctx, RESTARTING, ephemeral=True)
             return
         if isinstance(error, CannotReply):
             refused(ctx, str(error))
