@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import signal
 import sys
 from collections.abc import Iterator
@@ -70,8 +71,16 @@ INVALID_INTENTS = (
 )
 
 
+# Interaction tokens let anyone answer as the bot for 15 minutes. discord.py's DEBUG lines show them in
+# raw gateway events ('token': '…') and in interaction and webhook URLs (/interactions/ID/TOKEN/…).
+_INTERACTION_TOKENS = (
+    (re.compile(r"""(['"]token['"]\s*:\s*['"])[^'"]+"""), r"\1********"),
+    (re.compile(r"(/(?:interactions|webhooks)/\d+/)[^/\s?'\"]+"), r"\1********"),
+)
+
+
 class RedactingFormatter(logging.Formatter):
-    """Formats records and replaces the token wherever it appears, tracebacks included."""
+    """Formats records and masks the bot token and interaction tokens wherever they appear, tracebacks included."""
 
     def __init__(self, fmt: str, secret: str) -> None:
         super().__init__(fmt)
@@ -79,7 +88,11 @@ class RedactingFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
-        return text.replace(self._secret, "********") if self._secret else text
+        if self._secret:
+            text = text.replace(self._secret, "********")
+        for pattern, masked in _INTERACTION_TOKENS:
+            text = pattern.sub(masked, text)
+        return text
 
 
 def setup_logging(settings: Settings, stream: TextIO | None = None) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import discord
 import pytest
-from loopback.server import LoopbackDiscord
+from loopback.server import LoopbackDiscord, custom_ids
 
 from bot.config import Secret, Settings
 from bot.discord_bot import run
@@ -300,3 +300,26 @@ def test_systemd_and_docker_allow_the_same_stop_time_and_it_covers_the_shutdown_
     shown = {int(t) for f in ("Dockerfile", "README.md") for t in re.findall(r"--stop-timeout (\d+)", (REPO / "deploy" / f).read_text())}
     assert systemd == docker and shown == {systemd}
     assert systemd >= run.SHUTDOWN_GRACE + 5
+
+
+async def test_debug_logs_mask_interaction_tokens(loopback: LoopbackDiscord, tmp_path: Path) -> None:
+    """Handling: `RedactingFormatter` masks interaction tokens, which discord.py's DEBUG lines show in raw gateway
+    events and in callback and webhook URLs; anyone holding one could answer as the bot for 15 minutes."""
+    process = await start(environment(loopback, tmp_path), tmp_path)  # LOG_LEVEL=DEBUG
+    try:
+        await loopback.wait_for(lambda: loopback.connection is not None, timeout=60)
+        slash = await loopback.slash(loopback.make_user("slasher"), "ask", {"question": QUESTION})
+        answer = loopback.message_for(await loopback.wait_for_response(slash, timeout=30))
+        click = await loopback.click(loopback.make_user("reader"), answer, custom_ids(answer)[1])
+        await loopback.wait_for_request("POST", rf"/interactions/{click['id']}/.+/callback", timeout=30)
+        process.send_signal(signal.SIGTERM)
+        code, log = await finish(process)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert code == EXIT_OK
+    for interaction in (slash, click):
+        assert interaction["token"] not in log
+        assert f"/interactions/{interaction['id']}/********/callback" in log
+    assert f"/webhooks/{loopback.application_id}/********" in log and "'token': '********'" in log
