@@ -32,7 +32,7 @@ from bot.search.corpus import Article, CorpusError, Document, load_folder, requi
 from bot.search.index import BM25Index
 from bot.search.sentences import Kind, Passage, split_passages, title_of
 from bot.search.spelling import Speller
-from bot.search.store import StoreError
+from bot.search.store import StoreError, why_not_saved
 from bot.search.table import SentenceTable, TableBuilder
 from bot.search.tokens import tokenize, words_and_terms
 
@@ -141,7 +141,7 @@ class Engine:
         try:
             cache.save(engine, path, digest)
         except OSError as error:
-            engine.warnings += (f"{path}: cannot save the index ({error.strerror}); check INDEX_CACHE's permissions",)
+            engine.warnings += (f"{path}: cannot save the index: {why_not_saved(error, 'INDEX_CACHE')}",)
         return engine
 
     @classmethod

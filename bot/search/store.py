@@ -10,6 +10,7 @@ container's per-member CRC does not. Strings travel as one UTF-8 byte blob plus 
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -55,6 +56,18 @@ def save_arrays(path: Path, arrays: Mapping[str, np.ndarray], meta: Mapping[str,
     except BaseException:
         os.unlink(temporary)
         raise
+
+
+def why_not_saved(error: OSError, setting: str) -> str:
+    """A failed save in words an operator can act on: a full disk is not a permissions problem."""
+    reason = error.strerror or str(error)
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"the disk is full ({reason}); free space where {setting} points, or point it at another disk"
+    if error.errno == errno.EROFS:
+        return f"the file system is read-only ({reason}); point {setting} at a writable folder"
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return f"permission denied ({reason}); check {setting}'s permissions"
+    return f"{reason}; check {setting}"
 
 
 def load_arrays(path: Path, expected_meta: Mapping[str, MetaValue]) -> dict[str, np.ndarray] | None:

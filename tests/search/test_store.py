@@ -1,17 +1,21 @@
 """The array store: atomic saves, and loads that refuse anything damaged, foreign, stale or executable."""
 
+import errno
 import json
+import os
 import pickle
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from bot.search.index import BM25Index
-from bot.search.store import VERSION, StoreError, load_arrays, pack_strings, save_arrays, unpack_strings
+from bot.search.store import VERSION, StoreError, load_arrays, pack_strings, save_arrays, unpack_strings, why_not_saved
 from bot.search.table import SentenceTable
 
 META = {"fingerprint": "abc123", "sentences": 3}
+ORCHARD = Path(__file__).resolve().parents[1] / "fixtures" / "orchard"
 ARRAYS = {
     "doc_ids": np.array([0, 2, 1], dtype=np.int32),
     "weights": np.array([0.5, 1.25], dtype=np.float64),
@@ -251,3 +255,37 @@ def test_a_damaged_or_crafted_sentence_table_is_refused(damage, reason):
 
     with pytest.raises(ValueError, match=reason):
         SentenceTable.from_arrays(arrays)
+
+
+def test_a_full_disk_under_the_index_cache_is_named_as_such_and_leaves_nothing_behind(tmp_path, monkeypatch):
+    """The save fails part-way with ENOSPC: the warning says the disk is full (not "check permissions"),
+    no temporary file is left, and the engine still serves."""
+    from bot.search import store
+    from bot.search.engine import Engine
+
+    def fill_the_disk(file, **arrays):
+        file.write(b"PK\x03\x04" + b"\0" * 100)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(store.np, "savez", fill_the_disk)
+    cache_dir = tmp_path / "index"
+    engine = Engine.from_dir(ORCHARD, cache_dir=cache_dir)
+
+    assert engine.warnings[-1] == (
+        f"{cache_dir / 'engine.npz'}: cannot save the index: the disk is full (No space left on device); "
+        "free space where INDEX_CACHE points, or point it at another disk"
+    )
+    assert list(cache_dir.iterdir()) == []
+    assert not engine.ask("which apples are sweetest?").abstained
+
+
+@pytest.mark.parametrize(
+    "number, advice",
+    [
+        (errno.EACCES, "permission denied (Permission denied); check INDEX_CACHE's permissions"),
+        (errno.EROFS, "the file system is read-only (Read-only file system); point INDEX_CACHE at a writable folder"),
+        (errno.EDQUOT, "the disk is full (Disk quota exceeded); free space where INDEX_CACHE points"),
+    ],
+)
+def test_each_failed_save_names_its_cause(number, advice):
+    assert why_not_saved(OSError(number, os.strerror(number)), "INDEX_CACHE").startswith(advice)
