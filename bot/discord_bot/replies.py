@@ -69,7 +69,7 @@ async def retrying(send: Callable[[], Awaitable[T]], *, server_errors: bool = Tr
     A 429 means Discord did nothing, so it is always safe to send again: waited out until
     RATE_LIMIT_BUDGET seconds have passed. A 5xx may hide a request that took effect, so it is
     retried (SERVER_ERROR_RETRIES times) only when `server_errors`, for sends with a fixed nonce.
-    The last error is raised for `errors.report` to log in one line.
+    The last error is raised for `failures.report` to log in one line.
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + RATE_LIMIT_BUDGET

@@ -10,28 +10,19 @@ import json
 import os
 import resource
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from loopback.server import LoopbackDiscord, custom_ids
 
 from bot.discord_bot.run import EXIT_OK
 
-from .helpers import SECRET, environment, finish, running_bot
+from .helpers import environment, finish, running_bot
 
 QUESTION = "when was the lighthouse finished?"
 SAVED = "Thanks for the feedback!"
 NOT_SAVED = "Thanks! I couldn't save that right now; the operator has been told."
 
-
-@pytest.fixture
-async def loopback() -> AsyncIterator[LoopbackDiscord]:
-    server = LoopbackDiscord(token=SECRET)
-    await server.start()
-    yield server
-    await server.stop()
 
 
 async def ask(loopback: LoopbackDiscord) -> dict[str, Any]:

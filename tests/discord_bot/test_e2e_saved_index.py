@@ -8,11 +8,9 @@ every question as a freshly built engine would.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import numpy as np
-import pytest
 from loopback.server import LoopbackDiscord
 
 from bot.discord_bot import render
@@ -21,7 +19,7 @@ from bot.search import cache
 from bot.search.engine import Engine
 from bot.search.store import load_arrays, save_arrays
 
-from .helpers import REPO, SECRET, environment, finish, start
+from .helpers import REPO, environment, finish, running_bot
 
 DEFAULT_CORPUS = REPO / "corpus"
 QUESTIONS = (
@@ -33,13 +31,6 @@ QUESTIONS = (
     "when did microsoft first invest in openai?",
 )
 
-
-@pytest.fixture
-async def loopback() -> AsyncIterator[LoopbackDiscord]:
-    server = LoopbackDiscord(token=SECRET)
-    await server.start()
-    yield server
-    await server.stop()
 
 
 def craft_offsets_inside_characters(path: Path) -> set[int]:
@@ -78,9 +69,7 @@ async def test_a_crafted_saved_index_is_rebuilt_with_a_warning_and_every_answer_
     assert quoted & changed, "the questions must quote sentences the crafted offsets damage"
 
     env = environment(loopback, tmp_path, CORPUS_DIR=str(DEFAULT_CORPUS), INDEX_CACHE=str(index), LOG_LEVEL="INFO")
-    process = await start(env, tmp_path)
-    try:
-        await loopback.wait_for(lambda: loopback.connection is not None, timeout=60)
+    async with running_bot(loopback, env, tmp_path) as process:
         for question, answer in expected.items():
             message = await loopback.post_message(loopback.make_user("asker"), f"!ask {question}")
             description = (await loopback.wait_for_reply(message, timeout=30)).json["embeds"][0]["description"]
@@ -88,10 +77,6 @@ async def test_a_crafted_saved_index_is_rebuilt_with_a_warning_and_every_answer_
                 assert render.highlight(hit.text, hit.matched) in description
         process.terminate()
         code, log = await finish(process)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
     assert code == EXIT_OK
     assert "saved index not used (a sentence text offset falls inside a UTF-8 character); rebuilt it" in log
     assert " ERROR " not in log and "Traceback" not in log

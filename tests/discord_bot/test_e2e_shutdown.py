@@ -8,28 +8,19 @@ process exits 0, and the log holds no error and no traceback.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from loopback.server import LoopbackDiscord
 
 from bot.discord_bot.inflight import RESTARTING
 from bot.discord_bot.run import EXIT_OK, SHUTDOWN_GRACE
 
-from .helpers import SECRET, environment, finish, running_bot
+from .helpers import environment, finish, running_bot
 
 QUESTION = "when was the lighthouse finished?"
 MESSAGES = r"/channels/\d+/messages"
 
-
-@pytest.fixture
-async def loopback() -> AsyncIterator[LoopbackDiscord]:
-    server = LoopbackDiscord(token=SECRET)
-    await server.start()
-    yield server
-    await server.stop()
 
 
 def settings_for(loopback: LoopbackDiscord, tmp_path: Path) -> dict[str, str]:

@@ -14,7 +14,7 @@ import re
 import shutil
 import signal
 import subprocess
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import discord
@@ -27,18 +27,10 @@ from bot.discord_bot.client import AnswerBot, use_endpoints
 from bot.discord_bot.run import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, EXIT_REFUSED, check, run_bot, setup_logging
 from bot.search.engine import Engine
 
-from .helpers import CORPUS, REPO, SECRET, deny_listing, environment, eventually, finish, start
+from .helpers import CORPUS, REPO, SECRET, deny_listing, environment, eventually, finish, running_bot, start
 
 QUESTION = "when was the lighthouse finished?"
 
-
-@pytest.fixture
-async def loopback() -> AsyncIterator[LoopbackDiscord]:
-    """The loopback server, accepting only SECRET as the token."""
-    server = LoopbackDiscord(token=SECRET)
-    await server.start()
-    yield server
-    await server.stop()
 
 
 @pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT])
@@ -305,19 +297,13 @@ def test_systemd_and_docker_allow_the_same_stop_time_and_it_covers_the_shutdown_
 async def test_debug_logs_mask_interaction_tokens(loopback: LoopbackDiscord, tmp_path: Path) -> None:
     """Handling: `RedactingFormatter` masks interaction tokens, which discord.py's DEBUG lines show in raw gateway
     events and in callback and webhook URLs; anyone holding one could answer as the bot for 15 minutes."""
-    process = await start(environment(loopback, tmp_path), tmp_path)  # LOG_LEVEL=DEBUG
-    try:
-        await loopback.wait_for(lambda: loopback.connection is not None, timeout=60)
+    async with running_bot(loopback, environment(loopback, tmp_path), tmp_path) as process:  # LOG_LEVEL=DEBUG
         slash = await loopback.slash(loopback.make_user("slasher"), "ask", {"question": QUESTION})
         answer = loopback.message_for(await loopback.wait_for_response(slash, timeout=30))
         click = await loopback.click(loopback.make_user("reader"), answer, custom_ids(answer)[1])
         await loopback.wait_for_request("POST", rf"/interactions/{click['id']}/.+/callback", timeout=30)
         process.send_signal(signal.SIGTERM)
         code, log = await finish(process)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
     assert code == EXIT_OK
     for interaction in (slash, click):
         assert interaction["token"] not in log

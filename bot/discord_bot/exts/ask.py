@@ -13,7 +13,8 @@ from discord.ext import commands
 
 from bot.discord_bot import render
 from bot.discord_bot.client import AnswerBot, in_allowed_channel
-from bot.discord_bot.exts.errors import apologise, refused, report
+from bot.discord_bot.exts.errors import apologise, refused
+from bot.discord_bot.failures import report
 from bot.discord_bot.feedback import user_hash
 from bot.discord_bot.inflight import RESTARTING
 from bot.discord_bot.replies import Context, can_reply, reply, typing_indicator
