@@ -40,9 +40,7 @@ _MENTION = re.compile(r"@(everyone|here)")
 # joiners and BOMs. They are dropped when rendering. ZWJ and ZWNJ stay: scripts such as Persian and
 # Hindi, and emoji sequences, need them, and they cannot reorder text. (The "@\u200beveryone" that
 # `_escape_inline` writes itself is added after this.)
-_INVISIBLE = dict.fromkeys(
-    [0x061C, 0x200B, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2060, 0x2065), *range(0x2066, 0x206A), 0xFEFF]
-)
+_INVISIBLE = re.compile("[\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]+")
 
 
 def units(text: str) -> int:
@@ -71,7 +69,9 @@ def escape(text: str) -> str:
 
 def _flat(text: str) -> str:
     """`text` on one line, single-spaced, without invisible formatting characters (see _INVISIBLE)."""
-    return " ".join(text.translate(_INVISIBLE).split())
+    if not text.isascii():  # the common case skips the scan: none of them is ASCII
+        text = _INVISIBLE.sub("", text)
+    return " ".join(text.split())
 
 
 def _escape_inline(text: str, *, at_start: bool = False) -> str:
@@ -84,7 +84,7 @@ def _escape_inline(text: str, *, at_start: bool = False) -> str:
 
 def highlight(text: str, matched: Iterable[str]) -> str:
     """`text` escaped, with each whole-word occurrence of a matched word in bold."""
-    words = sorted({_flat(w) for w in matched if _flat(w)}, key=len, reverse=True)
+    words = sorted({flat_word for w in matched if (flat_word := _flat(w))}, key=len, reverse=True)
     flat = _flat(text)
     if not words:
         return _escape_inline(flat, at_start=True)
