@@ -48,7 +48,7 @@ async def reply_to_click(loopback: LoopbackDiscord, interaction: dict[str, Any])
 async def test_a_feedback_write_that_never_returns_holds_up_neither_answers_nor_shutdown(
     loopback: LoopbackDiscord, tmp_path: Path
 ) -> None:
-    """Handling: `FeedbackLog` writes on a daemon thread of its own (`FileWorker`) and stops waiting after 2 s.
+    """Handling: `FeedbackLog` writes on a daemon thread of its own (`FileWorker`) and stops waiting after 1.5 s.
 
     A named pipe with no reader stands in for a hung network mount: opening it never returns. Through
     asyncio's default pool, eight such writes held every worker, so the clicks got no reply, later
@@ -67,7 +67,7 @@ async def test_a_feedback_write_that_never_returns_holds_up_neither_answers_nor_
         process.terminate()
         code, log = await finish(process, timeout=15)
     assert code == EXIT_OK and time.monotonic() - stopping < 10
-    assert log.count(f"Cannot write feedback to {fifo}: the feedback write did not finish within 2 s") == 8
+    assert log.count(f"Cannot write feedback to {fifo}: the feedback write did not finish within 1.5 s") == 8
     assert "Traceback" not in log
 
 
