@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +20,7 @@ APPLES = "when were the apples picked?"
 
 def vote(log: FeedbackLog, vote: str, user: str, question: str, ids: list[int], message: int, minute: int) -> None:
     """A record exactly as the 👍/👎 buttons write it (bot/discord_bot/views.py)."""
-    log.append({
+    asyncio.run(log.append({
         "time": f"2025-06-01T10:{minute:02d}:00+00:00",
         "vote": vote,
         "user": user,
@@ -28,7 +29,7 @@ def vote(log: FeedbackLog, vote: str, user: str, question: str, ids: list[int], 
         "message_id": message,
         "channel_id": 5,
         "guild_id": 6,
-    })
+    }))
 
 
 @pytest.fixture

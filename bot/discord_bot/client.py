@@ -12,7 +12,10 @@ from discord.ext import commands, tasks
 
 from bot.config import Settings, SettingsError
 from bot.discord_bot.feedback import FeedbackLog
+from bot.discord_bot.file_worker import FileWorker
+from bot.discord_bot.inflight import InFlight
 from bot.discord_bot.replies import can_reply
+from bot.discord_bot.serving import Serving
 from bot.discord_bot.views import DYNAMIC_ITEMS
 from bot.health import write_heartbeat
 from bot import factory
@@ -103,7 +106,7 @@ class ChannelNotAllowed(commands.CheckFailure):
 
 
 class AnswerBot(commands.Bot):
-    """The corpus-answering bot; `engine` is replaced whole by `!reload`, never mutated."""
+    """The corpus-answering bot; `serving` (the engine and its corpus version) is replaced whole by `!reload`."""
 
     def __init__(
         self,
@@ -130,12 +133,19 @@ class AnswerBot(commands.Bot):
             heartbeat_timeout=heartbeat_timeout,
         )
         self.settings = settings
-        self.engine = engine
+        self.serving = Serving.of(engine)
         self.feedback = FeedbackLog(settings.feedback_file)
+        self._health_writer = FileWorker("heartbeat", backlog=2)
         # Channels where Discord refused a reply: logged once, then quiet until a reply gets through.
         self.refused_channels: set[int] = set()
+        self.in_flight = InFlight()
+        self.add_check(self._taking_questions)
         self.add_check(self._allowed_here)
         self.add_check(self._can_reply_here)
+
+    @property
+    def engine(self) -> Engine:
+        return self.serving.engine
 
     async def setup_hook(self) -> None:
         for extension in EXTENSIONS:
@@ -166,22 +176,35 @@ class AnswerBot(commands.Bot):
         )
 
     async def close(self) -> None:
+        # stop() as well as cancel(): Python 3.11's wait_for can swallow a cancellation that arrives just as
+        # the heartbeat write finishes, and the loop would then run on after close.
+        self._heartbeat.stop()
         self._heartbeat.cancel()
         await super().close()
+        heartbeat = self._heartbeat.get_task()
+        if heartbeat is not None:
+            await asyncio.wait({heartbeat}, timeout=1.0)
 
     @tasks.loop(seconds=HEARTBEAT_SECONDS)
     async def _heartbeat(self) -> None:
         """Rewrite HEALTH_FILE while connected: a closed gateway or a stuck event loop lets it go stale."""
-        if self.ws is None or not self.ws.open or not self.is_ready() or self.settings.health_file is None:
+        path = self.settings.health_file
+        if self.ws is None or not self.ws.open or not self.is_ready() or path is None:
             return
         try:
-            await asyncio.to_thread(write_heartbeat, self.settings.health_file)
+            await self._health_writer.run(lambda: write_heartbeat(path), timeout=HEARTBEAT_SECONDS)
         except OSError as error:
             log.warning("Cannot write the heartbeat file %s: %s", self.settings.health_file, error)
 
     @_heartbeat.before_loop
     async def _before_heartbeat(self) -> None:
         await self.wait_until_ready()
+
+    async def _taking_questions(self, ctx: commands.Context[AnswerBot]) -> bool:
+        """Global check, first: counts the command as work in flight, or refuses it once the bot is stopping."""
+        if self.in_flight.admit():
+            return True
+        raise Restarting()
 
     async def _allowed_here(self, ctx: commands.Context[AnswerBot]) -> bool:
         """Global check: commands work only in ALLOWED_CHANNELS (owners may use them anywhere)."""
@@ -198,3 +221,7 @@ class AnswerBot(commands.Bot):
 
 class CannotReply(commands.CheckFailure):
     """The bot lacks the permission to post where a command was used."""
+
+
+class Restarting(commands.CheckFailure):
+    """A command arrived after SIGTERM: the bot finishes the questions it has and takes no new ones."""

@@ -35,6 +35,12 @@ _MARKDOWN = re.compile(r"(https?://[^\s<>()\[\]]*[^\s<>()\[\].,:;\"'])|([\\*_~`|
 # Characters that are markdown only at the start of a line: quotes, headings, lists.
 _LINE_START = re.compile(r"^([>#-])")
 _MENTION = re.compile(r"@(everyone|here)")
+# Invisible formatting characters in article or question text: bidirectional embeddings, overrides and
+# isolates (an RLO reverses the rest of a quoted line), directional marks, zero-width spaces, word
+# joiners and BOMs. They are dropped when rendering. ZWJ and ZWNJ stay: scripts such as Persian and
+# Hindi, and emoji sequences, need them, and they cannot reorder text. (The "@\u200beveryone" that
+# `_escape_inline` writes itself is added after this.)
+_INVISIBLE = re.compile("[\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]+")
 
 
 def units(text: str) -> int:
@@ -57,8 +63,15 @@ def clip(text: str, limit: int, ellipsis: str = "…") -> str:
 
 
 def escape(text: str) -> str:
-    """Show corpus or user text literally: no markdown, no mention pings, no masked links, one line."""
-    return _escape_inline(" ".join(text.split()), at_start=True)
+    """Show corpus or user text literally: no markdown, no mention pings, no masked links, no bidi tricks, one line."""
+    return _escape_inline(_flat(text), at_start=True)
+
+
+def _flat(text: str) -> str:
+    """`text` on one line, single-spaced, without invisible formatting characters (see _INVISIBLE)."""
+    if not text.isascii():  # the common case skips the scan: none of them is ASCII
+        text = _INVISIBLE.sub("", text)
+    return " ".join(text.split())
 
 
 def _escape_inline(text: str, *, at_start: bool = False) -> str:
@@ -71,8 +84,8 @@ def _escape_inline(text: str, *, at_start: bool = False) -> str:
 
 def highlight(text: str, matched: Iterable[str]) -> str:
     """`text` escaped, with each whole-word occurrence of a matched word in bold."""
-    words = sorted({w for w in matched if w.strip()}, key=len, reverse=True)
-    flat = " ".join(text.split())
+    words = sorted({flat_word for w in matched if (flat_word := _flat(w))}, key=len, reverse=True)
+    flat = _flat(text)
     if not words:
         return _escape_inline(flat, at_start=True)
     pattern = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, words)) + r")(?!\w)", re.IGNORECASE)
@@ -123,7 +136,7 @@ def hit_block(rank: int, hit: Hit, *, links: bool, limit: int) -> str:
     source = clip(source, limit // 2)
     frame = f"**{rank}.** “”\n{source}"
     room = limit - units(frame)
-    text = " ".join(hit.text.split())
+    text = _flat(hit.text)
     quoted = highlight(text, hit.matched)
     cut = len(text)
     while units(quoted) > room and cut > 0:

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
 from discord.ext import commands
@@ -24,10 +24,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Context = commands.Context["AnswerBot"]
+T = TypeVar("T")
 
 # discord.py retries 500, 502, 504 and 524 itself; 503 (Discord overloaded) it raises at once.
 SERVER_ERROR_RETRIES = 2
 SERVER_ERROR_WAIT = 1.0  # seconds before the first retry; doubled for each further one
+# discord.py waits out a 429 five times (about 1.5 s of a typical 0.3 s per-route limit), then raises.
+# A reply keeps waiting until this many seconds have passed since its first try; shutdown's grace
+# period (run.SHUTDOWN_GRACE) still bounds it when the bot is stopping.
+RATE_LIMIT_BUDGET = 60.0
 
 
 async def reply(
@@ -44,7 +49,10 @@ async def reply(
         content, embed = text if text is not None else render.embed_text(embed), None
     extra: dict[str, Any] = {"view": view} if view is not None else {}
     if ctx.interaction is not None:
-        return await ctx.send(content, embed=embed, ephemeral=ephemeral, **extra)
+        # No nonce here, so a 5xx whose response was lost could post twice: only 429s are retried.
+        return await retrying(
+            lambda: ctx.send(content, embed=embed, ephemeral=ephemeral, **extra), server_errors=False
+        )
     reference = ctx.message.to_reference(fail_if_not_exists=False)
     sent = await retrying(
         lambda: ctx.send(
@@ -55,18 +63,45 @@ async def reply(
     return sent
 
 
-async def retrying(send: Callable[[], Awaitable[discord.Message]]) -> discord.Message:
-    """`send()`, tried again after a 5xx that discord.py gave up on; only for sends with a fixed nonce."""
-    for attempt in range(SERVER_ERROR_RETRIES + 1):
+async def retrying(send: Callable[[], Awaitable[T]], *, server_errors: bool = True) -> T:
+    """`send()`, tried again after a 429 or a 5xx that discord.py gave up on.
+
+    A 429 means Discord did nothing, so it is always safe to send again: waited out until
+    RATE_LIMIT_BUDGET seconds have passed. A 5xx may hide a request that took effect, so it is
+    retried (SERVER_ERROR_RETRIES times) only when `server_errors`, for sends with a fixed nonce.
+    The last error is raised for `failures.report` to log in one line.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + RATE_LIMIT_BUDGET
+    failures = 0
+    while True:
         try:
             return await send()
-        except discord.DiscordServerError as error:
-            if attempt == SERVER_ERROR_RETRIES:
+        except discord.HTTPException as error:
+            if is_rate_limit(error):
+                wait = retry_after(error)
+                if loop.time() + wait > deadline:
+                    raise
+                log.debug("Still rate limited after discord.py's own retries; sending again in %g s", wait)
+            elif isinstance(error, discord.DiscordServerError) and server_errors and failures < SERVER_ERROR_RETRIES:
+                wait = SERVER_ERROR_WAIT * 2**failures
+                failures += 1
+                log.warning("Discord answered %s %s; sending again in %g s", error.status, error.response.reason, wait)
+            else:
                 raise
-            wait = SERVER_ERROR_WAIT * 2**attempt
-            log.warning("Discord answered %s %s; sending again in %g s", error.status, error.response.reason, wait)
-            await asyncio.sleep(wait)
-    raise AssertionError("unreachable")
+        await asyncio.sleep(wait)
+
+
+def is_rate_limit(error: Exception) -> bool:
+    return isinstance(error, discord.HTTPException) and error.status == 429
+
+
+def retry_after(error: discord.HTTPException) -> float:
+    """How long Discord asked us to wait, from the Retry-After header (1 s if it is missing or odd)."""
+    try:
+        return max(0.0, min(float(error.response.headers.get("Retry-After", 1.0)), RATE_LIMIT_BUDGET))
+    except ValueError:
+        return 1.0
 
 
 def can_reply(ctx: Context) -> bool:

@@ -2,7 +2,8 @@
 
 `run_bot` turns every way start-up can fail (no token, a rejected token, a missing privileged
 intent, an unreachable server, a bad corpus) into one clear log line and an exit code, and
-closes the bot cleanly on SIGTERM or SIGINT. The exit codes tell systemd what to do
+closes the bot cleanly on SIGTERM or SIGINT: new questions get a "restarting" reply, the ones in
+flight get SHUTDOWN_GRACE seconds to be answered, then the connection closes. The exit codes tell systemd what to do
 (deploy/corpus-bot.service restarts on failure, except after 2 and 78):
 
     0   stopped by SIGTERM or SIGINT
@@ -17,9 +18,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import signal
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TextIO
 
 import aiohttp
@@ -35,6 +38,7 @@ from bot.discord_bot.client import (
     load_engine,
     use_endpoints,
 )
+from bot.discord_bot.feedback import read_votes
 from bot.search.corpus import CorpusError
 
 log = logging.getLogger("bot")
@@ -43,6 +47,11 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
 EXIT_REFUSED = 78  # EX_CONFIG
+# On SIGTERM the questions in flight get this long to be answered before the connection closes
+# (a reply waiting out a rate limit is the slow case). Closing then takes about a second more, well
+# inside the 20 s that deploy/corpus-bot.service (TimeoutStopSec) and docker-compose.yml
+# (stop_grace_period) allow before SIGKILL; a test keeps the three in step.
+SHUTDOWN_GRACE = 10.0
 NO_TOKEN = (
     "No Discord token: set DISCORD_TOKEN in .env (copy .env.example) or in the environment. "
     "Get it from the developer portal: your application → Bot → Reset Token."
@@ -62,8 +71,16 @@ INVALID_INTENTS = (
 )
 
 
+# Interaction tokens let anyone answer as the bot for 15 minutes. discord.py's DEBUG lines show them in
+# raw gateway events ('token': '…') and in interaction and webhook URLs (/interactions/ID/TOKEN/…).
+_INTERACTION_TOKENS = (
+    (re.compile(r"""(['"]token['"]\s*:\s*['"])[^'"]+"""), r"\1********"),
+    (re.compile(r"(/(?:interactions|webhooks)/\d+/)[^/\s?'\"]+"), r"\1********"),
+)
+
+
 class RedactingFormatter(logging.Formatter):
-    """Formats records and replaces the token wherever it appears, tracebacks included."""
+    """Formats records and masks the bot token and interaction tokens wherever they appear, tracebacks included."""
 
     def __init__(self, fmt: str, secret: str) -> None:
         super().__init__(fmt)
@@ -71,7 +88,11 @@ class RedactingFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
-        return text.replace(self._secret, "********") if self._secret else text
+        if self._secret:
+            text = text.replace(self._secret, "********")
+        for pattern, masked in _INTERACTION_TOKENS:
+            text = pattern.sub(masked, text)
+        return text
 
 
 def setup_logging(settings: Settings, stream: TextIO | None = None) -> None:
@@ -131,7 +152,16 @@ async def _run_until_stopped(bot: AnswerBot, token: str, stop: _Stop) -> int:
             stopping = asyncio.create_task(stop.wait())
             await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
             if stop.is_set():
-                log.info("Received %s; closing the connection to Discord", stop.name)
+                log.info(
+                    "Received %s; taking no new questions, finishing the %d in flight (at most %g s)",
+                    stop.name,
+                    len(bot.in_flight),
+                    SHUTDOWN_GRACE,
+                )
+                cut_off = await bot.in_flight.drain(SHUTDOWN_GRACE)
+                if cut_off:
+                    log.warning("%d questions or clicks were still unanswered after %g s; stopped them", cut_off, SHUTDOWN_GRACE)
+                log.info("Closing the connection to Discord")
                 await bot.close()
                 running.cancel()  # it may be sleeping out a reconnect backoff, which close() does not end
                 await asyncio.gather(running, return_exceptions=True)
@@ -266,7 +296,7 @@ def check(settings: Settings, out: TextIO | None = None) -> int:
     say("Owners", _ids(settings.owner_ids, "the application's owner (from the developer portal)"))
     cooldown = f"{settings.cooldown_questions} questions per {settings.cooldown_seconds:g} s per user"
     say("Cooldown", cooldown if settings.cooldown_seconds > 0 else "off")
-    say("Feedback", str(settings.feedback_file))
+    say("Feedback", _feedback_summary(settings.feedback_file))
     say("Health file", str(settings.health_file) if settings.health_file else "none (no heartbeat for health checks)")
     say("Log level", settings.log_level)
     say("API", settings.api_base or f"{DISCORD_API_BASE} (Discord)")
@@ -278,6 +308,24 @@ def check(settings: Settings, out: TextIO | None = None) -> int:
         say("", str(error))
     say("Result", "ready: `python -m bot run` would connect" if ready else "not ready: fix the lines above")
     return EXIT_OK if ready else EXIT_FAILED
+
+
+def _feedback_summary(path: Path) -> str:
+    """Where votes go and what is there so far, damaged lines named (they are skipped, not fatal)."""
+    if not path.exists():
+        return f"{path} (no votes yet)"
+    if not path.is_file():
+        return f"{path} is not a regular file: votes cannot be saved there"
+    try:
+        votes = read_votes(path)
+    except OSError as error:
+        return f"{path}: cannot read it ({error.strerror or error})"
+    ups = sum(record.get("vote") == "up" for record in votes.records)
+    summary = f"{path}: {len(votes.records)} votes ({ups} up, {len(votes.records) - ups} down)"
+    if votes.damaged_lines:
+        lines = ", ".join(map(str, votes.damaged_lines[:5])) + (" …" if len(votes.damaged_lines) > 5 else "")
+        summary += f"; skipped {len(votes.damaged_lines)} damaged lines ({lines})"
+    return summary
 
 
 def _ids(ids: frozenset[int], empty: str) -> str:

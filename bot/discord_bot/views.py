@@ -1,12 +1,14 @@
 """Buttons under answers and source lists.
 
 Each button is a DynamicItem whose custom id carries everything its callback needs (sentence ids,
-article numbers, a page), so buttons on old messages keep working after a restart.
+article numbers, a page), so buttons on old messages keep working after a restart. Answer buttons
+also carry the corpus version (see serving.py) their ids belong to: after the articles change, a
+click says so plainly instead of showing whatever sentence now has that id. Buttons from before
+versions existed have none and get the same answer.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import functools
 import logging
@@ -17,7 +19,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import discord
 
 from bot.discord_bot import render
+from bot.discord_bot.failures import report
 from bot.discord_bot.feedback import user_hash
+from bot.discord_bot.inflight import RESTARTING
 from bot.search.engine import Answer
 
 if TYPE_CHECKING:
@@ -27,6 +31,11 @@ log = logging.getLogger(__name__)
 
 CUSTOM_ID_LIMIT = 100
 CONTEXT_WINDOW = 2
+OLDER_ARTICLES = (
+    "That answer came from an older version of the articles, which have changed since, "
+    "so I can't show its sentences or sources reliably. Ask again for an answer from the current articles."
+)
+_VERSION = r"(?:(?P<version>[0-9a-f]{8}):)?"
 Interaction = discord.Interaction["AnswerBot"]
 Item = TypeVar("Item", bound=discord.ui.DynamicItem[Any])
 
@@ -46,99 +55,131 @@ def _numbers(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in text.split(","))
 
 
+def _versioned(prefix: str, version: str | None) -> str:
+    """A custom id's prefix with the corpus version (a button rebuilt from an old id without one keeps that id)."""
+    return f"{prefix}{version}:" if version else prefix
+
+
+def _ids_of(button: discord.ui.Button[Any]) -> tuple[int, ...]:
+    """The numbers a button's custom id kept after `fit_ids` (they always come last)."""
+    return _numbers((button.custom_id or "").rsplit(":", 1)[1])
+
+
 def _safely(
     callback: Callable[[Item, Interaction], Awaitable[None]],
 ) -> Callable[[Item, Interaction], Awaitable[None]]:
-    """Log a failing button callback and tell the user, instead of Discord's bare 'interaction failed'."""
+    """Log a failing button callback (`failures.report`) and tell the user, instead of Discord's bare 'interaction failed'."""
 
     @functools.wraps(callback)
     async def wrapper(self: Item, interaction: Interaction) -> None:
         try:
-            await callback(self, interaction)
-        except Exception:
-            log.exception("Button %s failed", getattr(self.item, "custom_id", "?"))
-            if not interaction.response.is_done():
+            if interaction.client.in_flight.admit():
+                await callback(self, interaction)
+            else:
+                await interaction.response.send_message(RESTARTING, ephemeral=True)
+        except Exception as error:
+            button = f"button {getattr(self.item, 'custom_id', '?')}"
+            if not report(error, button, interaction.channel_id) or interaction.response.is_done():
+                return
+            try:
                 await interaction.response.send_message(
                     "Sorry, that button failed on my side; the operator can find the details in the log.",
                     ephemeral=True,
                 )
+            except discord.HTTPException:
+                log.warning("Could not even send the apology for %s in channel %s", button, interaction.channel_id)
 
     return wrapper
 
 
-class ContextButton(discord.ui.DynamicItem[discord.ui.Button], template=r"answer:context:(?P<ids>\d+(?:,\d+)*)"):
+class ContextButton(
+    discord.ui.DynamicItem[discord.ui.Button], template=rf"answer:context:{_VERSION}(?P<ids>\d+(?:,\d+)*)"
+):
     """Shows the sentences around each answer sentence, to the clicker only."""
 
-    def __init__(self, sentence_ids: Sequence[int]) -> None:
+    def __init__(self, version: str | None, sentence_ids: Sequence[int]) -> None:
         button = discord.ui.Button(
             label="More context",
             emoji="📖",
             style=discord.ButtonStyle.secondary,
-            custom_id=fit_ids("answer:context:", sentence_ids),
+            custom_id=fit_ids(_versioned("answer:context:", version), sentence_ids),
         )
         super().__init__(button)
-        self.sentence_ids = _numbers(button.custom_id.removeprefix("answer:context:"))  # type: ignore[union-attr]
+        self.version = version
+        self.sentence_ids = _ids_of(button)
 
     @classmethod
     async def from_custom_id(
         cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> ContextButton:
-        return cls(_numbers(match["ids"]))
+        return cls(match["version"], _numbers(match["ids"]))
 
     @_safely
     async def callback(self, interaction: Interaction) -> None:
-        engine = interaction.client.engine
-        passages = [(sid, engine.context_of(sid, window=CONTEXT_WINDOW)) for sid in self.sentence_ids]
+        serving = interaction.client.serving
+        if self.version != serving.version:
+            await interaction.response.send_message(OLDER_ARTICLES, ephemeral=True)
+            return
+        passages = [(sid, serving.engine.context_of(sid, window=CONTEXT_WINDOW)) for sid in self.sentence_ids]
         await interaction.response.send_message(embed=render.context_embed(passages), ephemeral=True)
 
 
-class SourcesButton(discord.ui.DynamicItem[discord.ui.Button], template=r"answer:sources:(?P<numbers>\d+(?:,\d+)*)"):
+class SourcesButton(
+    discord.ui.DynamicItem[discord.ui.Button], template=rf"answer:sources:{_VERSION}(?P<numbers>\d+(?:,\d+)*)"
+):
     """Lists the articles an answer came from, to the clicker only."""
 
-    def __init__(self, article_numbers: Sequence[int]) -> None:
+    def __init__(self, version: str | None, article_numbers: Sequence[int]) -> None:
         button = discord.ui.Button(
             label="Sources",
             emoji="📚",
             style=discord.ButtonStyle.secondary,
-            custom_id=fit_ids("answer:sources:", article_numbers),
+            custom_id=fit_ids(_versioned("answer:sources:", version), article_numbers),
         )
         super().__init__(button)
-        self.article_numbers = _numbers(button.custom_id.removeprefix("answer:sources:"))  # type: ignore[union-attr]
+        self.version = version
+        self.article_numbers = _ids_of(button)
 
     @classmethod
     async def from_custom_id(
         cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> SourcesButton:
-        return cls(_numbers(match["numbers"]))
+        return cls(match["version"], _numbers(match["numbers"]))
 
     @_safely
     async def callback(self, interaction: Interaction) -> None:
         bot = interaction.client
-        articles = [a for a in map(bot.engine.article, self.article_numbers) if a is not None]
+        serving = bot.serving
+        if self.version != serving.version:
+            await interaction.response.send_message(OLDER_ARTICLES, ephemeral=True)
+            return
+        articles = [a for a in map(serving.engine.article, self.article_numbers) if a is not None]
         embed = render.articles_embed(articles, prefix=bot.settings.prefix)
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
 
 class VoteButton(
-    discord.ui.DynamicItem[discord.ui.Button], template=r"answer:vote:(?P<vote>up|down):(?P<ids>\d+(?:,\d+)*)"
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=rf"answer:vote:(?P<vote>up|down):{_VERSION}(?P<ids>\d+(?:,\d+)*)",
 ):
-    """👍/👎 on an answer, appended to the operator's feedback file."""
+    """👍/👎 on an answer, appended to the operator's feedback file with the corpus version its ids belong to."""
 
-    def __init__(self, vote: str, sentence_ids: Sequence[int]) -> None:
+    def __init__(self, vote: str, version: str | None, sentence_ids: Sequence[int]) -> None:
         button = discord.ui.Button(
             emoji="👍" if vote == "up" else "👎",
             style=discord.ButtonStyle.secondary,
-            custom_id=fit_ids(f"answer:vote:{vote}:", sentence_ids),
+            custom_id=fit_ids(_versioned(f"answer:vote:{vote}:", version), sentence_ids),
         )
         super().__init__(button)
         self.vote = vote
-        self.sentence_ids = _numbers(button.custom_id.split(":", 3)[3])  # type: ignore[union-attr]
+        self.version = version
+        self.sentence_ids = _ids_of(button)
 
     @classmethod
     async def from_custom_id(
         cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> VoteButton:
-        return cls(match["vote"], _numbers(match["ids"]))
+        return cls(match["vote"], match["version"], _numbers(match["ids"]))
 
     @_safely
     async def callback(self, interaction: Interaction) -> None:
@@ -149,12 +190,13 @@ class VoteButton(
             "user": user_hash(interaction.user.id),
             "question": _question_of(message),
             "sentence_ids": list(self.sentence_ids),
+            "corpus_version": self.version,
             "message_id": message.id if message else None,
             "channel_id": interaction.channel_id,
             "guild_id": interaction.guild_id,
         }
         try:
-            await asyncio.to_thread(interaction.client.feedback.append, record)
+            await interaction.client.feedback.append(record)
         except OSError as error:
             log.error("Cannot write feedback to %s: %s", interaction.client.feedback.path, error)
             await interaction.response.send_message(
@@ -203,17 +245,17 @@ class PageButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sources:p
         await interaction.response.edit_message(content=None, embed=embed, view=sources_view(page))
 
 
-def answer_view(answer: Answer) -> discord.ui.View | None:
-    """More context, Sources, 👍 and 👎 under an answer; nothing under an abstention."""
+def answer_view(answer: Answer, version: str) -> discord.ui.View | None:
+    """More context, Sources, 👍 and 👎 under an answer from corpus `version`; nothing under an abstention."""
     if answer.abstained or not answer.hits:
         return None
     sentence_ids = [hit.sentence_id for hit in answer.hits]
     articles = list(dict.fromkeys(a.number for hit in answer.hits for a in (hit.article, *hit.also_in)))
     view = discord.ui.View(timeout=None)
-    view.add_item(ContextButton(sentence_ids))
-    view.add_item(SourcesButton(articles))
-    view.add_item(VoteButton("up", sentence_ids))
-    view.add_item(VoteButton("down", sentence_ids))
+    view.add_item(ContextButton(version, sentence_ids))
+    view.add_item(SourcesButton(version, articles))
+    view.add_item(VoteButton("up", version, sentence_ids))
+    view.add_item(VoteButton("down", version, sentence_ids))
     return view
 
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bot.search.corpus import ARTICLE_SUFFIXES, MAX_FILE_BYTES, METADATA_FILE, Article
+from bot.search.corpus import ARTICLE_SUFFIXES, MAX_FILE_BYTES, METADATA_FILE, Article, folder_entries
 from bot.search.index import BM25Index
 from bot.search.spelling import Speller
 from bot.search.store import load_arrays, pack_strings, save_arrays, unpack_strings
@@ -44,7 +44,7 @@ def fingerprint(folder: Path, settings: SearchSettings) -> str:
     digest.update(json.dumps(asdict(settings), sort_keys=True).encode())
     for source in sorted(_SEARCH_CODE.glob("*.py")):
         digest.update(source.name.encode() + b"\0" + source.read_bytes())
-    for path in sorted(folder.iterdir()):
+    for path in folder_entries(folder):
         if path.suffix.lower() not in ARTICLE_SUFFIXES and path.name != METADATA_FILE:
             continue
         digest.update(b"\0" + path.name.encode() + b"\0")
@@ -108,13 +108,13 @@ def text_key(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little")
 
 
-def save_vectors(folder: Path, model_sha256: str, keys: np.ndarray, vectors: np.ndarray) -> None:
+def vectors_path(folder: Path, model_sha256: str) -> Path:
+    return folder / VECTORS_FILE.format(model=model_sha256[:16])
+
+
+def save_vectors(path: Path, model_sha256: str, keys: np.ndarray, vectors: np.ndarray) -> None:
     """One model's vectors, each under its text's key (the corpus's current sentences only)."""
-    save_arrays(
-        folder / VECTORS_FILE.format(model=model_sha256[:16]),
-        {"keys": keys.astype(np.uint64), "vectors": vectors.astype(VECTOR_DTYPE)},
-        {"model": model_sha256},
-    )
+    save_arrays(path, {"keys": keys.astype(np.uint64), "vectors": vectors.astype(VECTOR_DTYPE)}, {"model": model_sha256})
 
 
 def load_vectors(folder: Path, model_sha256: str) -> dict[int, np.ndarray]:
@@ -122,7 +122,7 @@ def load_vectors(folder: Path, model_sha256: str) -> dict[int, np.ndarray]:
 
     StoreError or ValueError if the file cannot be trusted.
     """
-    arrays = load_arrays(folder / VECTORS_FILE.format(model=model_sha256[:16]), {"model": model_sha256})
+    arrays = load_arrays(vectors_path(folder, model_sha256), {"model": model_sha256})
     if arrays is None:
         return {}
     keys, vectors = arrays.get("keys"), arrays.get("vectors")

@@ -82,10 +82,7 @@ def load_folder(folder: Path, *, max_bytes: int = MAX_FILE_BYTES) -> CorpusLoad:
     require_folder(folder)
     load = CorpusLoad()
     metadata = _read_metadata(folder, load.warnings)
-    try:
-        entries = sorted(folder.iterdir())
-    except OSError as error:
-        raise CorpusError(f"cannot list corpus folder {folder}: {error.strerror}; check its permissions") from None
+    entries = folder_entries(folder)
     paths = [p for p in entries if p.suffix.lower() in ARTICLE_SUFFIXES]
     load.warnings.extend(
         f"{p}: {p.suffix or 'a file with no suffix'} is not an article format; only {READ_FORMATS} files are read"
@@ -113,6 +110,14 @@ def load_folder(folder: Path, *, max_bytes: int = MAX_FILE_BYTES) -> CorpusLoad:
             + (f"\n- and {more} more" if more > 0 else "")
         )
     return load
+
+
+def folder_entries(folder: Path) -> list[Path]:
+    """Everything in the corpus folder, sorted; CorpusError, saying so, if it cannot be listed."""
+    try:
+        return sorted(folder.iterdir())
+    except OSError as error:
+        raise CorpusError(f"cannot list corpus folder {folder}: {error.strerror}; check its permissions") from None
 
 
 def require_folder(folder: Path) -> None:

@@ -32,7 +32,7 @@ from bot.search.select import Abstention, Candidate, select
 from bot.search.sentences import Kind, Passage, title_of
 from bot.search.splitting import split_all
 from bot.search.spelling import Speller
-from bot.search.store import StoreError
+from bot.search.store import StoreError, why_not_saved
 from bot.search.table import SentenceTable, TableBuilder
 from bot.search.tokens import tokenize
 
@@ -187,7 +187,7 @@ class Engine:
         if engine is None:
             load = load_folder(folder)
             built = cls.from_documents(load.documents, settings=settings, warnings=load.warnings, folder=folder, progress=progress)
-            engine = _saved(built, lambda: cache.save(built, path, digest))
+            engine = _saved(built, path, lambda: cache.save(built, path, digest))
         if embedder is not None:
             engine = engine._with_saved_vectors(embedder, Path(cache_dir), progress)
         engine.warnings += tuple(notes)  # about this start only: not saved with the index
@@ -206,7 +206,9 @@ class Engine:
         if engine.vectors is None or (engine.semantic_status.vectors == "saved index" and len(known) == len(self.indexed)):
             return engine
         keys = np.array([cache.text_key(self._model_text(doc)) for doc in range(len(self.indexed))], dtype=np.uint64)
-        return _saved(engine, lambda: cache.save_vectors(folder, embedder.sha256, keys, engine.vectors))
+        vectors = engine.vectors
+        path = cache.vectors_path(folder, embedder.sha256)
+        return _saved(engine, path, lambda: cache.save_vectors(path, embedder.sha256, keys, vectors))
 
     @classmethod
     def from_documents(
@@ -399,12 +401,12 @@ class Engine:
         return Hit(sentence.id, sentence.text, best.score, sentence.article, matched, also)
 
 
-def _saved(engine: Engine, save: Callable[[], None]) -> Engine:
-    """`engine`, after `save()`; a failed save is a warning, never a failed start."""
+def _saved(engine: Engine, path: Path, save: Callable[[], None]) -> Engine:
+    """`engine`, after `save()` wrote `path`; a failed save is a warning, never a failed start."""
     try:
         save()
     except OSError as error:
-        engine.warnings += (f"cannot save the index: {error.strerror or error} ({error.filename}); check INDEX_CACHE",)
+        engine.warnings += (f"{path}: cannot save the index: {why_not_saved(error, 'INDEX_CACHE')}",)
     return engine
 
 

@@ -6,6 +6,7 @@ little more than their text, and a sentence becomes a string only when it is sho
 
 from __future__ import annotations
 
+import codecs
 from array import array
 from dataclasses import dataclass
 
@@ -14,6 +15,14 @@ import numpy as np
 from bot.search.sentences import Kind
 
 KINDS = tuple(Kind)
+# The exact dtype of each saved array: a loaded file with any other is refused, not cast.
+_DTYPES = {
+    "sentence.text": np.dtype(np.uint8),
+    "sentence.text_offsets": np.dtype(np.int64),
+    "sentence.article": np.dtype(np.int32),
+    "sentence.kind": np.dtype(np.uint8),
+}
+_UTF8_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -57,12 +66,39 @@ class SentenceTable:
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> SentenceTable:
-        return cls(
-            arrays["sentence.text"].astype(np.uint8, copy=False),
-            arrays["sentence.text_offsets"].astype(np.int64, copy=False),
-            arrays["sentence.article"].astype(np.int32, copy=False),
-            arrays["sentence.kind"].astype(np.uint8, copy=False),
-        )
+        """A table from saved arrays, checked so that every sentence decodes; ValueError says what is wrong.
+
+        A saved file can be damaged or crafted: offsets that are out of order, out of bounds or
+        inside a UTF-8 character would otherwise fail (or mislead) only when a sentence is shown.
+        """
+        for name, dtype in _DTYPES.items():
+            array = arrays[name]
+            if array.dtype != dtype or array.ndim != 1:
+                raise ValueError(f"sentence table array {name} is {array.dtype} {array.shape}, expected 1-D {dtype}")
+        table = cls(*(arrays[name] for name in _DTYPES))
+        table._check_text()
+        return table
+
+    def _check_text(self) -> None:
+        offsets, blob = self.text_offsets, self.text_blob
+        if len(offsets) == 0 or offsets[0] != 0 or np.any(np.diff(offsets) < 0):
+            raise ValueError("sentence text offsets are out of order")
+        starts = offsets[:-1][offsets[:-1] < len(blob)]
+        if np.any(blob[starts] & 0xC0 == 0x80):
+            raise ValueError("a sentence text offset falls inside a UTF-8 character")
+        _check_utf8(blob)
+
+
+def _check_utf8(blob: np.ndarray) -> None:
+    """Raise ValueError unless `blob` is UTF-8, decoding a chunk at a time to keep memory flat."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(blob)
+    try:
+        for start in range(0, len(view), _UTF8_CHUNK):
+            decoder.decode(view[start : start + _UTF8_CHUNK])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError as error:
+        raise ValueError(f"sentence text is not UTF-8 ({error.reason})") from None
 
 
 class TableBuilder:

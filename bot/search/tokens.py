@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
-from functools import lru_cache
+from collections.abc import Callable, Iterator
+from functools import lru_cache, wraps
+from typing import TypeVar
 
 from nltk.stem.snowball import SnowballStemmer
 
@@ -41,8 +42,10 @@ _COMBINING_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u
 _RAW_TOKEN = re.compile(r"\d+(?:[.,]\d+)*(?:%|(?!\w))|\w+(?:['-]\w+)*")
 _MAX_JOINED_PARTS = 3
 _MAX_TERM_CHARS = 40
+_MAX_CACHED_CHARS = 32
 
 _stemmer = SnowballStemmer("english")
+T = TypeVar("T")
 
 
 def fold(text: str) -> str:
@@ -91,13 +94,31 @@ def _stem_cached(word: str) -> str:
     return _stemmer.stem(word)
 
 
+def _short_tokens_cached(function: Callable[[str], T]) -> Callable[[str], T]:
+    """lru_cache(200_000) for tokens of at most _MAX_CACHED_CHARS characters; longer ones are worked out each time.
+
+    Real words that long are rare, and they are how users could fill the caches: with the cap an
+    entry (with its stem) costs about 0.45 KB, so the caches stay under about 90 MB however many new words
+    users type; uncapped, 995-character words cost 1.1 KB each, 230 MB at the cap.
+    """
+    cached = lru_cache(maxsize=200_000)(function)
+
+    @wraps(function)
+    def lookup(raw: str) -> T:
+        return cached(raw) if len(raw) <= _MAX_CACHED_CHARS else function(raw)
+
+    lookup.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+    lookup.cache_info = cached.cache_info  # type: ignore[attr-defined]
+    return lookup
+
+
 # Written tokens follow Zipf's law, so caching their expansion makes tokenizing mostly lookups.
-@lru_cache(maxsize=200_000)
+@_short_tokens_cached
 def _raw_words(raw: str) -> tuple[str, ...]:
     return tuple(_expand(raw))
 
 
-@lru_cache(maxsize=200_000)
+@_short_tokens_cached
 def _raw_terms(raw: str) -> tuple[str, ...]:
     return tuple(stem(word) for word in _raw_words(raw))
 

@@ -14,7 +14,16 @@ from bot.config import Secret, Settings
 from bot.discord_bot.client import GATEWAY_SILENCE_TIMEOUT, AnswerBot, use_endpoints
 from bot.search.engine import Engine
 
-from .helpers import CORPUS, StartBot
+from .helpers import CORPUS, SECRET, StartBot
+
+
+@pytest.fixture
+async def loopback() -> AsyncIterator[LoopbackDiscord]:
+    """The loopback server, accepting only SECRET, a token shaped like a real one, so tests can show it never leaks."""
+    server = LoopbackDiscord(token=SECRET)
+    await server.start()
+    yield server
+    await server.stop()
 
 
 @pytest.fixture(scope="session")

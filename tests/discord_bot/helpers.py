@@ -6,14 +6,19 @@ import asyncio
 import contextlib
 import errno
 import os
-from collections.abc import Awaitable, Callable, Iterator
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from loopback.server import LoopbackDiscord
 
 from bot.discord_bot.client import AnswerBot
 
 CORPUS = Path(__file__).parent / "corpus"
+REPO = Path(__file__).resolve().parents[2]
+SECRET = "MTA5ODc2NTQzMjEwOTg3NjU0Mw.GxYzAb.loopback-secret-Q1w2E3r4T5y6U7i8O9p0"  # shaped like a real token
 StartBot = Callable[..., Awaitable[AnswerBot]]
 
 
@@ -45,3 +50,56 @@ def deny_listing(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None
             yield
     finally:
         folder.chmod(mode)
+
+
+def environment(loopback: LoopbackDiscord | None, tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The child's environment: ours without any Discord settings, plus the loopback server's."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "BOT_", "OWNER_", "ALLOWED_"))}
+    env.update(
+        PYTHONPATH=str(REPO),
+        CORPUS_DIR=str(CORPUS),
+        FEEDBACK_FILE=str(tmp_path / "feedback.jsonl"),
+        LOG_LEVEL="DEBUG",
+    )
+    if loopback is not None:
+        env.update(
+            DISCORD_TOKEN=loopback.token, DISCORD_API_BASE=loopback.api_base, DISCORD_GATEWAY_URL=loopback.gateway_url
+        )
+    env.update(extra)
+    return env
+
+
+async def start(env: dict[str, str], cwd: Path, **options: Any) -> asyncio.subprocess.Process:
+    """`python -m bot run` as a child process; `options` go to asyncio.create_subprocess_exec."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", env=env, cwd=cwd,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, **options,
+    )
+
+
+async def finish(process: asyncio.subprocess.Process, timeout: float = 30.0) -> tuple[int, str]:
+    """The exit code and the log; neither the log nor standard output may hold the token."""
+    try:
+        stdout, stderr = await asyncio.wait_for(process.communicate(), timeout)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode is not None
+    assert SECRET not in stdout.decode() + stderr.decode()
+    return process.returncode, stderr.decode()
+
+
+@contextlib.asynccontextmanager
+async def running_bot(
+    loopback: LoopbackDiscord, env: dict[str, str], cwd: Path, **options: Any
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`python -m bot run` connected to the loopback server; killed afterwards if the test has not ended it."""
+    process = await start(env, cwd, **options)
+    try:
+        await loopback.wait_for(lambda: loopback.connection is not None, timeout=60)
+        yield process
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.communicate()

@@ -39,11 +39,13 @@ def assert_renders(answer: Answer, message: dict) -> None:
     assert "ms" in embed["footer"]["text"]
     sentences = ",".join(str(hit.sentence_id) for hit in answer.hits)
     articles = ",".join(dict.fromkeys(str(a.number) for hit in answer.hits for a in (hit.article, *hit.also_in)))
+    version = custom_ids(message)[0].split(":")[2]  # the corpus version: see test_e2e_buttons
+    assert re.fullmatch(r"[0-9a-f]{8}", version)
     assert custom_ids(message) == [
-        f"answer:context:{sentences}",
-        f"answer:sources:{articles}",
-        f"answer:vote:up:{sentences}",
-        f"answer:vote:down:{sentences}",
+        f"answer:context:{version}:{sentences}",
+        f"answer:sources:{version}:{articles}",
+        f"answer:vote:up:{version}:{sentences}",
+        f"answer:vote:down:{version}:{sentences}",
     ]
 
 

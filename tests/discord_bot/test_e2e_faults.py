@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ QUESTION = "when was the lighthouse finished?"
 MESSAGES = r"/channels/\d+/messages"
 TYPING = r"/channels/\d+/typing"
 ERRORS_LOG = "bot.discord_bot.exts.errors"
+FAILURES_LOG = "bot.discord_bot.failures"
 
 
 @pytest.fixture(autouse=True)
@@ -197,7 +199,7 @@ async def test_when_discord_keeps_failing_the_user_gets_an_apology_and_the_bot_k
     assert reply_statuses(loopback, question) == [503, 503, 503, 200]
     await ask(loopback, "next")
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
-    outage = [r.getMessage() for r in caplog.records if r.name == ERRORS_LOG and r.levelno == logging.WARNING]
+    outage = [r.getMessage() for r in caplog.records if r.name == FAILURES_LOG and r.levelno == logging.WARNING]
     assert len(outage) == 1 and outage[0].startswith("Discord answered 503 Service Unavailable in channel")
 
 
@@ -373,3 +375,100 @@ async def test_a_connected_bot_keeps_its_heartbeat_file_fresh(start_bot: StartBo
     assert check_health(health, DEFAULT_MAX_AGE)[0]
     await bot.close()
     assert not bot._heartbeat.is_running()
+
+
+# --- rate limits and interactions that go wrong -----------------------------------------------
+
+
+def bot_trouble(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """Our records at ERROR, and any of ours with a traceback: what an operator would be paged for."""
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name.startswith("bot") and (r.levelno >= logging.ERROR or r.exc_info) or r.levelno >= logging.ERROR
+    ]
+
+
+async def test_a_long_rate_limit_spell_is_waited_out_and_every_question_gets_its_answer(
+    bot: AnswerBot, loopback: LoopbackDiscord, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Handling: `replies.retrying` keeps waiting out 429s (Retry-After) after discord.py's own five tries, until
+    RATE_LIMIT_BUDGET; the nonce keeps each reply single. Without it, discord.py gave up after about 1.5 s, the
+    429 was logged as a crash with its traceback, and the question was never answered."""
+    channels = [loopback.general, *(loopback.add_channel(f"busy-{n}") for n in range(1, 10))]
+    for channel in channels[1:]:
+        await loopback.dispatch("CHANNEL_CREATE", channel.payload())
+    loopback.queue_rate_limit("POST", MESSAGES, retry_after=0.3, for_seconds=4.0)
+    questions = []
+    for n in range(20):
+        text = QUESTION if n % 2 else f"!ask {QUESTION}"
+        user = loopback.make_user(f"patient{n}")
+        questions.append(await loopback.post_message(user, text, channel=channels[n % 10], mention_bot=n % 2 == 1))
+    await loopback.wait_for(lambda: all(loopback.replies_to(q) for q in questions), timeout=30)
+    await barrier(loopback)
+    for question in questions:
+        statuses = reply_statuses(loopback, question)
+        assert [len(loopback.replies_to(question)), statuses[-1]] == [1, 200]
+        assert loopback.replies_to(question)[0]["embeds"]
+    assert max(reply_statuses(loopback, q).count(429) for q in questions) > 5, "discord.py alone gives up after 5"
+    assert not bot_trouble(caplog)
+
+
+async def test_a_rate_limit_that_outlasts_the_budget_is_one_warning_and_no_apology(
+    bot: AnswerBot, loopback: LoopbackDiscord, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Handling: when RATE_LIMIT_BUDGET runs out, `failures.report` logs one warning naming the channel; no apology
+    is attempted, since it would only be rate-limited as well."""
+    monkeypatch.setattr(replies, "RATE_LIMIT_BUDGET", 1.0)
+    spell_over = time.monotonic() + 3.0
+    loopback.queue_rate_limit("POST", MESSAGES, retry_after=0.3, for_seconds=3.0)
+    question = await loopback.post_message(loopback.make_user("unlucky"), f"!ask {QUESTION}")
+    await eventually(lambda: any("kept rate-limiting" in r.getMessage() for r in caplog.records), timeout=10)
+    await eventually(lambda: time.monotonic() > spell_over)
+    await barrier(loopback)
+    assert not loopback.replies_to(question)
+    warnings = [r.getMessage() for r in caplog.records if r.name == FAILURES_LOG]
+    assert warnings == [
+        f"Discord kept rate-limiting command ask in channel {loopback.general.id} for over 1 s; "
+        "gave up, so that question has no answer"
+    ]
+    assert not bot_trouble(caplog)
+
+
+async def test_an_interaction_delivered_twice_gets_one_answer_and_one_quiet_line(
+    bot: AnswerBot, loopback: LoopbackDiscord, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Handling: `failures.report` recognises 40060 (already acknowledged): the other delivery answered, so there is
+    nothing to apologise for. Before, it was logged as a crash with a traceback, then "Could not even send the
+    apology"."""
+    interaction = await loopback.slash(loopback.make_user("twice"), "ask", {"question": QUESTION})
+    await loopback.dispatch("INTERACTION_CREATE", interaction)
+    await loopback.wait_for_response(interaction)
+    await eventually(lambda: any(r.name == FAILURES_LOG for r in caplog.records))
+    await barrier(loopback)
+    callbacks = [r.status for r in loopback.requests if r.path.endswith("/callback")]
+    assert sorted(callbacks) == [200, 400]
+    assert len([r for r in loopback.sent_messages() if f"/{interaction['token']}" in r.path]) == 1
+    assert [r.getMessage() for r in caplog.records if r.name == FAILURES_LOG] == [
+        f"Discord delivered an interaction in channel {loopback.general.id} twice; the first delivery answered it"
+    ]
+    assert not bot_trouble(caplog) and "Could not even send the apology" not in caplog.text
+
+
+async def test_server_errors_that_outlast_an_interactions_deadline_are_one_warning(
+    bot: AnswerBot, loopback: LoopbackDiscord, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Handling: two 503s make discord.py retry the deferral after 1 s and 3 s, past Discord's 3 s deadline, so the
+    third try gets 10062 (Unknown interaction). `failures.report` makes that one warning; before, it was a crash
+    with a traceback and a failed apology."""
+    loopback.queue_error("POST", r"/interactions/\d+/[^/]+/callback", 503, times=2)
+    interaction = await loopback.slash(loopback.make_user("late"), "ask", {"question": QUESTION})
+    await eventually(lambda: any(r.name == FAILURES_LOG for r in caplog.records), timeout=15)
+    await barrier(loopback)
+    assert [r.status for r in loopback.requests if r.path.endswith("/callback")] == [503, 503, 404]
+    assert [r.getMessage() for r in caplog.records if r.name == FAILURES_LOG] == [
+        f"An interaction in channel {loopback.general.id} expired before Discord took our response "
+        "(Discord slow or failing); the user saw 'interaction failed'"
+    ]
+    assert not bot_trouble(caplog) and "Could not even send the apology" not in caplog.text
+    assert not [r for r in loopback.sent_messages() if f"/{interaction['token']}" in r.path]

@@ -115,7 +115,7 @@ def test_any_help_fits(entries: list[tuple[str, str, str]]) -> None:
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.integers(0, 10**18), min_size=1, max_size=10))
 def test_custom_ids_always_fit_and_keep_the_first_id(numbers: list[int]) -> None:
-    custom_id = fit_ids("answer:vote:down:", numbers)
+    custom_id = fit_ids("answer:vote:down:0123abcd:", numbers)
     assert len(custom_id) <= CUSTOM_ID_LIMIT
     assert custom_id.split(":")[-1].split(",")[0] == str(numbers[0])
 
@@ -166,7 +166,7 @@ def test_abstention_says_how_many_articles_and_hints() -> None:
 
 
 def test_no_buttons_under_an_abstention() -> None:
-    assert answer_view(Answer("q", (), True, 1.0)) is None
+    assert answer_view(Answer("q", (), True, 1.0), "0123abcd") is None
 
 
 MENTION_PIECES = ["<@1>", "<@!22>", "<@&333>", "@everyone", "@here", "\\", "<", "@", "everyone", "here"]
@@ -216,3 +216,29 @@ def test_no_rendered_reply_can_ping(question: str, sentences: list[tuple[str, li
     texts += [part for embed in embeds for part in shown_text(embed)]
     assert [pings(text) for text in texts] == [[]] * len(texts)
 
+
+
+def test_bidi_overrides_and_zero_width_characters_are_dropped_from_what_is_shown() -> None:
+    """An RLO (U+202E) in an article would reverse the rest of the quoted line; zero-width spaces hide text."""
+    tricky = "Paid \u202e$13 billion\u202c in\u200b 2023 \u2066isolated\u2069\ufeff \u200fmark"
+    assert render.escape(tricky) == "Paid $13 billion in 2023 isolated mark"
+    assert render.highlight(tricky, ("billion",)) == "Paid $13 **billion** in 2023 isolated mark"
+    assert render.escape("نمی\u200cخواهم 👩\u200d💻") == "نمی\u200cخواهم 👩\u200d💻", "joiners that scripts and emoji need stay"
+
+
+BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\u2060]")
+
+
+@settings(max_examples=25, deadline=None)
+@given(answers, st.integers(0, 10**6), st.lists(st.sampled_from("\u202e\u202d\u2066\u2069\u200b\u200f\ufeff"), max_size=20))
+def test_no_answer_shows_a_bidi_control_or_a_zero_width_space_of_its_own(
+    answer: Answer, count: int, controls: list[str]
+) -> None:
+    spiked = Answer("".join(controls) + answer.question, tuple(
+        Hit(h.sentence_id, "".join(controls) + h.text + "".join(controls), h.score, h.article, h.matched, h.also_in)
+        for h in answer.hits
+    ), False, answer.elapsed_ms)
+    embed = render.answer_embed(spiked, article_count=count)
+    for shown in (embed.title or "", embed.description or "", render.answer_text(spiked, article_count=count)):
+        assert not BIDI_CONTROLS.search(shown)
+        assert all(shown[i - 1] == "@" for i, char in enumerate(shown) if char == "\u200b"), "only our own, after @"

@@ -10,18 +10,16 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-import os
 import re
 import shutil
 import signal
 import subprocess
-import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import discord
 import pytest
-from loopback.server import LoopbackDiscord
+from loopback.server import LoopbackDiscord, custom_ids
 
 from bot.config import Secret, Settings
 from bot.discord_bot import run
@@ -29,56 +27,10 @@ from bot.discord_bot.client import AnswerBot, use_endpoints
 from bot.discord_bot.run import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, EXIT_REFUSED, check, run_bot, setup_logging
 from bot.search.engine import Engine
 
-from .helpers import CORPUS, deny_listing, eventually
+from .helpers import CORPUS, REPO, SECRET, deny_listing, environment, eventually, finish, running_bot, start
 
-REPO = Path(__file__).resolve().parents[2]
 QUESTION = "when was the lighthouse finished?"
-SECRET = "MTA5ODc2NTQzMjEwOTg3NjU0Mw.GxYzAb.loopback-secret-Q1w2E3r4T5y6U7i8O9p0"
 
-
-@pytest.fixture
-async def loopback() -> AsyncIterator[LoopbackDiscord]:
-    """The loopback server, accepting only SECRET as the token."""
-    server = LoopbackDiscord(token=SECRET)
-    await server.start()
-    yield server
-    await server.stop()
-
-
-def environment(loopback: LoopbackDiscord | None, tmp_path: Path, **extra: str) -> dict[str, str]:
-    """The child's environment: ours without any Discord settings, plus the loopback server's."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "BOT_", "OWNER_", "ALLOWED_"))}
-    env.update(
-        PYTHONPATH=str(REPO),
-        CORPUS_DIR=str(CORPUS),
-        FEEDBACK_FILE=str(tmp_path / "feedback.jsonl"),
-        LOG_LEVEL="DEBUG",
-    )
-    if loopback is not None:
-        env.update(
-            DISCORD_TOKEN=loopback.token, DISCORD_API_BASE=loopback.api_base, DISCORD_GATEWAY_URL=loopback.gateway_url
-        )
-    env.update(extra)
-    return env
-
-
-async def start(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", env=env, cwd=cwd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-
-
-async def finish(process: asyncio.subprocess.Process, timeout: float = 30.0) -> tuple[int, str]:
-    """The exit code and the log; neither the log nor standard output may hold the token."""
-    try:
-        stdout, stderr = await asyncio.wait_for(process.communicate(), timeout)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode is not None
-    assert SECRET not in stdout.decode() + stderr.decode()
-    return process.returncode, stderr.decode()
 
 
 @pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT])
@@ -99,7 +51,7 @@ async def test_run_answers_through_the_server_and_closes_cleanly_on_a_signal(
             process.kill()
             await process.wait()
     assert code == EXIT_OK
-    assert f"Received {number.name}; closing the connection to Discord" in log
+    assert f"Received {number.name}; taking no new questions, finishing the 0 in flight (at most 10 s)" in log
     assert "Closed cleanly" in log and "Traceback" not in log
     assert "answered user=" in log and asker["id"] not in log
     await loopback.wait_for(lambda: loopback.connection is None)
@@ -315,3 +267,45 @@ def test_the_systemd_unit_restarts_exactly_the_exit_codes_that_may_pass() -> Non
     assert settings["Restart"] == "on-failure"
     assert {int(code) for code in settings["RestartPreventExitStatus"].split()} == {EXIT_CONFIG, EXIT_REFUSED}
     assert int(settings["StartLimitBurst"]) > 1 and int(settings["StartLimitIntervalSec"]) > 0  # 1: retried, not forever
+
+
+def test_check_counts_the_votes_and_names_damaged_feedback_lines(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A damaged line (say, from a crash mid-write before this version) is skipped with a warning, not fatal."""
+    feedback = tmp_path / "feedback.jsonl"
+    feedback.write_text('{"vote": "up"}\n{"vote": "do\n{"vote": "down"}\n\xff\n{"vote": "up"}\n')
+    out = io.StringIO()
+    check(Settings(token=Secret("t"), corpus_dir=CORPUS, feedback_file=feedback), out)
+    assert f"Feedback:       {feedback}: 3 votes (2 up, 1 down); skipped 2 damaged lines (2, 4)" in out.getvalue()
+    assert [r.getMessage() for r in caplog.records if "damaged" in r.getMessage()] == [
+        f"{feedback} line 2 is damaged (not a JSON object); skipped",
+        f"{feedback} line 4 is damaged (not a JSON object); skipped",
+    ]
+
+
+def test_systemd_and_docker_allow_the_same_stop_time_and_it_covers_the_shutdown_grace() -> None:
+    """SIGKILL must not cut the drain short: the unit's TimeoutStopSec, Compose's stop_grace_period and the
+    `docker run --stop-timeout` shown in the docs agree, with room for closing after SHUTDOWN_GRACE."""
+    unit = (REPO / "deploy" / "corpus-bot.service").read_text()
+    systemd = int(re.search(r"^TimeoutStopSec=(\d+)$", unit, re.MULTILINE)[1])  # type: ignore[index]
+    compose = (REPO / "deploy" / "docker-compose.yml").read_text()
+    docker = int(re.search(r"^\s+stop_grace_period: (\d+)s$", compose, re.MULTILINE)[1])  # type: ignore[index]
+    shown = {int(t) for f in ("Dockerfile", "README.md") for t in re.findall(r"--stop-timeout (\d+)", (REPO / "deploy" / f).read_text())}
+    assert systemd == docker and shown == {systemd}
+    assert systemd >= run.SHUTDOWN_GRACE + 5
+
+
+async def test_debug_logs_mask_interaction_tokens(loopback: LoopbackDiscord, tmp_path: Path) -> None:
+    """Handling: `RedactingFormatter` masks interaction tokens, which discord.py's DEBUG lines show in raw gateway
+    events and in callback and webhook URLs; anyone holding one could answer as the bot for 15 minutes."""
+    async with running_bot(loopback, environment(loopback, tmp_path), tmp_path) as process:  # LOG_LEVEL=DEBUG
+        slash = await loopback.slash(loopback.make_user("slasher"), "ask", {"question": QUESTION})
+        answer = loopback.message_for(await loopback.wait_for_response(slash, timeout=30))
+        click = await loopback.click(loopback.make_user("reader"), answer, custom_ids(answer)[1])
+        await loopback.wait_for_request("POST", rf"/interactions/{click['id']}/.+/callback", timeout=30)
+        process.send_signal(signal.SIGTERM)
+        code, log = await finish(process)
+    assert code == EXIT_OK
+    for interaction in (slash, click):
+        assert interaction["token"] not in log
+        assert f"/interactions/{interaction['id']}/********/callback" in log
+    assert f"/webhooks/{loopback.application_id}/********" in log and "'token': '********'" in log

@@ -11,6 +11,7 @@ is built in so reliability tests can reuse it:
     sent = await server.wait_for_reply(message)   # a Recorded: sent.json is what the bot posted
     server.queue_error("POST", r"/channels/\d+/messages", 503, times=2)   # per-route errors, in order
     server.queue_rate_limit("POST", r"/channels/\d+/messages", retry_after=0.1, is_global=True)
+    server.queue_rate_limit("POST", r"/channels/\d+/messages", retry_after=0.3, for_seconds=4)  # a 429 spell
     server.queue_error("POST", r"/channels/\d+/messages", 502, after_handling=True)  # the response is lost
     await server.close_gateway(4000)              # or drop_gateway(), request_reconnect(),
     await server.invalidate_session(resumable=False)  # ... and resumable=True
@@ -22,7 +23,9 @@ is built in so reliability tests can reuse it:
 Sessions behave as Discord's do: an event dispatched while the bot is disconnected waits in the
 session's backlog, and a RESUME replays every event after the sequence number the bot sends, then
 RESUMED. Message creation honours `enforce_nonce` (a repeated nonce returns the first message) and
-the bot's channel permissions (403 Missing Permissions). `replies_to(message)` lists the messages
+the bot's channel permissions (403 Missing Permissions). As on Discord, an interaction's first
+response must arrive within `interaction_deadline` seconds (3) or it is refused with 10062, and a
+second response to the same interaction is refused with 40060. `replies_to(message)` lists the messages
 users would see in reply to a message; `heartbeats` holds the arrival time of every heartbeat.
 
 New routes are one line in `self._routes`; the gateway records every payload in `received`.
@@ -110,8 +113,9 @@ class QueuedError:
     status: int
     body: Any
     headers: Mapping[str, str]
-    remaining: int | None  # None: forever
+    remaining: int | None  # None: until `until`, or forever
     after_handling: bool = False  # the request takes effect first: the response is lost, not the request
+    until: float | None = None  # time.monotonic() after which the error is no longer served
 
 
 @dataclass
@@ -185,6 +189,7 @@ class LoopbackDiscord:
         self.token = token
         self.privileged_intents = privileged_intents
         self.heartbeat_interval_ms = 41_250
+        self.interaction_deadline = 3.0  # seconds Discord waits for an interaction's first response
         self.ack_heartbeats = True
         self.heartbeats: list[float] = []  # time.monotonic() of every heartbeat received
         self.refuse_identify: int | None = None  # a close code to answer every IDENTIFY with
@@ -406,27 +411,38 @@ class LoopbackDiscord:
         headers: Mapping[str, str] | None = None,
         times: int | None = 1,
         after_handling: bool = False,
+        for_seconds: float | None = None,
     ) -> None:
         """Answer the next `times` requests matching (method, path regex) with this error; None = forever.
 
         With `after_handling` the request is carried out first (a message is created) and only its
-        response is the error, as when Discord acts but the answer is lost on the way back.
+        response is the error, as when Discord acts but the answer is lost on the way back. With
+        `for_seconds`, every matching request gets the error until that many seconds have passed.
         """
         if body is None:
             body = {"message": f"{status}: error injected by the loopback server", "code": 0}
+        until = None if for_seconds is None else time.monotonic() + for_seconds
         self._errors.append(
-            QueuedError(method, re.compile(path), status, body, dict(headers or {}), times, after_handling)
+            QueuedError(
+                method, re.compile(path), status, body, dict(headers or {}),
+                None if for_seconds is not None else times, after_handling, until,
+            )
         )
 
-    def queue_rate_limit(self, method: str, path: str, retry_after: float, *, is_global: bool = False) -> None:
-        """A 429 as Discord sends it, with the Via header discord.py uses to tell it from a Cloudflare ban."""
+    def queue_rate_limit(
+        self, method: str, path: str, retry_after: float, *, is_global: bool = False, for_seconds: float | None = None
+    ) -> None:
+        """A 429 as Discord sends it, with the Via header discord.py uses to tell it from a Cloudflare ban.
+
+        With `for_seconds`, a spell: every matching request is limited until that many seconds have passed.
+        """
         body = {"message": "You are being rate limited.", "retry_after": retry_after, "global": is_global}
         headers = {"Via": "1.1 google", "Retry-After": str(retry_after)}
         if is_global:
             headers["X-RateLimit-Global"] = "true"
         else:
             headers.update({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset-After": str(retry_after)})
-        self.queue_error(method, path, 429, body, headers=headers)
+        self.queue_error(method, path, 429, body, headers=headers, for_seconds=for_seconds)
 
     async def close_gateway(self, code: int) -> None:
         """Close the current gateway connection with a close code, as Discord does."""
@@ -580,7 +596,7 @@ class LoopbackDiscord:
             )
         if message is not None:
             payload["message"] = _public(message)
-        self._interactions[payload["token"]] = {"payload": payload, "original": None}
+        self._interactions[payload["token"]] = {"payload": payload, "original": None, "at": time.monotonic()}
         await self.dispatch("INTERACTION_CREATE", payload)
         return payload
 
@@ -657,6 +673,8 @@ class LoopbackDiscord:
         return response
 
     async def _respond(self, request: web.Request, recorded: Recorded) -> web.StreamResponse:
+        now = time.monotonic()
+        self._errors = [error for error in self._errors if error.until is None or error.until > now]
         for error in self._errors:
             if error.method == recorded.method and error.pattern.fullmatch(recorded.path):
                 if error.remaining is not None:
@@ -748,7 +766,8 @@ class LoopbackDiscord:
 
     async def _callback(self, recorded: Recorded, interaction: str, token: str) -> web.StreamResponse:
         state = self._interactions.get(token)
-        if state is None or state["payload"]["id"] != interaction:
+        late = state is not None and time.monotonic() - state["at"] > self.interaction_deadline
+        if state is None or state["payload"]["id"] != interaction or (late and not state.get("answered")):
             return _json({"message": "Unknown interaction", "code": 10062}, status=404)
         if state.get("answered"):
             return _json({"message": "Interaction has already been acknowledged.", "code": 40060}, status=400)

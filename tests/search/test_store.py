@@ -1,16 +1,21 @@
 """The array store: atomic saves, and loads that refuse anything damaged, foreign, stale or executable."""
 
+import errno
 import json
+import os
 import pickle
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from bot.search.index import BM25Index
-from bot.search.store import VERSION, StoreError, load_arrays, pack_strings, save_arrays, unpack_strings
+from bot.search.store import VERSION, StoreError, load_arrays, pack_strings, save_arrays, unpack_strings, why_not_saved
+from bot.search.table import SentenceTable
 
 META = {"fingerprint": "abc123", "sentences": 3}
+ORCHARD = Path(__file__).resolve().parents[1] / "fixtures" / "orchard"
 ARRAYS = {
     "doc_ids": np.array([0, 2, 1], dtype=np.int32),
     "weights": np.array([0.5, 1.25], dtype=np.float64),
@@ -192,3 +197,95 @@ def test_unpack_refuses_offsets_that_do_not_fit_the_blob(offsets):
 def test_unpack_refuses_bytes_that_are_not_utf8():
     with pytest.raises(ValueError, match="utf-8"):
         unpack_strings(np.array([0xFF, 0xFE], dtype=np.uint8), np.array([0, 2]))
+
+
+def test_arrays_changed_behind_a_valid_meta_record_fail_the_checksum(tmp_path):
+    """The zip CRC covers each member, not which members belong together: the checksum in the record does."""
+    path = tmp_path / "engine.npz"
+    save_arrays(path, ARRAYS, META)
+    with np.load(path) as npz:
+        record = npz["__meta__"]
+    write_npz(path, json.loads(str(record)), doc_ids=np.array([0, 2, 2], dtype=np.int32), weights=ARRAYS["weights"], label=ARRAYS["label"])
+
+    with pytest.raises(StoreError, match="do not match the checksum"):
+        load_arrays(path, META)
+
+
+def test_a_file_of_the_previous_store_version_is_refused_so_it_is_rebuilt(tmp_path):
+    path = tmp_path / "engine.npz"
+    write_npz(path, {"format": "corpus-answer-bot/arrays", "version": 1, **META}, **ARRAYS)
+
+    with pytest.raises(StoreError, match="version 1; this bot reads 2"):
+        load_arrays(path, META)
+
+
+def table_arrays(texts):
+    blob, offsets = pack_strings(texts)
+    return {
+        "sentence.text": blob.copy(),
+        "sentence.text_offsets": offsets,
+        "sentence.article": np.ones(len(texts), dtype=np.int32),
+        "sentence.kind": np.zeros(len(texts), dtype=np.uint8),
+    }
+
+
+def test_a_saved_sentence_table_loads_when_it_is_sound():
+    table = SentenceTable.from_arrays(table_arrays(["Größe zählt.", "日本語 ok.", ""]))
+
+    assert [table.text(i) for i in range(3)] == ["Größe zählt.", "日本語 ok.", ""]
+
+
+@pytest.mark.parametrize(
+    "damage, reason",
+    [
+        (lambda a: a.update({"sentence.text_offsets": a["sentence.text_offsets"].astype(np.float64)}), "expected 1-D int64"),
+        (lambda a: a.update({"sentence.article": a["sentence.article"].astype(np.int64)}), "expected 1-D int32"),
+        (lambda a: a["sentence.text_offsets"].__setitem__(1, 99), "out of order"),
+        (lambda a: a["sentence.text_offsets"].__setitem__(1, 3), "inside a UTF-8 character"),
+        (lambda a: a["sentence.text"].__setitem__(0, 0xFF), "not UTF-8"),
+        (lambda a: a["sentence.text_offsets"].__setitem__(-1, 5), "do not fit together"),
+        (lambda a: a["sentence.kind"].__setitem__(0, 200), "unknown kinds"),
+    ],
+    ids=["float offsets", "wide article numbers", "offsets out of order", "offset inside a character",
+         "bytes that are not UTF-8", "offsets past the text", "unknown kind"],
+)
+def test_a_damaged_or_crafted_sentence_table_is_refused(damage, reason):
+    arrays = table_arrays(["Größe zählt.", "Zweiter Satz."])
+    damage(arrays)
+
+    with pytest.raises(ValueError, match=reason):
+        SentenceTable.from_arrays(arrays)
+
+
+def test_a_full_disk_under_the_index_cache_is_named_as_such_and_leaves_nothing_behind(tmp_path, monkeypatch):
+    """The save fails part-way with ENOSPC: the warning says the disk is full (not "check permissions"),
+    no temporary file is left, and the engine still serves."""
+    from bot.search import store
+    from bot.search.engine import Engine
+
+    def fill_the_disk(file, **arrays):
+        file.write(b"PK\x03\x04" + b"\0" * 100)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(store.np, "savez", fill_the_disk)
+    cache_dir = tmp_path / "index"
+    engine = Engine.from_dir(ORCHARD, cache_dir=cache_dir)
+
+    assert engine.warnings[-1] == (
+        f"{cache_dir / 'engine.npz'}: cannot save the index: the disk is full (No space left on device); "
+        "free space where INDEX_CACHE points, or point it at another disk"
+    )
+    assert list(cache_dir.iterdir()) == []
+    assert not engine.ask("which apples are sweetest?").abstained
+
+
+@pytest.mark.parametrize(
+    "number, advice",
+    [
+        (errno.EACCES, "permission denied (Permission denied); check INDEX_CACHE's permissions"),
+        (errno.EROFS, "the file system is read-only (Read-only file system); point INDEX_CACHE at a writable folder"),
+        (errno.EDQUOT, "the disk is full (Disk quota exceeded); free space where INDEX_CACHE points"),
+    ],
+)
+def test_each_failed_save_names_its_cause(number, advice):
+    assert why_not_saved(OSError(number, os.strerror(number)), "INDEX_CACHE").startswith(advice)

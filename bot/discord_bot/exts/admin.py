@@ -11,6 +11,7 @@ from discord.ext import commands
 from bot.discord_bot import render
 from bot.discord_bot.client import AnswerBot, load_engine
 from bot.discord_bot.replies import Context, reply, typing_indicator
+from bot.discord_bot.serving import Serving
 from bot.search.corpus import CorpusError
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ class Admin(commands.Cog):
             old = self.bot.engine
             folder = self.bot.settings.corpus_dir
             try:
-                engine = await asyncio.to_thread(load_engine, self.bot.settings)
+                serving = await asyncio.to_thread(lambda: Serving.of(load_engine(self.bot.settings)))
             except (CorpusError, OSError) as error:
                 log.warning("Reload of %s failed; still serving the previous index: %s", folder, error)
                 await reply(
@@ -48,7 +49,8 @@ class Admin(commands.Cog):
                     ),
                 )
                 return
-            self.bot.engine = engine
+            self.bot.serving = serving
+        engine = serving.engine
         log.info("Reloaded %s: %d articles (was %d)", folder, len(engine.sources()), len(old.sources()))
         for warning in engine.warnings:
             log.warning("%s", warning)

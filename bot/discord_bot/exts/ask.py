@@ -13,9 +13,12 @@ from discord.ext import commands
 
 from bot.discord_bot import render
 from bot.discord_bot.client import AnswerBot, in_allowed_channel
-from bot.discord_bot.exts.errors import apologise, refused, server_trouble
+from bot.discord_bot.exts.errors import apologise, refused
+from bot.discord_bot.failures import report
 from bot.discord_bot.feedback import user_hash
+from bot.discord_bot.inflight import RESTARTING
 from bot.discord_bot.replies import Context, can_reply, reply, typing_indicator
+from bot.discord_bot.serving import Serving
 from bot.discord_bot.views import answer_view
 from bot.search.engine import Answer
 
@@ -81,28 +84,27 @@ class Ask(commands.Cog):
             refused(ctx, "missing the Send Messages permission")
             return
         try:
-            if question:
+            if not self.bot.in_flight.admit():
+                await reply(ctx, RESTARTING)
+            elif question:
                 await self.answer(ctx, question, via=via)
             elif via != "channel":
                 await reply(ctx, self._hint())
         except discord.Forbidden as error:
             refused(ctx, error.text or str(error.status))
-        except discord.DiscordServerError as error:
-            server_trouble(ctx, error)
-            await apologise(ctx)
         except Exception as error:
-            log.error("Answering a %s question failed", via, exc_info=error)
-            await apologise(ctx)
+            if report(error, f"answering a {via} question", ctx.channel.id):
+                await apologise(ctx)
 
     async def answer(self, ctx: Context, question: str, *, via: str) -> None:
         """Search in a worker thread under a typing indicator and reply with the answer."""
         started = time.perf_counter()
         if await self._cooling_down(ctx):
             return
-        engine = self.bot.engine
+        serving = self.bot.serving
         async with typing_indicator(ctx):
-            answer = await asyncio.to_thread(engine.ask, question, self.bot.settings.top_k)
-        await self._deliver(ctx, answer, len(engine.sources()))
+            answer = await asyncio.to_thread(serving.engine.ask, question, self.bot.settings.top_k)
+        await self._deliver(ctx, answer, serving)
         log.info(
             "answered user=%s via=%s abstained=%s hits=%d search_ms=%.1f latency_ms=%.0f",
             user_hash(ctx.author.id),
@@ -113,20 +115,22 @@ class Ask(commands.Cog):
             (time.perf_counter() - started) * 1000,
         )
 
-    async def _deliver(self, ctx: Context, answer: Answer, article_count: int) -> None:
+    async def _deliver(self, ctx: Context, answer: Answer, serving: Serving) -> None:
+        article_count = len(serving.engine.sources())
         if answer.abstained:
             prefix = "/" if ctx.interaction else self.bot.settings.prefix
             await reply(ctx, render.abstention(article_count, prefix))
             return
+        view = answer_view(answer, serving.version)
         embed = render.answer_embed(answer, article_count=article_count)
         text = render.answer_text(answer, article_count=article_count)
         thread = await self._thread_for(ctx, answer.question)
         if thread is None:
-            await reply(ctx, embed=embed, text=text, view=answer_view(answer))
+            await reply(ctx, embed=embed, text=text, view=view)
         elif thread.permissions_for(thread.guild.me).embed_links:
-            await thread.send(embed=embed, view=answer_view(answer))
+            await thread.send(embed=embed, view=view)
         else:
-            await thread.send(text, view=answer_view(answer))
+            await thread.send(text, view=view)
 
     async def _thread_for(self, ctx: Context, question: str) -> discord.Thread | None:
         """A new public thread on the question when ANSWER_IN_THREAD is on and possible, else None."""

@@ -1,4 +1,8 @@
-"""The one command error handler: a short friendly reply for user mistakes, a logged traceback otherwise."""
+"""The one failure path: a short friendly reply for user mistakes, one line for Discord's trouble, a traceback for ours.
+
+Commands come here through `on_command_error`; it, the mention listener and the buttons log through
+`failures.report`.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_bot.client import AnswerBot, CannotReply, ChannelNotAllowed
+from bot.discord_bot.client import AnswerBot, CannotReply, ChannelNotAllowed, Restarting
+from bot.discord_bot.failures import report
+from bot.discord_bot.inflight import RESTARTING
 from bot.discord_bot.replies import Context, reply
 
 log = logging.getLogger(__name__)
@@ -39,16 +45,6 @@ def refused(ctx: Context, why: str) -> None:
         "Further questions there go unanswered without another warning until a reply gets through",
         channel,
         why,
-    )
-
-
-def server_trouble(ctx: Context, error: discord.DiscordServerError) -> None:
-    """One line for a Discord outage: not our bug, so no traceback."""
-    log.warning(
-        "Discord answered %s %s in channel %s even after retries; the user gets an apology if Discord lets us",
-        error.status,
-        error.response.reason,
-        ctx.channel.id,
     )
 
 
@@ -86,8 +82,12 @@ class Errors(commands.Cog):
 
     @commands.Cog.listener()
     async def on_command_error(self, ctx: Context, raw: commands.CommandError) -> None:
+        self.bot.in_flight.admit()  # discord.py runs this in a task of its own: a reply here is work in flight too
         error = unwrap(raw)
         if isinstance(error, commands.CommandNotFound):
+            return
+        if isinstance(error, Restarting):
+            await reply(ctx, RESTARTING, ephemeral=True)
             return
         if isinstance(error, CannotReply):
             refused(ctx, str(error))
@@ -108,12 +108,7 @@ class Errors(commands.Cog):
             await reply(ctx, "You can't use that here.", ephemeral=True)
         elif isinstance(error, discord.Forbidden):
             refused(ctx, error.text or str(error.status))
-        elif isinstance(error, discord.DiscordServerError):
-            server_trouble(ctx, error)
-            await apologise(ctx)
-        else:
-            name = ctx.command.qualified_name if ctx.command else "?"
-            log.error("Command %s failed", name, exc_info=error)
+        elif report(error, f"command {ctx.command.qualified_name if ctx.command else '?'}", ctx.channel.id):
             await apologise(ctx)
 
 

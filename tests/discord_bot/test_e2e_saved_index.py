@@ -1,0 +1,84 @@
+"""End to end: `python -m bot run` with INDEX_CACHE never trusts a saved index it cannot vouch for.
+
+A crafted engine.npz carries the right format, version, fingerprint and even a correct checksum
+(as anyone who can write the cache folder could make), but its sentence offsets point into the
+middle of UTF-8 characters. The bot must notice at load time, rebuild with a warning, and answer
+every question as a freshly built engine would.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from loopback.server import LoopbackDiscord
+
+from bot.config import Settings
+from bot.discord_bot import render
+from bot.discord_bot.run import EXIT_OK
+from bot.factory import cache_dir, load_engine
+from bot.search import cache
+from bot.search.engine import SearchSettings
+from bot.search.store import load_arrays, save_arrays
+
+from .helpers import REPO, environment, finish, running_bot
+
+DEFAULT_CORPUS = REPO / "corpus"
+QUESTIONS = (
+    "how much did microsoft invest in openai",
+    "why are microsoft and openai renegotiating their partnership?",
+    "what does microsoft get from openai?",
+    "who invested $13 billion?",
+    "what is stargate?",
+    "when did microsoft first invest in openai?",
+)
+
+
+
+def craft_offsets_inside_characters(path: Path) -> set[int]:
+    """Rewrite the saved index so each sentence holding a multi-byte character starts inside it.
+
+    The file is written by the store itself, so format, fingerprint and checksum are all valid.
+    Returns the ids of the sentences whose text the crafted offsets change.
+    """
+    arrays = load_arrays(path, {})
+    assert arrays is not None
+    blob, offsets = arrays["sentence.text"], arrays["sentence.text_offsets"].copy()
+    changed: set[int] = set()
+    for sentence in range(len(offsets) - 1):
+        inside = np.flatnonzero(blob[offsets[sentence] : offsets[sentence + 1]] & 0xC0 == 0x80)
+        if len(inside):
+            offsets[sentence] += inside[0]
+            changed.update({sentence - 1, sentence})
+    arrays["sentence.text_offsets"] = offsets
+    save_arrays(path, arrays, {"fingerprint": cache.fingerprint(DEFAULT_CORPUS, SearchSettings())})
+    return changed
+
+
+async def test_a_crafted_saved_index_is_rebuilt_with_a_warning_and_every_answer_is_right(
+    loopback: LoopbackDiscord, tmp_path: Path
+) -> None:
+    """Handling: `SentenceTable.from_arrays` checks dtypes, bounds, order, UTF-8 character boundaries and the
+    text's encoding, so the engine refuses the file and rebuilds. Without it the crafted file loads silently
+    and answers quote the wrong text or fail with "Sorry, something went wrong" (UnicodeDecodeError)."""
+    index = tmp_path / "index"
+    settings = Settings(corpus_dir=DEFAULT_CORPUS, index_cache=index)
+    fresh = load_engine(settings)
+    changed = craft_offsets_inside_characters(cache_dir(settings) / cache.CACHE_FILE)
+    expected = {question: fresh.ask(question) for question in QUESTIONS}
+    assert not any(answer.abstained for answer in expected.values())
+    quoted = {hit.sentence_id for answer in expected.values() for hit in answer.hits}
+    assert quoted & changed, "the questions must quote sentences the crafted offsets damage"
+
+    env = environment(loopback, tmp_path, CORPUS_DIR=str(DEFAULT_CORPUS), INDEX_CACHE=str(index), LOG_LEVEL="INFO")
+    async with running_bot(loopback, env, tmp_path) as process:
+        for question, answer in expected.items():
+            message = await loopback.post_message(loopback.make_user("asker"), f"!ask {question}")
+            description = (await loopback.wait_for_reply(message, timeout=30)).json["embeds"][0]["description"]
+            for hit in answer.hits:
+                assert render.highlight(hit.text, hit.matched) in description
+        process.terminate()
+        code, log = await finish(process)
+    assert code == EXIT_OK
+    assert "saved index not used (a sentence text offset falls inside a UTF-8 character); rebuilt it" in log
+    assert " ERROR " not in log and "Traceback" not in log
