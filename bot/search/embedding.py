@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.search.model_graph import lighten
+
 MODEL_DATA = Path(__file__).resolve().parent / "model_data"
 # sentence-transformers cuts all-MiniLM-L6-v2's input at 256 word pieces; the longest
 # sentence the splitter keeps (600 characters) is about 150, so nothing is lost.
@@ -133,7 +135,9 @@ class Embedder:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3
         try:
-            self._session = onnxruntime.InferenceSession(str(spec.model), options, providers=["CPUExecutionProvider"])
+            # lighten: keep the int8 weights int8 rather than let onnxruntime fold them to float32 (bot/search/model_graph.py).
+            model = lighten(spec.model.read_bytes())
+            self._session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
         except Exception as error:  # onnxruntime's errors share no public base class
             raise ModelError(f"{spec.model}: onnxruntime cannot load it ({error})") from error
         self._inputs = {i.name for i in self._session.get_inputs()}
