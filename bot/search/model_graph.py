@@ -47,6 +47,7 @@ _SCHEMA: dict[str, tuple[tuple[str, int, str, bool], ...]] = {
         ("initializer", 5, "TensorProto", True),
         ("input", 11, "ValueInfoProto", True),
         ("output", 12, "ValueInfoProto", True),
+        ("value_info", 13, "ValueInfoProto", True),
     ),
     "ValueInfoProto": (("name", 1, "string", False),),
     "NodeProto": (
@@ -135,6 +136,7 @@ class _Rewriter:
         self.uses.update(value.name for value in self.graph.output)
         self.names = set(self.uses) | {name for node in _all_nodes(self.graph) for name in node.output}
         self.names |= {t.name for t in self.graph.initializer} | {value.name for value in self.graph.input}
+        self.names |= {node.name for node in _all_nodes(self.graph)}  # onnxruntime wants node names unique too
         self.dropped: set[str] = set()  # outputs of the Cast and Mul nodes that rewritten patterns no longer need
         self.released: set[str] = set()  # initializers those patterns read, removed if nothing else does
         self.new_initializers: list[Message] = []
@@ -154,6 +156,9 @@ class _Rewriter:
         del self.graph.node[:]
         self.graph.node.extend(node for node in nodes if not (len(node.output) == 1 and node.output[0] in self.dropped))
         self.graph.initializer.extend(self.new_initializers)
+        stale = [i for i, value in enumerate(self.graph.value_info) if value.name in self.dropped]
+        for index in reversed(stale):
+            del self.graph.value_info[index]
         used = {name for node in _all_nodes(self.graph) for name in node.input} | {v.name for v in self.graph.output}
         released = [i for i, t in enumerate(self.graph.initializer) if t.name in self.released and t.name not in used]
         for index in reversed(released):
@@ -176,15 +181,15 @@ class _Rewriter:
             return None
         ids, out = node.input[1], node.output[0]
         q, f = self._fresh(f"{out}_q"), self._fresh(f"{out}_f")
-        make = self._node
+        make, fresh = self._node, self._fresh
         replacement = [
-            make("Gather", [table.name, ids], [q], f"{node.name}_q", axis=0),
-            make("Cast", [q], [f], f"{node.name}_cast", to=_FLOAT),
+            make("Gather", [table.name, ids], [q], fresh(f"{node.name}_q"), axis=0),
+            make("Cast", [q], [f], fresh(f"{node.name}_cast"), to=_FLOAT),
         ]
         scales = scale.name
         if per_row:
-            scales = self._fresh(f"{out}_scale")
-            replacement.append(make("Gather", [scale.name, ids], [scales], f"{node.name}_scale", axis=0))
+            scales = fresh(f"{out}_scale")
+            replacement.append(make("Gather", [scale.name, ids], [scales], fresh(f"{node.name}_scale"), axis=0))
         replacement.append(make("Mul", [f, scales], [out], node.name))
         self._drop(mul, cast, table, scale)
         return replacement
@@ -249,7 +254,7 @@ class _Rewriter:
         self.released.update(t.name for t in initializers)
 
     def _fresh(self, name: str) -> str:
-        """`name`, or `name_2`, `name_3`...: the first not yet used anywhere in the graph."""
+        """`name`, or `name_2`, `name_3`...: the first not yet used for a value or a node anywhere in the model."""
         candidate, n = name, 1
         while candidate in self.names:
             n += 1

@@ -22,8 +22,8 @@ def quantized(shape: tuple[int, int], scale_shape: tuple[int, ...]) -> tuple[np.
 
 def dequantize_nodes(name: str) -> list[onnx.NodeProto]:
     return [
-        helper.make_node("Cast", [f"{name}_q"], [f"{name}_f"], to=FLOAT),
-        helper.make_node("Mul", [f"{name}_f", f"{name}_scale"], [name]),
+        helper.make_node("Cast", [f"{name}_q"], [f"{name}_f"], f"{name}_cast", to=FLOAT),
+        helper.make_node("Mul", [f"{name}_f", f"{name}_scale"], [name], f"{name}_mul"),
     ]
 
 
@@ -106,6 +106,16 @@ def unrecognised_model(name: str) -> bytes:
         helper.make_node("MatMul", ["x", "w"], ["y"]),
     ]
     overridable = helper.make_tensor_value_info("w_q", TensorProto.INT8, [8, 4])
+    branch = helper.make_graph(
+        [helper.make_node("Identity", ["w"], ["b"])], "branch", [], [helper.make_tensor_value_info("b", FLOAT, [8, 4])]
+    )
+    in_subgraph = [
+        *dequantize_nodes("w"),
+        helper.make_node("MatMul", ["x", "w"], ["m"]),
+        helper.make_node("ReduceSum", ["m"], ["total"], keepdims=0),
+        helper.make_node("Greater", ["total", "zero"], ["positive"]),
+        helper.make_node("If", ["positive"], ["y"], then_branch=branch, else_branch=branch),
+    ]
     plain = [helper.make_node("MatMul", ["x", "w"], ["y"])]
     quantized_weight = {"w_q": weight, "w_scale": scale}
     builders = {
@@ -116,6 +126,9 @@ def unrecognised_model(name: str) -> bytes:
             [*dequantize_nodes("w"), helper.make_node("MatMul", ["x", "w"], ["y"])], [*x, overridable], quantized_weight, rank=2
         ),
         "float weights": lambda: model(plain, x, {"w": weight.astype(np.float32)}, rank=2),
+        "dequantized weight also read inside an If branch": lambda: model(
+            in_subgraph, x, {**quantized_weight, "zero": np.zeros((), np.float32)}, rank=2
+        ),
         "full-size scale on a Gather table": lambda: embedding_model(scale_shape=(50, 16)),
     }
     return builders[name]()
@@ -127,6 +140,7 @@ UNRECOGNISED = [
     "cast to another type first",
     "int8 weight that is also a graph input",
     "float weights",
+    "dequantized weight also read inside an If branch",
     "full-size scale on a Gather table",
 ]
 
@@ -149,13 +163,17 @@ def test_only_the_rewritten_pattern_changes_in_a_mixed_graph() -> None:
     nodes = [
         *dequantize_nodes("table"),
         *dequantize_nodes("w"),
-        helper.make_node("Gather", ["table", "ids"], ["e"]),
-        helper.make_node("Relu", ["e"], ["r"]),
-        helper.make_node("MatMul", ["r", "w"], ["y"]),
+        helper.make_node("Gather", ["table", "ids"], ["e"], "gather"),
+        helper.make_node("Relu", ["e"], ["r"], "relu"),
+        helper.make_node("MatMul", ["r", "w"], ["y"], "matmul"),
     ]
     ids = helper.make_tensor_value_info("ids", TensorProto.INT64, ["n"])
     initializers = {"table_q": table, "table_scale": table_scale, "w_q": weight, "w_scale": weight_scale}
-    original = model(nodes, [ids], {**initializers, "spare": np.ones(3, np.float32)}, rank=2)
+    built = onnx.load_from_string(model(nodes, [ids], {**initializers, "spare": np.ones(3, np.float32)}, rank=2))
+    built.graph.value_info.extend(
+        [helper.make_tensor_value_info("table", FLOAT, [30, 12]), helper.make_tensor_value_info("e", FLOAT, ["n", 12])]
+    )
+    original = built.SerializeToString()
     feed = {"ids": np.array([0, 5, 29, 3])}
 
     only_gathers = lighten(original, matmuls=False)
@@ -168,6 +186,9 @@ def test_only_the_rewritten_pattern_changes_in_a_mixed_graph() -> None:
     assert "Relu" in ops(both) and "MatMulNBits" in ops(both)
     assert {"table_q", "table_scale", "spare"} <= {t.name for t in rewritten.graph.initializer}
     assert ("com.microsoft", 1) in {(o.domain, o.version) for o in rewritten.opset_import}
+    assert [v.name for v in rewritten.graph.value_info] == ["e"]  # none left for the tensors that are gone
+    names = [node.name for node in rewritten.graph.node]
+    assert len(set(names)) == len(names)
     np.testing.assert_allclose(run(both, **feed), run(original, **feed), rtol=0.05, atol=0.02)
 
 
