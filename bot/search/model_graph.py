@@ -2,16 +2,18 @@
 
 The default model stores each weight as int8 plus a float scale and dequantizes it in the graph
 (`Mul(Cast(W_q), scale)`). onnxruntime constant-folds that at session load, so the process ends
-up holding every weight as float32: ~90 MB, most of the bot's memory. `lighten` rewrites the two
-places those weights are used so that nothing constant is left to fold:
+up holding every weight as float32: loading the model added 182 MB of RSS. `lighten` rewrites the
+two places those weights are used so that nothing constant is left to fold (94 MB with both
+rewrites; figures from bench/model_memory.py):
 
 * `Gather(Mul(Cast(W_q), scale), ids)` -> `Mul(Cast(Gather(W_q, ids)), Gather(scale, ids))`:
   only the rows a question needs are dequantized; the result is bit-for-bit the same.
 * `MatMul(A, Mul(Cast(W_q), scale))` with one scale per output column (or one in all) ->
-  onnxruntime's `com.microsoft.MatMulNBits` with bits=8: the weight stays int8 and A is
-  quantized in blocks along K while multiplying (accuracy_level 4). `DynamicQuantizeMatMul`
-  was measured too and rejected: it quantizes all of A with one scale, and its vectors
-  agree with the original model at mean cosine 0.994, under the 0.995 we require.
+  onnxruntime's `com.microsoft.MatMulNBits` with bits=8 (onnxruntime >= 1.22): the weight
+  stays int8 and A is quantized in blocks of 32 along K while multiplying (accuracy_level 4).
+  Vectors agree with the original model at cosine >= 0.999; batches run ~30% slower on an
+  AVX2 CPU without VNNI. `DynamicQuantizeMatMul` was measured too and rejected: it quantizes
+  all of A with one scale, and agrees at mean cosine 0.994 (min 0.979), under the 0.995 we require.
 
 The ONNX file is read and written with `protobuf` (which onnxruntime itself depends on) through a
 schema of only the fields used here; protobuf keeps every other field as it was. Importing the
@@ -30,7 +32,7 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import DecodeError, Message
 
 # Quantization blocks along K for MatMulNBits: 32 agreed at cosine >= 0.999 with the original
-# model on WikiQA's sentences, 128 at >= 0.996 (bench/model_memory.py).
+# model on WikiQA's sentences, 128 at >= 0.996, with no difference in speed (bench/model_memory.py).
 BLOCK_SIZE = 32
 _FLOAT, _UINT8, _INT8 = 1, 2, 3  # TensorProto.DataType
 _EXTERNAL = 1  # TensorProto.DataLocation
@@ -181,7 +183,7 @@ class _Rewriter:
             return None
         ids, out = node.input[1], node.output[0]
         q, f = self._fresh(f"{out}_q"), self._fresh(f"{out}_f")
-        make, fresh = self._node, self._fresh
+        make, fresh = _node, self._fresh
         replacement = [
             make("Gather", [table.name, ids], [q], fresh(f"{node.name}_q"), axis=0),
             make("Cast", [q], [f], fresh(f"{node.name}_cast"), to=_FLOAT),
@@ -215,12 +217,12 @@ class _Rewriter:
         scales = np.broadcast_to(s.reshape(-1, 1), (n, blocks)).astype(np.float32)
         b_name, s_name = self._fresh(f"{weight.name}_nbits"), self._fresh(f"{scale.name}_nbits")
         self.new_initializers += [
-            self._tensor(b_name, packed.reshape(n, blocks, BLOCK_SIZE), _UINT8),
-            self._tensor(s_name, scales, _FLOAT),
+            _tensor(b_name, packed.reshape(n, blocks, BLOCK_SIZE), _UINT8),
+            _tensor(s_name, scales, _FLOAT),
         ]
         self._drop(mul, cast, weight, scale)
         return [
-            self._node(
+            _node(
                 "MatMulNBits", [node.input[0], b_name, s_name], list(node.output), node.name, _MS_DOMAIN,
                 K=k, N=n, bits=8, block_size=BLOCK_SIZE, accuracy_level=4,
             )
@@ -262,15 +264,18 @@ class _Rewriter:
         self.names.add(candidate)
         return candidate
 
-    def _node(self, op: str, inputs: list[str], outputs: list[str], name: str, domain: str = "", **ints: int) -> Message:
-        node = _messages()["NodeProto"](op_type=op, input=inputs, output=outputs, name=name, domain=domain)
-        for key, value in ints.items():
-            node.attribute.add(name=key, i=value, type=_ATTRIBUTE_INT)
-        return node
 
-    def _tensor(self, name: str, values: np.ndarray, data_type: int) -> Message:
-        raw = np.ascontiguousarray(values).astype(values.dtype.newbyteorder("<"), copy=False).tobytes()
-        return _messages()["TensorProto"](name=name, dims=values.shape, data_type=data_type, raw_data=raw)
+def _node(op: str, inputs: list[str], outputs: list[str], name: str, domain: str = "", **ints: int) -> Message:
+    node = _messages()["NodeProto"](op_type=op, input=inputs, output=outputs, name=name, domain=domain)
+    for key, value in ints.items():
+        node.attribute.add(name=key, i=value, type=_ATTRIBUTE_INT)
+    return node
+
+
+def _tensor(name: str, values: np.ndarray, data_type: int) -> Message:
+    """An initializer in raw_data, little-endian as ONNX stores it."""
+    raw = np.ascontiguousarray(values).astype(values.dtype.newbyteorder("<"), copy=False).tobytes()
+    return _messages()["TensorProto"](name=name, dims=values.shape, data_type=data_type, raw_data=raw)
 
 
 def _all_nodes(graph: Message) -> Iterator[Message]:

