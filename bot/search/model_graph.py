@@ -11,8 +11,8 @@ rewrites; figures from bench/model_memory.py):
 * `MatMul(A, Mul(Cast(W_q), scale))` with one scale per output column (or one in all) ->
   onnxruntime's `com.microsoft.MatMulNBits` with bits=8 (onnxruntime >= 1.22): the weight
   stays int8 and A is quantized in blocks of 32 along K while multiplying (accuracy_level 4).
-  Vectors agree with the original model at cosine >= 0.999; batches run ~30% slower on an
-  AVX2 CPU without VNNI. `DynamicQuantizeMatMul` was measured too and rejected: it quantizes
+  Vectors agree with the original model at cosine >= 0.999; batches take ~30% more CPU time
+  on an AVX2 CPU without VNNI, single questions no more. `DynamicQuantizeMatMul` was measured too and rejected: it quantizes
   all of A with one scale, and agrees at mean cosine 0.994 (min 0.979), under the 0.995 we require.
 
 The ONNX file is read and written with `protobuf` (which onnxruntime itself depends on) through a
