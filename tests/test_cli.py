@@ -284,3 +284,22 @@ def test_the_readme_shows_every_command_run_with_the_venv_s_python() -> None:
     examples = [line.strip() for line in text.splitlines() if line.startswith("    ")]
     bare = [line for line in examples if line.startswith(("python ", "python -m")) or " python -m bot" in line]
     assert not bare, f"examples with a bare python, which fails outside the venv: {bare}"
+
+
+def test_a_corpus_big_enough_for_worker_processes_is_answered_from_the_command_line(tmp_path: Path) -> None:
+    """Past PARALLEL_FROM_CHARS, splitting is spread over spawned worker processes, started from the real CLI."""
+    from bot.search.splitting import PARALLEL_FROM_CHARS
+
+    corpus = tmp_path / "big"
+    corpus.mkdir()
+    paragraph = "".join(f"Harbour {n} keeps {n % 7} boats and a lighthouse painted red. " for n in range(400))
+    for number in range(PARALLEL_FROM_CHARS // len(paragraph) // 40 + 1):
+        (corpus / f"{number:03}.txt").write_text(f"Harbours, part {number}\n\n" + "\n\n".join([paragraph] * 40), encoding="utf-8")
+    env = {**os.environ, "SEMANTIC": "off", "INDEX_CACHE": "off"}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "ask", "--json", "--corpus", str(corpus), "which harbour keeps 3 boats?"],
+        capture_output=True, text=True, env=env, timeout=300, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert json.loads(done.stdout)["answers"][0]["sentence"].endswith("keeps 3 boats and a lighthouse painted red.")
