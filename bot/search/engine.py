@@ -11,6 +11,7 @@ select (answer type, abstention, merging: `select`).
 from __future__ import annotations
 
 import copy
+import functools
 import time
 from array import array
 from collections import Counter
@@ -33,7 +34,7 @@ from bot.search.sentences import Kind, Passage, title_of
 from bot.search.splitting import split_all
 from bot.search.spelling import Speller
 from bot.search.store import StoreError, why_not_saved
-from bot.search.table import SentenceTable, TableBuilder
+from bot.search.table import KINDS, SentenceTable, TableBuilder
 from bot.search.tokens import tokenize
 
 MAX_QUESTION_CHARS = 1000
@@ -370,7 +371,7 @@ class Engine:
             return [], "the question has no searchable words"
         if self._semantic is None and not any(term in self.index.vocabulary for term in question.terms):
             return [], "none of the question's words appear in the articles"
-        unknown_names = question.unknown_names(self.index.vocabulary.__contains__)
+        unknown_names = question.unknown_names(self._mentioned)
         if unknown_names:
             return [], f"the articles never mention {', '.join(dict.fromkeys(unknown_names))}"
         found = retrieve(question.query, question.text, self._lexical, self._semantic)
@@ -378,6 +379,16 @@ class Engine:
         groups, reason = select(question, ranked, top_k, self._idf, self.answering.abstention)
         wanted = set(question.terms)
         return [self._hit(group.best, group.others, wanted) for group in groups], reason
+
+    def _mentioned(self, term: str) -> bool:
+        """Whether the articles use a term anywhere, their titles and headings included."""
+        return term in self.index.vocabulary or term in self._heading_terms
+
+    @functools.cached_property
+    def _heading_terms(self) -> frozenset[str]:
+        """Terms of titles and headings, which are never answers and so not in the index."""
+        headings = np.flatnonzero(self.table.kinds == KINDS.index(Kind.HEADING))
+        return frozenset(term for i in headings.tolist() for term in tokenize(self.table.text(i)))
 
     def _idf(self, term: str) -> float:
         return smooth_idf(self.index.document_frequency(term), len(self.index))

@@ -54,7 +54,8 @@ class Expects(Enum):
 _MARKUP = re.compile(r"<(?:[@#][!&]?|a?:\w+:)\d+>|https?://\S+|[*_~`|>]+")
 _CAPITALISED = re.compile(r"\b[A-Z][\w'’-]*|\b\w+[A-Z]\w*")
 _ASKS_NUMBER = re.compile(r"\bhow (many|much)\b|\bwhat (percentage|percent|share|amount|number)\b")
-_ASKS_TIME = re.compile(r"\b(when|what year|which year|what date|in what year|by what year|how long ago)\b")
+_ASKS_TIME = re.compile(r"\b(what year|which year|what date|in what year|by what year|how long ago)\b")
+_FIRST_QUESTION_WORD = re.compile(r"\b(what|which|who|whom|whose|where|why|how|when)\b")
 _WH_PHRASE = re.compile(r"\b(?:which|what|whose)\s+((?:[\w'-]+\s+){0,1}[\w'-]+)")
 _COUNTED = re.compile(r"\bhow many (\w+)")
 _WORD = re.compile(r"\w+")
@@ -159,9 +160,12 @@ def _named_words(text: str) -> dict[str, str]:
 
 
 def _expects(folded: str) -> Expects:
+    """The answer type the wording asks for. "When" asks for a time only as the question word:
+    in "what city was the convention when Ford was nominated" it asks for a city."""
     if _ASKS_NUMBER.search(folded):
         return Expects.NUMBER
-    if _ASKS_TIME.search(folded):
+    first = _FIRST_QUESTION_WORD.search(folded)
+    if _ASKS_TIME.search(folded) or (first is not None and first.group() == "when"):
         return Expects.TIME
     return Expects.ANYTHING
 

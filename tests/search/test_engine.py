@@ -158,3 +158,13 @@ def test_a_big_corpus_is_split_over_worker_processes_with_the_same_result(monkey
     assert all(
         (a == b).all() for a, b in zip(one_process.index.to_arrays().values(), workers.index.to_arrays().values())
     )
+
+
+def test_a_name_only_in_a_title_is_still_mentioned(tmp_path: Path) -> None:
+    (tmp_path / "zach.txt").write_text(
+        "Zach Thomas\n\nZachary Michael Thomas played college football for Texas Tech. "
+        "He joined the Miami Dolphins in 1996. He retired after thirteen seasons.\n",
+        encoding="utf-8",
+    )
+    answer = Engine.from_dir(tmp_path).ask("what school did Zach Thomas play for?")
+    assert not answer.abstained and answer.hits[0].text.startswith("Zachary Michael Thomas")

@@ -57,3 +57,10 @@ def test_type_words_count_only_right_after_a_question_word() -> None:
     two = analyse("Why did the two companies merge?", idf, no_correction)
     assert ("compani",) in [c.terms for c in two.concepts]
 
+
+
+def test_when_asks_for_a_time_only_as_the_question_word() -> None:
+    assert analyse("so when did the talks start?", idf, no_correction).expects is Expects.TIME
+    assert analyse("What year did it open?", idf, no_correction).expects is Expects.TIME
+    city = analyse("what city was the convention when Ford was nominated", idf, no_correction)
+    assert city.expects is Expects.ANYTHING
