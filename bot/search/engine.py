@@ -129,7 +129,7 @@ class Engine:
         With an `embedder`, questions are also matched by meaning: against `vectors` (one unit
         row per indexed sentence) when given, else against the sentences BM25 finds.
         """
-        if len(indexed) != len(index) or (len(indexed) and int(indexed.max()) >= len(table)):
+        if len(indexed) != len(index) or (len(indexed) and not 0 <= int(indexed.min()) <= int(indexed.max()) < len(table)):
             raise ValueError("the index does not fit the sentence table")
         if len(table) and int(table.articles[-1]) > len(articles):
             raise ValueError("the sentence table names articles that do not exist")

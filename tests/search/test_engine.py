@@ -168,3 +168,13 @@ def test_a_name_only_in_a_title_is_still_mentioned(tmp_path: Path) -> None:
     )
     answer = Engine.from_dir(tmp_path).ask("what school did Zach Thomas play for?")
     assert not answer.abstained and answer.hits[0].text.startswith("Zachary Michael Thomas")
+
+
+def test_parts_that_do_not_fit_together_are_refused() -> None:
+    engine = Engine.from_dir(ORCHARD)
+    parts = (engine.sources(), engine.table, engine.index)
+    negative = engine.indexed.copy()
+    negative[0] = -1
+    for indexed in (negative, engine.indexed + len(engine.table)):  # a negative id; an id past the table
+        with pytest.raises(ValueError, match="does not fit the sentence table"):
+            Engine(*parts, indexed, engine.speller, engine.settings)
