@@ -1,0 +1,41 @@
+"""Questions typed as people chat get the answer their plain form gets, on the shipped articles.
+
+Chat markup is dropped, shorthand spelt out and typos corrected by general rules (question.py);
+the sentence model does the rest. None of these questions is in the development set.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.search.embedding import Embedder, default_model
+from bot.search.engine import Engine
+
+SHIPPED = Path(__file__).resolve().parent.parent.parent / "corpus"
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine.from_dir(SHIPPED, embedder=Embedder(default_model()))
+
+
+@pytest.mark.parametrize(
+    ("chat", "plain"),
+    [
+        ("msft gonna keep getting openai tech after 2030??", "Will Microsoft keep getting OpenAI technology after 2030?"),
+        ("wtf is a PBC", "What is a PBC?"),
+        ("how mcuh did microsfot invest in opnai", "How much did Microsoft invest in OpenAI?"),
+        ("hey <@123> is openai going public soon? 🤔", "Is OpenAI going public soon?"),
+    ],
+)
+def test_a_chat_question_gets_the_answer_of_its_plain_form(engine: Engine, chat: str, plain: str) -> None:
+    chatty, formal = engine.ask(chat), engine.ask(plain)
+    assert not chatty.abstained and not formal.abstained
+    assert chatty.hits[0].text == formal.hits[0].text
+
+
+def test_chat_that_is_not_a_question_about_the_articles_is_refused(engine: Engine) -> None:
+    for chatter in ("thanks!", "lol ok", "anyone up for lunch?"):
+        assert engine.ask(chatter).abstained, chatter
