@@ -42,11 +42,11 @@ def load_model(settings: Settings) -> tuple[Embedder | None, str]:
     if not settings.semantic:
         return None, ""
     try:
-        return _model(settings.semantic_model), ""
+        return _model(settings.semantic_model, settings.index_cache), ""
     except ModelError as error:
         return None, f"semantic search is off, answering by word matching alone: {error}"
 
 
 @functools.cache
-def _model(folder: Path | None) -> Embedder:
-    return Embedder(default_model() if folder is None else folder_model(folder))
+def _model(folder: Path | None, cache: Path | None) -> Embedder:
+    return Embedder(default_model() if folder is None else folder_model(folder), cache=cache and cache / "models")

@@ -19,6 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from bot.search.model_graph import lighten
+from bot.search.store import write_atomically
+
+# Which version of model_graph.lighten made a kept graph: a change to it makes a new one.
+LIGHTEN_VERSION = hashlib.sha256(Path(lighten.__code__.co_filename).read_bytes()).hexdigest()[:8]
 
 MODEL_DATA = Path(__file__).resolve().parent / "model_data"
 # sentence-transformers cuts all-MiniLM-L6-v2's input at 256 word pieces; the longest
@@ -115,14 +119,19 @@ class Embedder:
     the whole process. Its threads do not spin while idle: the bot shares a small machine.
     """
 
-    def __init__(self, spec: ModelSpec, *, threads: int | None = None) -> None:
-        """Check both files against their pinned checksums, then load them; ModelError says what failed."""
+    def __init__(self, spec: ModelSpec, *, threads: int | None = None, cache: Path | None = None) -> None:
+        """Check both files against their pinned checksums, then load them; ModelError says what failed.
+
+        With `cache`, a folder, the lightened graph is kept there for the next start (it takes
+        about a third of the model's load time to make).
+        """
         import onnxruntime
         from tokenizers import Tokenizer
 
         self.spec = spec
-        self.sha256 = _verified(spec.model, spec.model_sha256, "model")
-        self.tokenizer_sha256 = _verified(spec.tokenizer, spec.tokenizer_sha256, "tokenizer")
+        model_bytes = _read(spec.model, "model")
+        self.sha256 = _verified(spec.model, model_bytes, spec.model_sha256, "model")
+        self.tokenizer_sha256 = _verified(spec.tokenizer, _read(spec.tokenizer, "tokenizer"), spec.tokenizer_sha256, "tokenizer")
         try:
             tokenizer = Tokenizer.from_file(str(spec.tokenizer))
         except Exception as error:  # tokenizers raises its own Exception subclass for any bad file
@@ -140,7 +149,7 @@ class Embedder:
         options.log_severity_level = 3
         try:
             # lighten: keep the int8 weights int8 rather than let onnxruntime fold them to float32 (bot/search/model_graph.py).
-            model = lighten(spec.model.read_bytes())
+            model = _lightened(model_bytes, self.sha256, cache)
             self._session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
         except Exception as error:  # onnxruntime's errors share no public base class
             raise ModelError(f"{spec.model}: onnxruntime cannot load it ({error})") from error
@@ -195,11 +204,35 @@ def _mean(tokens: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return (tokens * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
 
 
-def _verified(path: Path, expected: str | None, what: str) -> str:
+def _read(path: Path, what: str) -> bytes:
     try:
-        actual = file_sha256(path)
+        return path.read_bytes()
     except OSError as error:
         raise ModelError(f"{path}: cannot read the {what} file ({error.strerror or error})") from error
+
+
+def _verified(path: Path, data: bytes, expected: str | None, what: str) -> str:
+    actual = hashlib.sha256(data).hexdigest()
     if expected is not None and actual != expected:
         raise ModelError(f"{path}: {what} checksum is {actual}, expected {expected}; the file is damaged or not ours")
     return actual
+
+
+def _lightened(model: bytes, sha256: str, cache: Path | None) -> bytes:
+    """`lighten(model)`, from `cache` when an earlier start left it there intact (its own checksum beside it)."""
+    if cache is None:
+        return lighten(model)
+    path = cache / f"{sha256[:16]}-{LIGHTEN_VERSION}.onnx"
+    try:
+        kept = path.read_bytes()
+        if hashlib.sha256(kept).hexdigest() == path.with_suffix(".sha256").read_text(encoding="ascii").strip():
+            return kept
+    except OSError:
+        pass
+    light = lighten(model)
+    try:
+        write_atomically(path, light)
+        write_atomically(path.with_suffix(".sha256"), hashlib.sha256(light).hexdigest().encode("ascii"))
+    except OSError:
+        pass  # a read-only cache only costs the next start the same work again
+    return light

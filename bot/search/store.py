@@ -16,8 +16,9 @@ import json
 import os
 import tempfile
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -45,11 +46,19 @@ def save_arrays(path: Path, arrays: Mapping[str, np.ndarray], meta: Mapping[str,
         if array.dtype.hasobject:
             raise ValueError(f"array {name!r} holds Python objects, which cannot be stored safely")
     record = json.dumps({"format": FORMAT, "version": VERSION, "checksum": checksum(arrays), **meta}, sort_keys=True)
+    write_atomically(path, lambda file: np.savez(file, allow_pickle=False, **{_META: np.array(record)}, **arrays))
+
+
+def write_atomically(path: Path, content: bytes | Callable[[BinaryIO], object]) -> None:
+    """Write `content` (bytes, or a function writing to a file) so a reader sees the old file or the new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as file:
-            np.savez(file, allow_pickle=False, **{_META: np.array(record)}, **arrays)
+            if isinstance(content, bytes):
+                file.write(content)
+            else:
+                content(file)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)

@@ -84,3 +84,14 @@ def test_the_default_model_is_installed_pinned_and_384_wide() -> None:
     lawsuit, weather = embedder.embed(["Elon Musk filed a lawsuit against the company.", "It rained all week."])
     question = embedder.embed(["who sued them?"])[0]
     assert question @ lawsuit > question @ weather + 0.1
+
+
+def test_the_lightened_graph_is_kept_for_the_next_start_and_remade_if_damaged(tmp_path: Path) -> None:
+    first = Embedder(default_model(), cache=tmp_path)
+    (kept,) = tmp_path.glob("*.onnx")
+    again = Embedder(default_model(), cache=tmp_path)
+    texts = ["who sued the company?", "a lawsuit was filed"]
+    assert np.allclose(first.embed(texts), again.embed(texts), atol=1e-6)
+    kept.write_bytes(b"damaged")
+    mended = Embedder(default_model(), cache=tmp_path)
+    assert np.allclose(mended.embed(texts), first.embed(texts), atol=1e-6) and kept.stat().st_size > 1_000_000
