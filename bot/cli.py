@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from bot.config import TOP_K_RANGE, Settings, SettingsError, load_settings, whole_number
 from bot.health import DEFAULT_MAX_AGE, check_health
+from bot.memory import return_freed_memory
 
 if TYPE_CHECKING:
     from bot.search.corpus import Article
@@ -32,6 +33,7 @@ CONTEXT_MARK = "│ "
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; Ctrl-C and a reader that stops reading (`| head`) end it quietly, without a traceback."""
+    return_freed_memory()
     try:
         code = _dispatch(argv)
         sys.stdout.flush()  # a closed pipe shows up here, not at exit where it could not be caught
