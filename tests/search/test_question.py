@@ -1,16 +1,9 @@
 """How a question is read: its terms, concepts, names and the kind of fact it wants."""
 
+from made_up_corpus import idf, no_correction
+
 from bot.search.question import Concept, Expects, analyse
 from bot.search.select import satisfies
-
-
-def idf(term: str) -> float:
-    """A made-up IDF: "openai" is everywhere, everything else is informative."""
-    return 0.5 if term == "openai" else 4.0
-
-
-def no_correction(word: str) -> str | None:
-    return None
 
 
 def test_names_count_double_and_type_words_not_at_all() -> None:

@@ -1,17 +1,10 @@
 """How candidate sentences are weighed: answer type, coverage of the question, near-duplicates."""
 
+from made_up_corpus import idf, no_correction
+
 from bot.search.question import Expects, analyse
 from bot.search.select import coverage, satisfies, similarity, sufficient
 from bot.search.tokens import tokenize
-
-
-def idf(term: str) -> float:
-    """A made-up IDF: "openai" is everywhere, everything else is informative."""
-    return 0.5 if term == "openai" else 4.0
-
-
-def no_correction(word: str) -> str | None:
-    return None
 
 
 def test_how_many_wants_a_number_of_the_thing_counted() -> None:
