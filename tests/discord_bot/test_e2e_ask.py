@@ -9,8 +9,8 @@ import pytest
 
 from loopback.server import LoopbackDiscord, body_of, custom_ids
 
-from bot.discord_bot import render
 from bot.discord_bot.client import AnswerBot
+from bot.discord_bot.text import escape, highlight
 from bot.search.engine import Answer, Engine
 
 from .helpers import StartBot
@@ -29,11 +29,11 @@ def assert_renders(answer: Answer, message: dict) -> None:
     """The sent embed quotes every hit in rank order, bolds matched words, names the articles."""
     embed = message["embeds"][0]
     description = embed["description"]
-    positions = [description.index(render.highlight(hit.text, hit.matched)) for hit in answer.hits]
+    positions = [description.index(highlight(hit.text, hit.matched)) for hit in answer.hits]
     assert positions == sorted(positions)
     for rank, hit in enumerate(answer.hits, start=1):
         assert f"**{rank}.**" in description
-        assert render.escape(hit.article.title) in description
+        assert escape(hit.article.title) in description
         for word in hit.matched:
             assert f"**{word}**".lower() in description.lower()
     assert "ms" in embed["footer"]["text"]
@@ -148,7 +148,7 @@ async def test_without_embed_links_the_answer_is_plain_text(
     content = sent.json["content"]
     assert len(content) <= 2000
     for hit in expected.hits:
-        assert render.highlight(hit.text, hit.matched) in content
+        assert highlight(hit.text, hit.matched) in content
     assert len(custom_ids(sent.json)) == 4
 
 

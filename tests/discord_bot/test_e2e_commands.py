@@ -9,6 +9,7 @@ from loopback.server import LoopbackDiscord, body_of, custom_ids
 
 from bot.discord_bot import render
 from bot.discord_bot.client import AnswerBot
+from bot.discord_bot.text import escape
 from bot.search.engine import Engine
 
 from .helpers import CORPUS, StartBot
@@ -25,7 +26,7 @@ async def test_sources_lists_every_article_linked_where_a_url_is_known(
     assert len(lines) == len(engine.sources())
     for line, article in zip(lines, engine.sources()):
         assert line.startswith(f"#{article.number} ")
-        assert render.escape(article.title) in line
+        assert escape(article.title) in line
         assert (f"]({article.url})" in line) == (article.url is not None)
 
 
@@ -36,7 +37,7 @@ async def test_slash_sources_and_source_answer_the_interaction(bot: AnswerBot, l
     assert body_of(sent)["embeds"][0]["title"] == f"Sources ({len(engine.sources())} articles)"
     one = await loopback.slash(loopback.make_user("bob"), "source", {"number": 3})
     embed = body_of(await loopback.wait_for_response(one))["embeds"][0]
-    assert embed["title"] == f"#3 {render.escape(engine.article(3).title)}"  # type: ignore[union-attr]
+    assert embed["title"] == f"#3 {escape(engine.article(3).title)}"  # type: ignore[union-attr]
 
 
 async def test_a_long_source_list_pages_with_buttons(
@@ -67,12 +68,12 @@ async def test_source_n_shows_details_and_opening_lines(
     assert article is not None and article.url
     question = await loopback.post_message(loopback.make_user("erin"), "!source 2")
     embed = (await loopback.wait_for_reply(question)).json["embeds"][0]
-    assert embed["title"] == f"#2 {render.escape(article.title)}"
+    assert embed["title"] == f"#2 {escape(article.title)}"
     assert embed["url"] == article.url
     for line in engine.opening(2):
-        assert f"> {render.escape(line)}" in embed["description"]
+        assert f"> {escape(line)}" in embed["description"]
     fields = {field["name"]: field["value"] for field in embed["fields"]}
-    assert fields["Publisher"] == render.escape(article.publisher or "")
+    assert fields["Publisher"] == escape(article.publisher or "")
     assert fields["Sentences"] == str(article.sentence_count)
 
 

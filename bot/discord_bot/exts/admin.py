@@ -12,6 +12,7 @@ from bot.discord_bot import render
 from bot.discord_bot.client import AnswerBot, load_engine
 from bot.discord_bot.replies import Context, reply, typing_indicator
 from bot.discord_bot.serving import Serving
+from bot.discord_bot.text import clip, escape, plural
 from bot.search.corpus import CorpusError
 
 log = logging.getLogger(__name__)
@@ -42,9 +43,9 @@ class Admin(commands.Cog):
                 log.warning("Reload of %s failed; still serving the previous index: %s", folder, error)
                 await reply(
                     ctx,
-                    render.clip(
+                    clip(
                         f"Reload failed, so I'm still answering from the previous "
-                        f"{render.plural(len(old.sources()), 'article')}.\nWhy: {error}",
+                        f"{plural(len(old.sources()), 'article')}.\nWhy: {error}",
                         render.CONTENT_LIMIT,
                     ),
                 )
@@ -55,11 +56,11 @@ class Admin(commands.Cog):
         for warning in engine.warnings:
             log.warning("%s", warning)
         lines = [
-            f"Reloaded: {render.plural(len(engine.sources()), 'article')} "
-            f"(was {len(old.sources())}), {render.plural(len(engine.warnings), 'warning')}."
+            f"Reloaded: {plural(len(engine.sources()), 'article')} "
+            f"(was {len(old.sources())}), {plural(len(engine.warnings), 'warning')}."
         ]
-        lines += [f"- {render.escape(warning)}" for warning in engine.warnings[:5]]
-        await reply(ctx, render.clip("\n".join(lines), render.CONTENT_LIMIT))
+        lines += [f"- {escape(warning)}" for warning in engine.warnings[:5]]
+        await reply(ctx, clip("\n".join(lines), render.CONTENT_LIMIT))
 
     @commands.command(name="sync", hidden=True, extras={"example": "sync here"})
     async def sync(self, ctx: Context, scope: str = "global") -> None:
@@ -76,7 +77,7 @@ class Admin(commands.Cog):
         synced = await self.bot.tree.sync(guild=guild)
         where = "to this server" if guild else "globally (Discord may take a few minutes to show them)"
         log.info("Synced %d slash commands %s", len(synced), "to guild %s" % guild.id if guild else "globally")
-        await reply(ctx, f"Synced {render.plural(len(synced), 'slash command')} {where}.")
+        await reply(ctx, f"Synced {plural(len(synced), 'slash command')} {where}.")
 
 
 async def setup(bot: AnswerBot) -> None:

@@ -19,6 +19,7 @@ from bot.discord_bot.feedback import user_hash
 from bot.discord_bot.inflight import RESTARTING
 from bot.discord_bot.replies import Context, can_reply, reply, typing_indicator
 from bot.discord_bot.serving import Serving
+from bot.discord_bot.text import clip
 from bot.discord_bot.views import answer_view
 from bot.search.engine import Answer
 
@@ -141,7 +142,7 @@ class Ask(commands.Cog):
             or not ctx.bot_permissions.create_public_threads
         ):
             return None
-        name = render.clip(" ".join(question.split()), 100) or "Question"
+        name = clip(" ".join(question.split()), 100) or "Question"
         try:
             return await ctx.message.create_thread(name=name, auto_archive_duration=1440)
         except discord.HTTPException as error:
