@@ -2,8 +2,8 @@
 
 The file only ever grows by whole lines: a write that fails part-way (a full disk) is cut back to
 where it began, and a fragment left by a crash before this process started is closed off on its
-own line, so one bad write never takes a good record with it. Readers skip damaged lines with a
-warning instead of stopping.
+own line, so one bad write never takes a good record with it. The one reader of the file is
+bot/feedback_report.py, which skips damaged lines instead of stopping.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -64,38 +63,6 @@ def _ends_a_line(path: Path, size: int) -> bool:
     with path.open("rb") as file:
         file.seek(size - 1)
         return file.read(1) == b"\n"
-
-
-@dataclass(frozen=True)
-class Votes:
-    """What a feedback file holds: the records that parse, and the numbers of the lines that do not."""
-
-    records: tuple[dict[str, Any], ...]
-    damaged_lines: tuple[int, ...]
-
-
-def read_votes(path: Path) -> Votes:
-    """Every readable record of a feedback file; each damaged line is logged and skipped. OSError if unreadable."""
-    records: list[dict[str, Any]] = []
-    damaged: list[int] = []
-    for number, record in _parsed_lines(path):
-        if isinstance(record, dict):
-            records.append(record)
-        else:
-            log.warning("%s line %d is damaged (not a JSON object); skipped", path, number)
-            damaged.append(number)
-    return Votes(tuple(records), tuple(damaged))
-
-
-def _parsed_lines(path: Path) -> Iterator[tuple[int, object]]:
-    with path.open("rb") as file:
-        for number, raw in enumerate(file, start=1):
-            if not raw.strip():
-                continue
-            try:
-                yield number, json.loads(raw)
-            except ValueError:  # not UTF-8 or not JSON
-                yield number, None
 
 
 def user_hash(user_id: int) -> str:

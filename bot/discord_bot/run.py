@@ -38,7 +38,7 @@ from bot.discord_bot.client import (
     load_engine,
     use_endpoints,
 )
-from bot.discord_bot.feedback import read_votes
+from bot.feedback_report import read_votes, summarise
 from bot.search.corpus import CorpusError
 
 log = logging.getLogger("bot")
@@ -317,15 +317,17 @@ def _feedback_summary(path: Path) -> str:
     if not path.is_file():
         return f"{path} is not a regular file: votes cannot be saved there"
     try:
-        votes = read_votes(path)
+        read = read_votes(path)
     except OSError as error:
         return f"{path}: cannot read it ({error.strerror or error})"
-    ups = sum(record.get("vote") == "up" for record in votes.records)
-    summary = f"{path}: {len(votes.records)} votes ({ups} up, {len(votes.records) - ups} down)"
-    if votes.damaged_lines:
-        lines = ", ".join(map(str, votes.damaged_lines[:5])) + (" …" if len(votes.damaged_lines) > 5 else "")
-        summary += f"; skipped {len(votes.damaged_lines)} damaged lines ({lines})"
-    return summary
+    summary = summarise(read.votes)
+    ups = sum(rating.up for rating in summary.ratings)
+    text = f"{path}: {summary.votes} votes ({ups} up, {summary.votes - ups} down)"
+    if read.skipped:
+        numbers = [number for number, _ in read.skipped]
+        lines = ", ".join(map(str, numbers[:5])) + (" …" if len(numbers) > 5 else "")
+        text += f"; skipped {len(numbers)} damaged lines ({lines}): `python -m bot feedback` says why"
+    return text
 
 
 def _ids(ids: frozenset[int], empty: str) -> str:
