@@ -11,6 +11,7 @@ import yarl
 from discord.ext import commands, tasks
 
 from bot.config import Settings, SettingsError
+from bot.discord_bot.failures import CannotReply, ChannelNotAllowed, Restarting
 from bot.discord_bot.feedback import FeedbackLog
 from bot.discord_bot.file_worker import FileWorker
 from bot.discord_bot.inflight import InFlight
@@ -95,14 +96,6 @@ def in_allowed_channel(settings: Settings, channel: object) -> bool:
         return True
     ids = {getattr(channel, "id", None), getattr(channel, "parent_id", None)}
     return not settings.allowed_channels.isdisjoint(ids)
-
-
-class ChannelNotAllowed(commands.CheckFailure):
-    """A command was used outside the channels set in ALLOWED_CHANNELS."""
-
-    def __init__(self, channels: frozenset[int]) -> None:
-        listed = ", ".join(f"<#{channel}>" for channel in sorted(channels))
-        super().__init__(f"I only answer in {listed}.")
 
 
 class AnswerBot(commands.Bot):
@@ -217,11 +210,3 @@ class AnswerBot(commands.Bot):
         if can_reply(ctx):
             return True
         raise CannotReply("missing the Send Messages permission")
-
-
-class CannotReply(commands.CheckFailure):
-    """The bot lacks the permission to post where a command was used."""
-
-
-class Restarting(commands.CheckFailure):
-    """A command arrived after SIGTERM: the bot finishes the questions it has and takes no new ones."""

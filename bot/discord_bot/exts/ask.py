@@ -11,12 +11,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_bot import render
+from bot.discord_bot import failures, render
 from bot.discord_bot.client import AnswerBot, in_allowed_channel
-from bot.discord_bot.exts.errors import apologise, refused
-from bot.discord_bot.failures import report
+from bot.discord_bot.failures import CannotReply, Restarting
 from bot.discord_bot.feedback import user_hash
-from bot.discord_bot.inflight import RESTARTING
 from bot.discord_bot.replies import Context, can_reply, reply, typing_indicator
 from bot.discord_bot.serving import Serving
 from bot.discord_bot.text import clip
@@ -81,21 +79,17 @@ class Ask(commands.Cog):
         if ctx.valid:
             return  # a command such as `@Bot sources`: the command handles it
         via, question = addressed
-        if not can_reply(ctx):
-            refused(ctx, "missing the Send Messages permission")
-            return
         try:
+            if not can_reply(ctx):
+                raise CannotReply("missing the Send Messages permission")
             if not self.bot.in_flight.admit():
-                await reply(ctx, RESTARTING)
-            elif question:
+                raise Restarting()
+            if question:
                 await self.answer(ctx, question, via=via)
             elif via != "channel":
                 await reply(ctx, self._hint())
-        except discord.Forbidden as error:
-            refused(ctx, error.text or str(error.status))
         except Exception as error:
-            if report(error, f"answering a {via} question", ctx.channel.id):
-                await apologise(ctx)
+            await failures.handle(ctx, error, f"answering a {via} question")
 
     async def answer(self, ctx: Context, question: str, *, via: str) -> None:
         """Search in a worker thread under a typing indicator and reply with the answer."""
