@@ -17,21 +17,28 @@ from pathlib import Path
 from typing import Any
 
 from bot.discord_bot.file_worker import FileWorker
+from bot.feedback_report import Summary, load_summary
 
 log = logging.getLogger(__name__)
 
 # Discord wants an interaction answered within 3 s; the clicker hears back well before that either way,
 # with room for a busy event loop. The write itself still happens when the disk answers.
 WRITE_TIMEOUT = 1.5
+READ_TIMEOUT = 10.0  # `/stats` defers its reply first, so it may wait this long for a big or slow file
 
 
 class FeedbackLog:
-    """Appends records as JSON lines on a writer thread of its own (see file_worker)."""
+    """Appends records as JSON lines on a writer thread of its own (see file_worker), and reads them on another."""
 
     def __init__(self, path: Path, *, timeout: float = WRITE_TIMEOUT) -> None:
         self.path = path
         self.timeout = timeout
         self._worker = FileWorker("feedback")
+        self._reader = FileWorker("feedback reader", backlog=2)  # a slow read never holds up a vote being saved
+
+    async def summary(self) -> Summary:
+        """The votes so far, by `bot feedback`'s rules; OSError if the file cannot be read (TimeoutError if it hangs)."""
+        return await self._reader.run(lambda: load_summary(self.path), timeout=READ_TIMEOUT)
 
     async def append(self, record: Mapping[str, Any]) -> None:
         """Write one record; raises OSError (TimeoutError when the disk does not answer in time)."""

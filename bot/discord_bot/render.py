@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import discord
 
-from bot.discord_bot.text import clip, escape, flat, highlight, plural, safe_url, units
+from bot.discord_bot.stats import Snapshot
+from bot.discord_bot.text import clip, duration, escape, flat, highlight, plural, safe_url, units
 from bot.search.corpus import Article
 from bot.search.engine import Answer, Hit, Sentence
 
@@ -225,11 +226,12 @@ class CommandHelp:
     example: str
 
 
-def help_embed(entries: Sequence[CommandHelp], *, prefix: str, bot_name: str) -> discord.Embed:
+def help_embed(entries: Sequence[CommandHelp], *, prefix: str, bot_name: str, menu: str) -> discord.Embed:
     """What the bot does and every command with an example."""
     intro = (
         f"Ask me about the articles I know. Use `{prefix}ask`, `/ask`, mention me "
-        f"(`@{escape(bot_name)} your question`), reply to one of my answers, or just write to me in a DM."
+        f"(`@{escape(bot_name)} your question`), reply to one of my answers, or just write to me in a DM. "
+        f"To look up what a message says, right-click it → Apps → {menu}. `{prefix}help ask` explains one command."
     )
     embed = discord.Embed(title="How to ask me", description=intro, colour=COLOUR)
     for entry in entries[:HELP_ENTRIES]:
@@ -238,4 +240,53 @@ def help_embed(entries: Sequence[CommandHelp], *, prefix: str, bot_name: str) ->
             value=clip(f"{entry.summary}\nExample: `{entry.example}`", 300),
             inline=False,
         )
+    return embed
+
+
+def command_help_embed(entry: CommandHelp, *, details: str, choices: Sequence[tuple[str, str]]) -> discord.Embed:
+    """One command in full: its usage, what it does, its choices if it has some, and an example."""
+    parts = [entry.summary, details, "\n".join(f"- `{name}`: {what}" for name, what in choices)]
+    description = clip("\n\n".join(part for part in parts if part), DESCRIPTION_LIMIT - 500)
+    embed = discord.Embed(title=clip(entry.usage, TITLE_LIMIT), description=description, colour=COLOUR)
+    embed.add_field(name="Example", value=clip(f"`{entry.example}`", FIELD_VALUE_LIMIT), inline=False)
+    return embed
+
+
+@dataclass(frozen=True)
+class StatsReport:
+    snapshot: Snapshot
+    votes: str
+    articles: int
+    sentences: int
+    model: str
+    shards: str  # "" when the bot is not sharded
+
+
+def stats_embed(report: StatsReport) -> discord.Embed:
+    """The operator's view of the bot: questions, latency, votes, corpus, model and uptime."""
+    snap = report.snapshot
+    if snap.asked:
+        questions = f"{snap.asked:,} asked: {snap.answered:,} answered, {snap.abstained:,} not ({snap.abstention_rate:.0%})"
+    else:
+        questions = "none yet"
+    if snap.unanswered_chatter:
+        questions += f"\n{snap.unanswered_chatter:,} answer-channel messages had no answer and were left alone"
+    p50, p95 = snap.latency_ms(50), snap.latency_ms(95)
+    if p50 is not None and p95 is not None:
+        latency = f"p50 {p50:,.0f} ms · p95 {p95:,.0f} ms (the last {plural(len(snap.latencies_ms), 'question')})"
+    else:
+        latency = "no questions yet"
+    embed = discord.Embed(title="How I'm doing", colour=COLOUR)
+    fields = [
+        ("Questions", questions),
+        ("Reply time", latency),
+        ("Votes", escape(report.votes)),
+        ("Articles", f"{plural(report.articles, 'article')}, {plural(report.sentences, 'sentence')}"),
+        ("Model", escape(report.model)),
+        ("Up for", duration(snap.uptime_s)),
+    ]
+    if report.shards:
+        fields.append(("Shards", report.shards))
+    for name, value in fields:
+        embed.add_field(name=name, value=clip(value, FIELD_VALUE_LIMIT), inline=False)
     return embed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import discord
@@ -9,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.discord_bot import render
+from bot.discord_bot.stats import Snapshot
 from bot.discord_bot.text import escape, units
 from bot.discord_bot.views import CUSTOM_ID_LIMIT, answer_view, fit_ids
 from bot.search.corpus import Article
@@ -107,10 +109,29 @@ def test_any_context_fits(passages: list[tuple[Article, list[str]]]) -> None:
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.lists(st.tuples(wild_text, wild_text, wild_text), max_size=30))
-def test_any_help_fits(entries: list[tuple[str, str, str]]) -> None:
+@given(st.lists(st.tuples(wild_text, wild_text, wild_text), max_size=30), wild_text, st.lists(st.tuples(wild_text, wild_text)))
+def test_any_help_fits(entries: list[tuple[str, str, str]], details: str, choices: list[tuple[str, str]]) -> None:
     helps = [render.CommandHelp(*entry) for entry in entries]
-    assert_embed_fits(render.help_embed(helps, prefix="!", bot_name="Bot"))
+    assert_embed_fits(render.help_embed(helps, prefix="!", bot_name="Bot", menu="Ask the articles"))
+    for entry in helps[:3]:
+        assert_embed_fits(render.command_help_embed(entry, details=details, choices=choices))
+
+
+def test_stats_say_how_the_bot_is_doing() -> None:
+    snapshot = Snapshot(answered=90, abstained=10, unanswered_chatter=7, latencies_ms=tuple(range(1, 101)), uptime_s=3725)
+    report = render.StatsReport(snapshot, "👍 12 · 👎 3 on 9 answers", 5, 156, "all-MiniLM-L6-v2 (int8 ONNX)", "")
+    fields = {field.name: field.value for field in render.stats_embed(report).fields}
+    assert fields == {
+        "Questions": "100 asked: 90 answered, 10 not (10%)\n7 answer-channel messages had no answer and were left alone",
+        "Reply time": "p50 50 ms · p95 95 ms (the last 100 questions)",
+        "Votes": "👍 12 · 👎 3 on 9 answers",
+        "Articles": "5 articles, 156 sentences",
+        "Model": "all-MiniLM-L6-v2 (int8 ONNX)",
+        "Up for": "1 h 2 min",
+    }
+    quiet = Snapshot(answered=0, abstained=0, unanswered_chatter=0, latencies_ms=(), uptime_s=5)
+    fields = {f.name: f.value for f in render.stats_embed(dataclasses.replace(report, snapshot=quiet, shards="1 of 2")).fields}
+    assert (fields["Questions"], fields["Reply time"], fields["Shards"]) == ("none yet", "no questions yet", "1 of 2")
 
 
 @settings(max_examples=60, deadline=None)
@@ -182,7 +203,7 @@ def test_no_rendered_reply_can_ping(question: str, sentences: list[tuple[str, li
         render.articles_embed(articles, prefix="!"),
         render.context_embed([(0, tuple(Sentence(n, hit.article, n, hit.text) for n, hit in enumerate(hits)))]),
         # Help holds only the bot's own texts and name (Discord refuses "everyone" and "here" as usernames).
-        render.help_embed([render.CommandHelp("!ask <question>", "Ask.", "!ask why?")], prefix="!", bot_name="Bot"),
+        render.help_embed([render.CommandHelp("!ask <question>", "Ask.", "!ask why?")], prefix="!", bot_name="Bot", menu="Ask"),
     ]
     texts = [render.answer_text(answer, article_count=3), escape(question)]
     texts += [part for embed in embeds for part in shown_text(embed)]

@@ -1,11 +1,10 @@
-"""Operator commands: `!reload` re-reads the corpus without a restart, `!sync` publishes slash commands."""
+"""`!reload`: the operator re-reads the corpus without a restart."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 
-import discord
 from discord.ext import commands
 
 from bot.discord_bot import render
@@ -18,17 +17,13 @@ from bot.search.corpus import CorpusError
 log = logging.getLogger(__name__)
 
 
-class Admin(commands.Cog):
+class Reload(commands.Cog):
     def __init__(self, bot: AnswerBot) -> None:
         self.bot = bot
         self._reloading = asyncio.Lock()
 
-    async def cog_check(self, ctx: Context) -> bool:  # type: ignore[override]
-        if not await self.bot.is_owner(ctx.author):
-            raise commands.NotOwner("only owners may run operator commands")
-        return True
-
     @commands.command(name="reload", hidden=True, extras={"example": "reload"})
+    @commands.is_owner()
     async def reload(self, ctx: Context) -> None:
         """Re-read the corpus folder; if it fails, the current articles keep serving."""
         if self._reloading.locked():
@@ -62,23 +57,6 @@ class Admin(commands.Cog):
         lines += [f"- {escape(warning)}" for warning in engine.warnings[:5]]
         await reply(ctx, clip("\n".join(lines), render.CONTENT_LIMIT))
 
-    @commands.command(name="sync", hidden=True, extras={"example": "sync here"})
-    async def sync(self, ctx: Context, scope: str = "global") -> None:
-        """Publish the slash commands: `global` (every server) or `here` (this server, at once)."""
-        if scope not in {"global", "here"}:
-            raise commands.BadArgument("scope must be global or here")
-        guild: discord.abc.Snowflake | None = None
-        if scope == "here":
-            if ctx.guild is None:
-                await reply(ctx, "`here` only works in a server; use it there, or sync globally.")
-                return
-            guild = ctx.guild
-            self.bot.tree.copy_global_to(guild=ctx.guild)
-        synced = await self.bot.tree.sync(guild=guild)
-        where = "to this server" if guild else "globally (Discord may take a few minutes to show them)"
-        log.info("Synced %d slash commands %s", len(synced), "to guild %s" % guild.id if guild else "globally")
-        await reply(ctx, f"Synced {plural(len(synced), 'slash command')} {where}.")
-
 
 async def setup(bot: AnswerBot) -> None:
-    await bot.add_cog(Admin(bot))
+    await bot.add_cog(Reload(bot))
