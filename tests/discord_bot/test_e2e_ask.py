@@ -209,11 +209,15 @@ async def test_outside_allowed_channels_slash_says_where_and_messages_are_ignore
     elsewhere = loopback.add_channel("elsewhere")
     await start_bot(allowed_channels=frozenset({elsewhere.id}))
     kim = loopback.make_user("kim")
-    await loopback.post_message(kim, QUESTION, mention_bot=True)
-    interaction = await loopback.slash(kim, "ask", {"question": QUESTION})
-    sent = await loopback.wait_for_response(interaction)
-    assert body_of(sent)["content"] == f"I only answer in <#{elsewhere.id}>."
-    assert body_of(sent)["flags"] & 64
+    question = await loopback.post_message(kim, QUESTION, mention_bot=True)
+    for interaction in (
+        await loopback.slash(kim, "ask", {"question": QUESTION}),
+        await loopback.slash(kim, "help"),  # app commands that are not hybrid get the same checks
+        await loopback.message_command(kim, MENU_NAME, question),
+    ):
+        sent = await loopback.wait_for_response(interaction)
+        assert body_of(sent)["content"] == f"I only answer in <#{elsewhere.id}>."
+        assert body_of(sent)["flags"] & 64
     assert not [r for r in loopback.sent_messages() if (r.json or {}).get("message_reference")]
 
 
