@@ -42,6 +42,8 @@ class Secret:
         return bool(self.value)
 
 
+AUTO_SHARDS = "auto"
+SHARD_COUNT_RANGE = range(1, 100_001)
 TOP_K_RANGE = range(1, 11)
 """How many sentences an answer may show: the one rule for TOP_K and `ask --top-k` alike."""
 
@@ -110,6 +112,23 @@ def _ids(name: str, raw: str) -> frozenset[int]:
     return frozenset(int(part) for part in parts)
 
 
+def _shard_count(name: str, raw: str) -> int | str:
+    """`auto` (as many as Discord recommends) or a number of shards."""
+    if raw.lower() == AUTO_SHARDS:
+        return AUTO_SHARDS
+    try:
+        return whole_number(name, raw, SHARD_COUNT_RANGE)
+    except SettingsError as error:
+        raise SettingsError(f"{error}, or {AUTO_SHARDS}") from None
+
+
+def _shard_ids(name: str, raw: str) -> tuple[int, ...]:
+    parts = [part.strip() for part in raw.replace(";", ",").split(",") if part.strip()]
+    if not parts or not all(part.isdigit() for part in parts):
+        raise SettingsError(f"{name}={raw!r} must be shard numbers separated by commas, counting from 0, e.g. {name}=0,1")
+    return tuple(sorted({int(part) for part in parts}))
+
+
 def _log_level(name: str, raw: str) -> str:
     level = raw.upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
@@ -145,6 +164,24 @@ class Settings:
     health_file: Path | None = _setting("HEALTH_FILE", None, _path)
     semantic: bool = _setting("SEMANTIC", True, _bool)
     semantic_model: Path | None = _setting("SEMANTIC_MODEL", None, _path)
+    shard_count: int | str | None = _setting("SHARD_COUNT", None, _shard_count)
+    shard_ids: tuple[int, ...] = _setting("SHARD_IDS", (), _shard_ids)
+
+    def __post_init__(self) -> None:
+        """SHARD_IDS only makes sense as part of a known SHARD_COUNT."""
+        if not self.shard_ids:
+            return
+        if not isinstance(self.shard_count, int):
+            raise SettingsError(
+                f"SHARD_IDS={','.join(map(str, self.shard_ids))} needs SHARD_COUNT set to the total number of shards "
+                "across all processes, e.g. SHARD_COUNT=2 with SHARD_IDS=0 here and SHARD_IDS=1 in the other process"
+            )
+        beyond = [shard for shard in self.shard_ids if shard >= self.shard_count]
+        if beyond:
+            raise SettingsError(
+                f"SHARD_IDS names shard {beyond[0]}, but with SHARD_COUNT={self.shard_count} shards are numbered "
+                f"0 to {self.shard_count - 1}"
+            )
 
 
 def variables() -> dict[str, Any]:

@@ -13,7 +13,6 @@ that cannot be read (a crash mid-write, a hand edit) is skipped with a note nami
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,21 +55,37 @@ class Summary:
     notes: list[str] = field(default_factory=list)
 
 
-def read_votes(lines: Iterable[str], name: str) -> tuple[list[Vote], list[str]]:
-    """The votes in JSON lines, and a note for each line that is not one (named `name` line N)."""
+@dataclass(frozen=True)
+class FeedbackFile:
+    """What a feedback file holds: the votes that can be read, and each other line's number and why not."""
+
+    votes: list[Vote]
+    skipped: list[tuple[int, str]]
+
+    def notes(self, name: str) -> list[str]:
+        return [f"{name} line {number}: {why}; skipped" for number, why in self.skipped]
+
+
+def read_votes(path: Path) -> FeedbackFile:
+    """Every vote in the feedback file, the one reader of it (the `feedback` and `check` commands, `/stats`).
+
+    A line that is not UTF-8, not JSON or not a vote is skipped, never fatal. OSError if the file cannot be read.
+    """
     votes: list[Vote] = []
-    notes: list[str] = []
-    for number, line in enumerate(lines, start=1):
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            votes.append(_vote(json.loads(line)))
-        except json.JSONDecodeError as error:
-            notes.append(f"{name} line {number}: not JSON at column {error.colno} ({error.msg}); skipped")
-        except ValueError as error:
-            notes.append(f"{name} line {number}: {error}; skipped")
-    return votes, notes
+    skipped: list[tuple[int, str]] = []
+    with path.open("rb") as file:
+        for number, raw in enumerate(file, start=1):
+            if not raw.strip():
+                continue
+            try:
+                votes.append(_vote(json.loads(raw.decode("utf-8").strip())))
+            except UnicodeDecodeError:
+                skipped.append((number, "not UTF-8 text"))
+            except json.JSONDecodeError as error:
+                skipped.append((number, f"not JSON at column {error.colno} ({error.msg})"))
+            except ValueError as error:
+                skipped.append((number, str(error)))
+    return FeedbackFile(votes, skipped)
 
 
 def _vote(record: Any) -> Vote:
@@ -127,9 +142,8 @@ def summarise(votes: list[Vote], notes: list[str] | None = None) -> Summary:
 
 def load_summary(path: Path) -> Summary:
     """Read and summarise the feedback file; OSError if it cannot be read at all."""
-    with path.open(encoding="utf-8", errors="replace") as file:
-        votes, notes = read_votes(file, str(path))
-    return summarise(votes, notes)
+    read = read_votes(path)
+    return summarise(read.votes, read.notes(str(path)))
 
 
 def render(summary: Summary, source: Path, limit: int, width: int = 88) -> str:

@@ -89,11 +89,23 @@ def test_the_index_is_saved_per_user_by_default_and_can_be_switched_off() -> Non
         ("ANSWER_IN_THREAD", "maybe", "ANSWER_IN_THREAD='maybe' is not true or false"),
         ("OWNER_IDS", "me", "OWNER_IDS='me' must be Discord ids separated by commas"),
         ("LOG_LEVEL", "loud", "LOG_LEVEL='LOUD' is not a level"),
+        ("SHARD_COUNT", "many", "SHARD_COUNT='many' is not a whole number; use a number from 1 to 100000, or auto"),
+        ("SHARD_IDS", "first", "SHARD_IDS='first' must be shard numbers separated by commas, counting from 0"),
     ],
 )
 def test_a_value_it_cannot_use_names_the_setting_and_the_fix(name: str, value: str, explained: str) -> None:
     with pytest.raises(SettingsError, match=re.escape(explained)):
         load_settings(environ={name: value}, env_file=None)
+
+
+def test_shards_are_auto_or_a_count_and_the_ids_must_fall_within_it() -> None:
+    assert load_settings(environ={"SHARD_COUNT": "Auto"}, env_file=None).shard_count == "auto"
+    split = load_settings(environ={"SHARD_COUNT": "4", "SHARD_IDS": "3, 1"}, env_file=None)
+    assert (split.shard_count, split.shard_ids) == (4, (1, 3))
+    with pytest.raises(SettingsError, match="SHARD_IDS=1 needs SHARD_COUNT set to the total number of shards"):
+        load_settings(environ={"SHARD_COUNT": "auto", "SHARD_IDS": "1"}, env_file=None)
+    with pytest.raises(SettingsError, match="SHARD_IDS names shard 2, but with SHARD_COUNT=2 shards are numbered 0 to 1"):
+        load_settings(environ={"SHARD_COUNT": "2", "SHARD_IDS": "0,2"}, env_file=None)
 
 
 def test_real_environment_variables_win_over_the_env_file(tmp_path: Path) -> None:

@@ -57,14 +57,14 @@ def test_worst_rated_answers_come_first(feedback_file: Path, capsys) -> None:
 
 
 def test_a_person_s_last_vote_on_a_message_counts_once_and_one_answer_in_two_messages_is_one(feedback_file: Path) -> None:
-    votes, notes = read_votes(feedback_file.read_text(encoding="utf-8").splitlines(), "feedback.jsonl")
-    ratings = {r.question: r for r in summarise(votes, notes).ratings}
-    assert notes == []
+    read = read_votes(feedback_file)
+    ratings = {r.question: r for r in summarise(read.votes).ratings}
+    assert read.skipped == []
     assert (ratings[APPLES].up, ratings[APPLES].down) == (0, 1)
     assert (ratings[BEES].up, ratings[BEES].down) == (2, 0)
 
 
-def test_ties_put_the_more_disliked_then_the_more_recent_first() -> None:
+def test_ties_put_the_more_disliked_then_the_more_recent_first(tmp_path: Path) -> None:
     lines = [
         '{"vote": "down", "user": "a", "question": "q1", "sentence_ids": [1], "message_id": 1, "time": "2025-06-01T09:00"}',
         '{"vote": "up", "user": "b", "question": "q1", "sentence_ids": [1], "message_id": 1, "time": "2025-06-01T09:01"}',
@@ -72,8 +72,8 @@ def test_ties_put_the_more_disliked_then_the_more_recent_first() -> None:
         '{"vote": "down", "user": "b", "question": "q2", "sentence_ids": [2], "message_id": 2, "time": "2025-06-03T09:03"}',
         '{"vote": "up", "user": "a", "question": "q3", "sentence_ids": [3], "message_id": 3, "time": "2025-06-02T09:00"}',
     ]
-    votes, _ = read_votes(lines, "f")
-    assert [r.question for r in summarise(votes).ratings] == ["q2", "q1", "q3"]
+    (tmp_path / "f").write_text("\n".join(lines), encoding="utf-8")
+    assert [r.question for r in summarise(read_votes(tmp_path / "f").votes).ratings] == ["q2", "q1", "q3"]
 
 
 def test_a_damaged_line_is_skipped_with_a_warning_naming_it(feedback_file: Path, capsys) -> None:
@@ -83,6 +83,8 @@ def test_a_damaged_line_is_skipped_with_a_warning_naming_it(feedback_file: Path,
         file.write('{"vote": "meh", "user": "eve", "question": "q"}\n')
         file.write('{"vote": "down", "user": "eve", "question": "q", "sentence_ids": "7"}\n')
         file.write("\n")
+    with feedback_file.open("ab") as binary:
+        binary.write(b'{"vote": "up", "question": "caf\xe9"}\n')  # Latin-1 from a hand edit
     assert main(["feedback", "--file", str(feedback_file)]) == 0
     captured = capsys.readouterr()
     assert captured.err.splitlines() == [
@@ -90,6 +92,7 @@ def test_a_damaged_line_is_skipped_with_a_warning_naming_it(feedback_file: Path,
         f"warning: {feedback_file} line 8: not a JSON object; skipped",
         f"warning: {feedback_file} line 9: 'vote' is 'meh', not 'up' or 'down'; skipped",
         f"warning: {feedback_file} line 10: 'sentence_ids' is not a list of whole numbers; skipped",
+        f"warning: {feedback_file} line 12: not UTF-8 text; skipped",
     ]
     assert captured.out.startswith("5 votes ")
 

@@ -5,17 +5,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Any
 
 import discord
 import yarl
 from discord.ext import commands, tasks
 
-from bot.config import Settings, SettingsError
+from bot.config import AUTO_SHARDS, Settings, SettingsError
+from bot.discord_bot.failures import CannotReply, ChannelNotAllowed, Restarting
 from bot.discord_bot.feedback import FeedbackLog
 from bot.discord_bot.file_worker import FileWorker
 from bot.discord_bot.inflight import InFlight
 from bot.discord_bot.replies import can_reply
 from bot.discord_bot.serving import Serving
+from bot.discord_bot.stats import Stats
 from bot.discord_bot.views import DYNAMIC_ITEMS
 from bot.health import write_heartbeat
 from bot import factory
@@ -27,7 +30,9 @@ EXTENSIONS = (
     "bot.discord_bot.exts.ask",
     "bot.discord_bot.exts.sources",
     "bot.discord_bot.exts.help",
-    "bot.discord_bot.exts.admin",
+    "bot.discord_bot.exts.reload",
+    "bot.discord_bot.exts.sync",
+    "bot.discord_bot.exts.stats",
     "bot.discord_bot.exts.errors",
 )
 HEARTBEAT_SECONDS = 30.0  # well inside bot.health's 90 s default, so one late write is no alarm
@@ -97,14 +102,6 @@ def in_allowed_channel(settings: Settings, channel: object) -> bool:
     return not settings.allowed_channels.isdisjoint(ids)
 
 
-class ChannelNotAllowed(commands.CheckFailure):
-    """A command was used outside the channels set in ALLOWED_CHANNELS."""
-
-    def __init__(self, channels: frozenset[int]) -> None:
-        listed = ", ".join(f"<#{channel}>" for channel in sorted(channels))
-        super().__init__(f"I only answer in {listed}.")
-
-
 class AnswerBot(commands.Bot):
     """The corpus-answering bot; `serving` (the engine and its corpus version) is replaced whole by `!reload`."""
 
@@ -115,6 +112,7 @@ class AnswerBot(commands.Bot):
         *,
         guild_ready_timeout: float = 2.0,
         heartbeat_timeout: float = GATEWAY_SILENCE_TIMEOUT,
+        **sharding: Any,
     ) -> None:
         # The bot has no voice features: spare operators discord.py's warnings about voice libraries.
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
@@ -131,6 +129,7 @@ class AnswerBot(commands.Bot):
             strip_after_prefix=True,
             guild_ready_timeout=guild_ready_timeout,
             heartbeat_timeout=heartbeat_timeout,
+            **sharding,
         )
         self.settings = settings
         self.serving = Serving.of(engine)
@@ -139,6 +138,7 @@ class AnswerBot(commands.Bot):
         # Channels where Discord refused a reply: logged once, then quiet until a reply gets through.
         self.refused_channels: set[int] = set()
         self.in_flight = InFlight()
+        self.stats = Stats()
         self.add_check(self._taking_questions)
         self.add_check(self._allowed_here)
         self.add_check(self._can_reply_here)
@@ -146,6 +146,20 @@ class AnswerBot(commands.Bot):
     @property
     def engine(self) -> Engine:
         return self.serving.engine
+
+    @property
+    def connected(self) -> bool:
+        """Whether the gateway connection is open (for a sharded bot: every shard this process runs)."""
+        return self.ws is not None and self.ws.open
+
+    @property
+    def gateway_reached(self) -> bool:
+        """Whether a gateway connection ever opened: a failure before that is a failure to connect at all."""
+        return self.ws is not None
+
+    def shard_summary(self) -> str:
+        """Which shards this process runs, for /stats; "" when the bot does not shard."""
+        return ""
 
     async def setup_hook(self) -> None:
         for extension in EXTENSIONS:
@@ -189,7 +203,7 @@ class AnswerBot(commands.Bot):
     async def _heartbeat(self) -> None:
         """Rewrite HEALTH_FILE while connected: a closed gateway or a stuck event loop lets it go stale."""
         path = self.settings.health_file
-        if self.ws is None or not self.ws.open or not self.is_ready() or path is None:
+        if not self.connected or not self.is_ready() or path is None:
             return
         try:
             await self._health_writer.run(lambda: write_heartbeat(path), timeout=HEARTBEAT_SECONDS)
@@ -200,17 +214,30 @@ class AnswerBot(commands.Bot):
     async def _before_heartbeat(self) -> None:
         await self.wait_until_ready()
 
+    def admit_work(self) -> None:
+        """Count the current task as work in flight, or raise Restarting once the bot is stopping."""
+        if not self.in_flight.admit():
+            raise Restarting()
+
+    async def check_channel(self, user: discord.abc.User, channel: object) -> None:
+        """Raise ChannelNotAllowed outside ALLOWED_CHANNELS, unless `user` is an owner (they may ask anywhere)."""
+        if not in_allowed_channel(self.settings, channel) and not await self.is_owner(user):
+            raise ChannelNotAllowed(self.settings.allowed_channels)
+
+    async def admit_interaction(self, interaction: discord.Interaction[AnswerBot]) -> None:
+        """The global checks, for app commands that are not hybrid (discord.py applies them to commands only)."""
+        self.admit_work()
+        await self.check_channel(interaction.user, interaction.channel)
+
     async def _taking_questions(self, ctx: commands.Context[AnswerBot]) -> bool:
         """Global check, first: counts the command as work in flight, or refuses it once the bot is stopping."""
-        if self.in_flight.admit():
-            return True
-        raise Restarting()
+        self.admit_work()
+        return True
 
     async def _allowed_here(self, ctx: commands.Context[AnswerBot]) -> bool:
         """Global check: commands work only in ALLOWED_CHANNELS (owners may use them anywhere)."""
-        if in_allowed_channel(self.settings, ctx.channel) or await self.is_owner(ctx.author):
-            return True
-        raise ChannelNotAllowed(self.settings.allowed_channels)
+        await self.check_channel(ctx.author, ctx.channel)
+        return True
 
     async def _can_reply_here(self, ctx: commands.Context[AnswerBot]) -> bool:
         """Global check: skip commands where the bot may not post, rather than collect 403s from Discord."""
@@ -219,9 +246,41 @@ class AnswerBot(commands.Bot):
         raise CannotReply("missing the Send Messages permission")
 
 
-class CannotReply(commands.CheckFailure):
-    """The bot lacks the permission to post where a command was used."""
+class ShardedAnswerBot(AnswerBot, commands.AutoShardedBot):
+    """The same bot on discord.py's AutoShardedBot: one gateway connection per shard, SHARD_IDS of them here.
+
+    AnswerBot's methods come first and AutoShardedBot's client next (commands.Bot adds nothing of its
+    own), so everything above runs over discord.py's shard manager.
+    """
+
+    def __init__(self, settings: Settings, engine: Engine, **options: Any) -> None:
+        count = settings.shard_count
+        super().__init__(
+            settings,
+            engine,
+            shard_count=None if count == AUTO_SHARDS else count,  # None: ask Discord how many
+            shard_ids=list(settings.shard_ids) or None,
+            **options,
+        )
+
+    async def on_shard_ready(self, shard_id: int) -> None:
+        log.info("Shard %d of %s connected", shard_id, self.shard_count)
+
+    @property
+    def connected(self) -> bool:
+        return bool(self.shards) and not any(shard.is_closed() for shard in self.shards.values())
+
+    @property
+    def gateway_reached(self) -> bool:
+        return bool(self.shards)
+
+    def shard_summary(self) -> str:
+        ids = ", ".join(str(shard) for shard in sorted(self.shards))
+        return f"{ids} of {self.shard_count} in this process (the counts above are this process's)"
 
 
-class Restarting(commands.CheckFailure):
-    """A command arrived after SIGTERM: the bot finishes the questions it has and takes no new ones."""
+def make_bot(settings: Settings, engine: Engine, **options: Any) -> AnswerBot:
+    """The bot the settings ask for: sharded when SHARD_COUNT is set, one connection otherwise."""
+    if settings.shard_count is None:
+        return AnswerBot(settings, engine, **options)
+    return ShardedAnswerBot(settings, engine, **options)

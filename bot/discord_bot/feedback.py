@@ -2,8 +2,8 @@
 
 The file only ever grows by whole lines: a write that fails part-way (a full disk) is cut back to
 where it began, and a fragment left by a crash before this process started is closed off on its
-own line, so one bad write never takes a good record with it. Readers skip damaged lines with a
-warning instead of stopping.
+own line, so one bad write never takes a good record with it. The one reader of the file is
+bot/feedback_report.py, which skips damaged lines instead of stopping.
 """
 
 from __future__ import annotations
@@ -12,27 +12,33 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from bot.discord_bot.file_worker import FileWorker
+from bot.feedback_report import Summary, load_summary
 
 log = logging.getLogger(__name__)
 
 # Discord wants an interaction answered within 3 s; the clicker hears back well before that either way,
 # with room for a busy event loop. The write itself still happens when the disk answers.
 WRITE_TIMEOUT = 1.5
+READ_TIMEOUT = 10.0  # `/stats` defers its reply first, so it may wait this long for a big or slow file
 
 
 class FeedbackLog:
-    """Appends records as JSON lines on a writer thread of its own (see file_worker)."""
+    """Appends records as JSON lines on a writer thread of its own (see file_worker), and reads them on another."""
 
     def __init__(self, path: Path, *, timeout: float = WRITE_TIMEOUT) -> None:
         self.path = path
         self.timeout = timeout
         self._worker = FileWorker("feedback")
+        self._reader = FileWorker("feedback reader", backlog=2)  # a slow read never holds up a vote being saved
+
+    async def summary(self) -> Summary:
+        """The votes so far, by `bot feedback`'s rules; OSError if the file cannot be read (TimeoutError if it hangs)."""
+        return await self._reader.run(lambda: load_summary(self.path), timeout=READ_TIMEOUT)
 
     async def append(self, record: Mapping[str, Any]) -> None:
         """Write one record; raises OSError (TimeoutError when the disk does not answer in time)."""
@@ -64,38 +70,6 @@ def _ends_a_line(path: Path, size: int) -> bool:
     with path.open("rb") as file:
         file.seek(size - 1)
         return file.read(1) == b"\n"
-
-
-@dataclass(frozen=True)
-class Votes:
-    """What a feedback file holds: the records that parse, and the numbers of the lines that do not."""
-
-    records: tuple[dict[str, Any], ...]
-    damaged_lines: tuple[int, ...]
-
-
-def read_votes(path: Path) -> Votes:
-    """Every readable record of a feedback file; each damaged line is logged and skipped. OSError if unreadable."""
-    records: list[dict[str, Any]] = []
-    damaged: list[int] = []
-    for number, record in _parsed_lines(path):
-        if isinstance(record, dict):
-            records.append(record)
-        else:
-            log.warning("%s line %d is damaged (not a JSON object); skipped", path, number)
-            damaged.append(number)
-    return Votes(tuple(records), tuple(damaged))
-
-
-def _parsed_lines(path: Path) -> Iterator[tuple[int, object]]:
-    with path.open("rb") as file:
-        for number, raw in enumerate(file, start=1):
-            if not raw.strip():
-                continue
-            try:
-                yield number, json.loads(raw)
-            except ValueError:  # not UTF-8 or not JSON
-                yield number, None
 
 
 def user_hash(user_id: int) -> str:

@@ -1,18 +1,18 @@
 """Turn answers, articles and help into Discord embeds or plain text that always fit Discord's limits.
 
-Pure functions: no network, no bot. Every length is measured in UTF-16 code units, which is
-never less than what Discord counts, so a result that fits here fits there.
+Pure functions: no network, no bot. Measuring, clipping and escaping text is text.py's job; this
+module lays the pieces out within each embed's and message's limits.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from urllib.parse import quote, urlsplit
 
 import discord
 
+from bot.discord_bot.stats import Snapshot
+from bot.discord_bot.text import clip, duration, escape, flat, highlight, plural, safe_url, units
 from bot.search.corpus import Article
 from bot.search.engine import Answer, Hit, Sentence
 
@@ -27,87 +27,6 @@ ALSO_IN_SHOWN = 5
 HELP_ENTRIES = 12  # 12 fields of at most 380 units keep the help embed under 6,000
 MIN_BLOCK = 150  # below this a further answer would be a stub; leave it out instead
 COLOUR = discord.Colour.blurple()
-
-# Characters that are markdown anywhere in a line (emphasis, code, spoilers, masked links, mentions);
-# a backslash before one shows it literally. Bare URLs are wrapped in <> instead, which keeps them
-# clickable and stops link previews.
-_MARKDOWN = re.compile(r"(https?://[^\s<>()\[\]]*[^\s<>()\[\].,:;\"'])|([\\*_~`|\[\]<])")
-# Characters that are markdown only at the start of a line: quotes, headings, lists.
-_LINE_START = re.compile(r"^([>#-])")
-_MENTION = re.compile(r"@(everyone|here)")
-# Invisible formatting characters in article or question text: bidirectional embeddings, overrides and
-# isolates (an RLO reverses the rest of a quoted line), directional marks, zero-width spaces, word
-# joiners and BOMs. They are dropped when rendering. ZWJ and ZWNJ stay: scripts such as Persian and
-# Hindi, and emoji sequences, need them, and they cannot reorder text. (The "@\u200beveryone" that
-# `_escape_inline` writes itself is added after this.)
-_INVISIBLE = re.compile("[\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]+")
-
-
-def units(text: str) -> int:
-    """Length as Discord may count it (UTF-16 code units)."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def clip(text: str, limit: int, ellipsis: str = "…") -> str:
-    """`text` cut to at most `limit` units, at a word boundary when one is near, marked with an ellipsis."""
-    if units(text) <= limit:
-        return text
-    keep = max(0, limit - units(ellipsis))
-    cut = text[:keep]
-    while units(cut) > keep:
-        cut = cut[:-1]
-    space = cut.rfind(" ")
-    if space > keep - 20 and space > 0:
-        cut = cut[:space]
-    return cut.rstrip() + ellipsis
-
-
-def escape(text: str) -> str:
-    """Show corpus or user text literally: no markdown, no mention pings, no masked links, no bidi tricks, one line."""
-    return _escape_inline(_flat(text), at_start=True)
-
-
-def _flat(text: str) -> str:
-    """`text` on one line, single-spaced, without invisible formatting characters (see _INVISIBLE)."""
-    if not text.isascii():  # the common case skips the scan: none of them is ASCII
-        text = _INVISIBLE.sub("", text)
-    return " ".join(text.split())
-
-
-def _escape_inline(text: str, *, at_start: bool = False) -> str:
-    def replace(match: re.Match[str]) -> str:
-        return f"<{match.group(1)}>" if match.group(1) else "\\" + match.group(2)
-
-    escaped = _MENTION.sub("@\u200b\\1", _MARKDOWN.sub(replace, text))
-    return _LINE_START.sub(r"\\\1", escaped) if at_start else escaped
-
-
-def highlight(text: str, matched: Iterable[str]) -> str:
-    """`text` escaped, with each whole-word occurrence of a matched word in bold."""
-    words = sorted({flat_word for w in matched if (flat_word := _flat(w))}, key=len, reverse=True)
-    flat = _flat(text)
-    if not words:
-        return _escape_inline(flat, at_start=True)
-    pattern = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, words)) + r")(?!\w)", re.IGNORECASE)
-    parts: list[str] = []
-    last = 0
-    for match in pattern.finditer(flat):
-        parts.append(_escape_inline(flat[last : match.start()], at_start=last == 0))
-        parts.append(f"**{_escape_inline(match.group())}**")
-        last = match.end()
-    parts.append(_escape_inline(flat[last:], at_start=last == 0))
-    return "".join(parts)
-
-
-def safe_url(url: str | None) -> str | None:
-    """An http(s) URL safe inside a markdown link, or None when there is none."""
-    if not url:
-        return None
-    parts = urlsplit(url.strip())
-    if parts.scheme not in {"http", "https"} or not parts.netloc:
-        return None
-    cleaned = quote(url.strip(), safe=":/?#@!$&'*+,;=%~-._")
-    return cleaned if len(cleaned) <= 512 else None
 
 
 def article_label(article: Article, *, links: bool, limit: int = 120) -> str:
@@ -136,7 +55,7 @@ def hit_block(rank: int, hit: Hit, *, links: bool, limit: int) -> str:
     source = clip(source, limit // 2)
     frame = f"**{rank}.** “”\n{source}"
     room = limit - units(frame)
-    text = _flat(hit.text)
+    text = flat(hit.text)
     quoted = highlight(text, hit.matched)
     cut = len(text)
     while units(quoted) > room and cut > 0:
@@ -161,10 +80,6 @@ def _blocks(hits: Sequence[Hit], budget: int, *, links: bool) -> list[str]:
 
 def footer(answer: Answer, article_count: int) -> str:
     return f"Searched {plural(article_count, 'article')} in {answer.elapsed_ms:.0f} ms"
-
-
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def answer_embed(answer: Answer, *, article_count: int) -> discord.Embed:
@@ -311,11 +226,12 @@ class CommandHelp:
     example: str
 
 
-def help_embed(entries: Sequence[CommandHelp], *, prefix: str, bot_name: str) -> discord.Embed:
+def help_embed(entries: Sequence[CommandHelp], *, prefix: str, bot_name: str, menu: str) -> discord.Embed:
     """What the bot does and every command with an example."""
     intro = (
         f"Ask me about the articles I know. Use `{prefix}ask`, `/ask`, mention me "
-        f"(`@{escape(bot_name)} your question`), reply to one of my answers, or just write to me in a DM."
+        f"(`@{escape(bot_name)} your question`), reply to one of my answers, or just write to me in a DM. "
+        f"To look up what a message says, right-click it → Apps → {menu}. `{prefix}help ask` explains one command."
     )
     embed = discord.Embed(title="How to ask me", description=intro, colour=COLOUR)
     for entry in entries[:HELP_ENTRIES]:
@@ -324,4 +240,53 @@ def help_embed(entries: Sequence[CommandHelp], *, prefix: str, bot_name: str) ->
             value=clip(f"{entry.summary}\nExample: `{entry.example}`", 300),
             inline=False,
         )
+    return embed
+
+
+def command_help_embed(entry: CommandHelp, *, details: str, choices: Sequence[tuple[str, str]]) -> discord.Embed:
+    """One command in full: its usage, what it does, its choices if it has some, and an example."""
+    parts = [entry.summary, details, "\n".join(f"- `{name}`: {what}" for name, what in choices)]
+    description = clip("\n\n".join(part for part in parts if part), DESCRIPTION_LIMIT - 500)
+    embed = discord.Embed(title=clip(entry.usage, TITLE_LIMIT), description=description, colour=COLOUR)
+    embed.add_field(name="Example", value=clip(f"`{entry.example}`", FIELD_VALUE_LIMIT), inline=False)
+    return embed
+
+
+@dataclass(frozen=True)
+class StatsReport:
+    snapshot: Snapshot
+    votes: str
+    articles: int
+    sentences: int
+    model: str
+    shards: str  # "" when the bot is not sharded
+
+
+def stats_embed(report: StatsReport) -> discord.Embed:
+    """The operator's view of the bot: questions, latency, votes, corpus, model and uptime."""
+    snap = report.snapshot
+    if snap.asked:
+        questions = f"{snap.asked:,} asked: {snap.answered:,} answered, {snap.abstained:,} not ({snap.abstention_rate:.0%})"
+    else:
+        questions = "none yet"
+    if snap.unanswered_chatter:
+        questions += f"\n{snap.unanswered_chatter:,} answer-channel messages had no answer and were left alone"
+    p50, p95 = snap.latency_ms(50), snap.latency_ms(95)
+    if p50 is not None and p95 is not None:
+        latency = f"p50 {p50:,.0f} ms · p95 {p95:,.0f} ms (the last {plural(len(snap.latencies_ms), 'question')})"
+    else:
+        latency = "no questions yet"
+    embed = discord.Embed(title="How I'm doing", colour=COLOUR)
+    fields = [
+        ("Questions", questions),
+        ("Reply time", latency),
+        ("Votes", escape(report.votes)),
+        ("Articles", f"{plural(report.articles, 'article')}, {plural(report.sentences, 'sentence')}"),
+        ("Model", escape(report.model)),
+        ("Up for", duration(snap.uptime_s)),
+    ]
+    if report.shards:
+        fields.append(("Shards", report.shards))
+    for name, value in fields:
+        embed.add_field(name=name, value=clip(value, FIELD_VALUE_LIMIT), inline=False)
     return embed

@@ -115,13 +115,14 @@ def can_reply(ctx: Context) -> bool:
 
 
 @contextlib.asynccontextmanager
-async def typing_indicator(ctx: Context) -> AsyncIterator[None]:
+async def typing_indicator(ctx: Context, *, ephemeral: bool = False) -> AsyncIterator[None]:
     """Show "typing…" while answering. For a message it is a courtesy: if Discord refuses it, answer anyway.
 
-    For an interaction it defers the response, which must succeed for the answer to follow, so errors pass.
+    For an interaction it defers the response, which must succeed for the answer to follow, so errors pass;
+    an answer meant for the asker alone must be deferred `ephemeral`, since the answer takes the deferral's place.
     """
     if ctx.interaction is not None:
-        async with ctx.typing():
+        async with ctx.typing(ephemeral=ephemeral):
             yield
         return
     indicator = ctx.typing()

@@ -28,7 +28,7 @@ from typing import TextIO
 import aiohttp
 import discord
 
-from bot.config import Settings, SettingsError
+from bot.config import AUTO_SHARDS, Settings, SettingsError
 from bot.discord_bot.client import (
     DISCORD_API_BASE,
     DISCORD_GATEWAY,
@@ -36,9 +36,10 @@ from bot.discord_bot.client import (
     check_endpoints,
     intents_for,
     load_engine,
+    make_bot,
     use_endpoints,
 )
-from bot.discord_bot.feedback import read_votes
+from bot.feedback_report import read_votes, summarise
 from bot.search.corpus import CorpusError
 
 log = logging.getLogger("bot")
@@ -141,7 +142,7 @@ async def _serve(settings: Settings) -> int:
         for warning in engine.warnings:
             log.warning("%s", warning)
         log.info("Loaded %d articles from %s", len(engine.sources()), settings.corpus_dir)
-        return await _run_until_stopped(AnswerBot(settings, engine), settings.token.value, stop)
+        return await _run_until_stopped(make_bot(settings, engine), settings.token.value, stop)
 
 
 async def _run_until_stopped(bot: AnswerBot, token: str, stop: _Stop) -> int:
@@ -180,7 +181,7 @@ def _quiet_first_connect(bot: AnswerBot) -> Iterator[None]:
     """Hide discord.py's reconnect traceback while the very first gateway connect fails: `_explain` says it."""
 
     def keep(record: logging.LogRecord) -> bool:
-        return not (bot.ws is None and str(record.msg).startswith("Attempting a reconnect"))
+        return not (not bot.gateway_reached and str(record.msg).startswith("Attempting a reconnect"))
 
     library = logging.getLogger("discord.client")
     library.addFilter(keep)
@@ -244,7 +245,7 @@ def _explain(error: BaseException, bot: AnswerBot) -> int:
         log.error("Cannot reach the Discord API at %s: %s", api, error or type(error).__name__)
     elif isinstance(error, (aiohttp.ClientError, OSError, asyncio.TimeoutError, discord.GatewayNotFound)):
         log.error("Cannot connect to the gateway at %s: %s", gateway, error or type(error).__name__)
-    elif isinstance(error, AttributeError) and bot.ws is None:
+    elif isinstance(error, AttributeError) and not bot.gateway_reached:
         # discord.py's reconnect path dereferences the websocket it never got on a failed first connect.
         log.error("Cannot connect to the gateway at %s; check DISCORD_GATEWAY_URL and the network", gateway)
     else:
@@ -293,6 +294,7 @@ def check(settings: Settings, out: TextIO | None = None) -> int:
     say("Every message", _ids(settings.answer_channels, "none (only commands, mentions, replies, DMs)"))
     say("Threads", "answers go in a new thread" if settings.answer_in_thread else "answers are replies")
     say("Top k", str(settings.top_k))
+    say("Shards", _shards(settings))
     say("Owners", _ids(settings.owner_ids, "the application's owner (from the developer portal)"))
     cooldown = f"{settings.cooldown_questions} questions per {settings.cooldown_seconds:g} s per user"
     say("Cooldown", cooldown if settings.cooldown_seconds > 0 else "off")
@@ -317,15 +319,27 @@ def _feedback_summary(path: Path) -> str:
     if not path.is_file():
         return f"{path} is not a regular file: votes cannot be saved there"
     try:
-        votes = read_votes(path)
+        read = read_votes(path)
     except OSError as error:
         return f"{path}: cannot read it ({error.strerror or error})"
-    ups = sum(record.get("vote") == "up" for record in votes.records)
-    summary = f"{path}: {len(votes.records)} votes ({ups} up, {len(votes.records) - ups} down)"
-    if votes.damaged_lines:
-        lines = ", ".join(map(str, votes.damaged_lines[:5])) + (" …" if len(votes.damaged_lines) > 5 else "")
-        summary += f"; skipped {len(votes.damaged_lines)} damaged lines ({lines})"
-    return summary
+    summary = summarise(read.votes)
+    ups = sum(rating.up for rating in summary.ratings)
+    text = f"{path}: {summary.votes} votes ({ups} up, {summary.votes - ups} down)"
+    if read.skipped:
+        numbers = [number for number, _ in read.skipped]
+        lines = ", ".join(map(str, numbers[:5])) + (" …" if len(numbers) > 5 else "")
+        text += f"; skipped {len(numbers)} damaged lines ({lines}): `python -m bot feedback` says why"
+    return text
+
+
+def _shards(settings: Settings) -> str:
+    count, ids = settings.shard_count, settings.shard_ids
+    if count is None:
+        return "none: one gateway connection (set SHARD_COUNT to shard)"
+    if count == AUTO_SHARDS:
+        return "as many as Discord recommends, all in this process"
+    here = ", ".join(map(str, ids)) if ids else "all"
+    return f"{here} of {count} in this process"
 
 
 def _ids(ids: frozenset[int], empty: str) -> str:

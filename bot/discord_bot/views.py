@@ -14,18 +14,14 @@ import functools
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import discord
 
-from bot.discord_bot import render
-from bot.discord_bot.failures import report
+from bot.discord_bot import failures, render
+from bot.discord_bot.failures import Interaction, Restarting
 from bot.discord_bot.feedback import user_hash
-from bot.discord_bot.inflight import RESTARTING
 from bot.search.engine import Answer
-
-if TYPE_CHECKING:
-    from bot.discord_bot.client import AnswerBot
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +32,6 @@ OLDER_ARTICLES = (
     "so I can't show its sentences or sources reliably. Ask again for an answer from the current articles."
 )
 _VERSION = r"(?:(?P<version>[0-9a-f]{8}):)?"
-Interaction = discord.Interaction["AnswerBot"]
 Item = TypeVar("Item", bound=discord.ui.DynamicItem[Any])
 
 
@@ -68,26 +63,16 @@ def _ids_of(button: discord.ui.Button[Any]) -> tuple[int, ...]:
 def _safely(
     callback: Callable[[Item, Interaction], Awaitable[None]],
 ) -> Callable[[Item, Interaction], Awaitable[None]]:
-    """Log a failing button callback (`failures.report`) and tell the user, instead of Discord's bare 'interaction failed'."""
+    """Run a button's callback as work in flight; a failure goes to `failures.handle`, never Discord's bare 'interaction failed'."""
 
     @functools.wraps(callback)
     async def wrapper(self: Item, interaction: Interaction) -> None:
         try:
-            if interaction.client.in_flight.admit():
-                await callback(self, interaction)
-            else:
-                await interaction.response.send_message(RESTARTING, ephemeral=True)
+            if not interaction.client.in_flight.admit():
+                raise Restarting()
+            await callback(self, interaction)
         except Exception as error:
-            button = f"button {getattr(self.item, 'custom_id', '?')}"
-            if not report(error, button, interaction.channel_id) or interaction.response.is_done():
-                return
-            try:
-                await interaction.response.send_message(
-                    "Sorry, that button failed on my side; the operator can find the details in the log.",
-                    ephemeral=True,
-                )
-            except discord.HTTPException:
-                log.warning("Could not even send the apology for %s in channel %s", button, interaction.channel_id)
+            await failures.handle(interaction, error, f"button {getattr(self.item, 'custom_id', '?')}")
 
     return wrapper
 

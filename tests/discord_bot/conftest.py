@@ -11,7 +11,7 @@ import pytest
 from loopback.server import LoopbackDiscord, body_of
 
 from bot.config import Secret, Settings
-from bot.discord_bot.client import GATEWAY_SILENCE_TIMEOUT, AnswerBot, use_endpoints
+from bot.discord_bot.client import GATEWAY_SILENCE_TIMEOUT, AnswerBot, make_bot, use_endpoints
 from bot.search.engine import Engine
 
 from .helpers import CORPUS, SECRET, StartBot
@@ -65,9 +65,7 @@ async def start_bot(
     ) -> AnswerBot:
         settings = make_settings(**changes)
         use_endpoints(settings.api_base, settings.gateway_url)
-        bot = AnswerBot(
-            settings, with_engine or engine, guild_ready_timeout=0.01, heartbeat_timeout=heartbeat_timeout
-        )
+        bot = make_bot(settings, with_engine or engine, guild_ready_timeout=0.01, heartbeat_timeout=heartbeat_timeout)
         identified = len(loopback.identifies)
         task = asyncio.create_task(bot.start(settings.token.value))
         started.append((bot, task))

@@ -7,6 +7,7 @@ import contextlib
 import errno
 import os
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,33 @@ def deny_listing(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None
             yield
     finally:
         folder.chmod(mode)
+
+
+@contextlib.contextmanager
+def deny_writing(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Nothing can be written in `folder` or below: mode 555, and where root ignores modes, a patched mkstemp
+    (every saved file is written to a temporary file first, see bot.search.store.save_arrays)."""
+    folders = [folder, *(path for path in folder.rglob("*") if path.is_dir())]
+    modes = {path: path.stat().st_mode for path in folders}
+    for path in folders:
+        path.chmod(0o555)
+    try:
+        if getattr(os, "geteuid", lambda: -1)() != 0:
+            yield
+            return
+        make = tempfile.mkstemp
+
+        def mkstemp(*args: Any, dir: str | None = None, **kwargs: Any) -> tuple[int, str]:
+            if dir is not None and Path(dir).resolve().is_relative_to(folder.resolve()):
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), dir)
+            return make(*args, dir=dir, **kwargs)
+
+        with monkeypatch.context() as patch:
+            patch.setattr(tempfile, "mkstemp", mkstemp)
+            yield
+    finally:
+        for path, mode in modes.items():
+            path.chmod(mode)
 
 
 def environment(loopback: LoopbackDiscord | None, tmp_path: Path, **extra: str) -> dict[str, str]:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+from pathlib import Path
 
 import pytest
 
 from loopback.server import LoopbackDiscord, body_of, custom_ids
 
-from bot.discord_bot import render
 from bot.discord_bot.client import AnswerBot
+from bot.discord_bot.exts.ask import MENU_NAME, NO_TEXT
+from bot.discord_bot.text import escape, highlight
 from bot.search.engine import Answer, Engine
 
-from .helpers import StartBot
+from .helpers import StartBot, eventually
 
 QUESTION = "when was the lighthouse finished?"
 NO_PINGS = {"parse": [], "replied_user": False}
@@ -29,11 +32,11 @@ def assert_renders(answer: Answer, message: dict) -> None:
     """The sent embed quotes every hit in rank order, bolds matched words, names the articles."""
     embed = message["embeds"][0]
     description = embed["description"]
-    positions = [description.index(render.highlight(hit.text, hit.matched)) for hit in answer.hits]
+    positions = [description.index(highlight(hit.text, hit.matched)) for hit in answer.hits]
     assert positions == sorted(positions)
     for rank, hit in enumerate(answer.hits, start=1):
         assert f"**{rank}.**" in description
-        assert render.escape(hit.article.title) in description
+        assert escape(hit.article.title) in description
         for word in hit.matched:
             assert f"**{word}**".lower() in description.lower()
     assert "ms" in embed["footer"]["text"]
@@ -148,7 +151,7 @@ async def test_without_embed_links_the_answer_is_plain_text(
     content = sent.json["content"]
     assert len(content) <= 2000
     for hit in expected.hits:
-        assert render.highlight(hit.text, hit.matched) in content
+        assert highlight(hit.text, hit.matched) in content
     assert len(custom_ids(sent.json)) == 4
 
 
@@ -206,9 +209,99 @@ async def test_outside_allowed_channels_slash_says_where_and_messages_are_ignore
     elsewhere = loopback.add_channel("elsewhere")
     await start_bot(allowed_channels=frozenset({elsewhere.id}))
     kim = loopback.make_user("kim")
-    await loopback.post_message(kim, QUESTION, mention_bot=True)
-    interaction = await loopback.slash(kim, "ask", {"question": QUESTION})
-    sent = await loopback.wait_for_response(interaction)
-    assert body_of(sent)["content"] == f"I only answer in <#{elsewhere.id}>."
-    assert body_of(sent)["flags"] & 64
+    question = await loopback.post_message(kim, QUESTION, mention_bot=True)
+    for interaction in (
+        await loopback.slash(kim, "ask", {"question": QUESTION}),
+        await loopback.slash(kim, "help"),  # app commands that are not hybrid get the same checks
+        await loopback.message_command(kim, MENU_NAME, question),
+    ):
+        sent = await loopback.wait_for_response(interaction)
+        assert body_of(sent)["content"] == f"I only answer in <#{elsewhere.id}>."
+        assert body_of(sent)["flags"] & 64
     assert not [r for r in loopback.sent_messages() if (r.json or {}).get("message_reference")]
+
+
+async def test_in_an_answer_channel_only_answers_are_posted_and_chatter_costs_no_questions(
+    start_bot: StartBot, loopback: LoopbackDiscord, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Chatter gets nothing (no abstention, no typing), and does not use up the asker's cooldown; the asker's
+    questions are answered until the cooldown, then the channel stays quiet instead of posting a notice."""
+    caplog.set_level(logging.DEBUG, logger="bot.discord_bot.exts.ask")
+    bot = await start_bot(answer_channels=frozenset({loopback.general.id}), cooldown_questions=2, cooldown_seconds=600.0)
+    kai = loopback.make_user("kai")
+    since = loopback.mark()
+    chatter = [await loopback.post_message(kai, text) for text in ("thanks!", "lol ok", "anyone up for lunch?")]
+    await eventually(lambda: bot.stats.snapshot().unanswered_chatter == 3)
+    questions = [await loopback.post_message(kai, QUESTION) for _ in range(3)]
+    await eventually(lambda: bot.stats.snapshot().answered == 2 and "over its asker's cooldown" in caplog.text)
+    replies = [request for question in questions for request in loopback.reply_requests(question)]
+    assert len(replies) == 2 and all(request.json["embeds"] for request in replies), "two answers, then quiet"
+    assert not [r for r in loopback.requests[since:] if r.path.endswith("/typing")]
+    explicit = await loopback.post_message(loopback.make_user("lea"), "!ask What is the capital of Mongolia?")
+    assert (await loopback.wait_for_reply(explicit)).json["content"].startswith("I couldn't find that")
+    for message in chatter:
+        assert loopback.reply_requests(message) == [], message["content"]
+
+
+async def test_explicit_asks_in_an_answer_channel_still_get_the_abstention_and_the_cooldown_notice(
+    start_bot: StartBot, loopback: LoopbackDiscord
+) -> None:
+    await start_bot(answer_channels=frozenset({loopback.general.id}), cooldown_questions=1, cooldown_seconds=600.0)
+    mo = loopback.make_user("mo")
+    unknown = await loopback.post_message(mo, "What is the capital of Mongolia?", mention_bot=True)
+    assert (await loopback.wait_for_reply(unknown)).json["content"].startswith("I couldn't find that")
+    again = await loopback.post_message(mo, f"!ask {QUESTION}")
+    assert (await loopback.wait_for_reply(again)).json["content"].startswith("You're asking faster than I can keep up")
+
+
+async def test_slash_ask_private_answers_the_asker_alone_and_its_buttons_work(
+    bot: AnswerBot, loopback: LoopbackDiscord, engine: Engine, tmp_path: Path
+) -> None:
+    """The deferral and the answer are both ephemeral (the answer takes the deferral's place, so both must be).
+    Its buttons are the usual ones and tell the truth: context and sources to the clicker, votes saved with
+    the question."""
+    expected = expected_answer(engine, bot)
+    nell = loopback.make_user("nell")
+    interaction = await loopback.slash(nell, "ask", {"question": QUESTION, "private": True})
+    sent = await loopback.wait_for_response(interaction)
+    callback = await loopback.wait_for_request("POST", rf"/interactions/{interaction['id']}/.+/callback")
+    assert callback.json["type"] == 5 and callback.json["data"]["flags"] & 64
+    assert body_of(sent)["flags"] & 64
+    assert_renders(expected, body_of(sent))
+    message = loopback.message_for(sent)
+    context, sources, up, _ = custom_ids(message)
+    for button, title in ((context, "More context"), (sources, "Sources of this answer")):
+        click = await loopback.click(nell, message, button)
+        shown = await loopback.wait_for_request("POST", rf"/interactions/{click['id']}/.+/callback")
+        assert shown.json["data"]["flags"] & 64 and shown.json["data"]["embeds"][0]["title"] == title
+    vote = await loopback.click(nell, message, up)
+    thanks = await loopback.wait_for_request("POST", rf"/interactions/{vote['id']}/.+/callback")
+    assert thanks.json["data"]["content"] == "Thanks for the feedback!"
+    assert json.loads(bot.settings.feedback_file.read_text())["question"] == body_of(sent)["embeds"][0]["title"]
+    unknown = await loopback.slash(nell, "ask", {"question": "What is the capital of Mongolia?", "private": True})
+    abstention = body_of(await loopback.wait_for_response(unknown))
+    assert abstention["flags"] & 64 and abstention["content"].startswith("I couldn't find that")
+
+
+async def test_the_message_menu_answers_a_messages_text_to_the_one_who_asked(
+    start_bot: StartBot, loopback: LoopbackDiscord, engine: Engine
+) -> None:
+    """Right-click → Apps → Ask the articles: an ephemeral answer for the clicker; the message's author is not
+    involved (the cooldown is the clicker's), and a message without text gets a clear answer, not silence."""
+    bot = await start_bot(cooldown_questions=1, cooldown_seconds=600.0)
+    expected = expected_answer(engine, bot)
+    author, reader = loopback.make_user("author"), loopback.make_user("reader")
+    said = await loopback.post_message(author, f"@everyone {QUESTION}")
+    used = await loopback.message_command(reader, MENU_NAME, said)
+    sent = await loopback.wait_for_response(used)
+    assert body_of(sent)["flags"] & 64
+    assert_renders(expected, body_of(sent))
+    assert loopback.reply_requests(said) == []
+    own = await loopback.post_message(author, f"!ask {QUESTION}")
+    assert (await loopback.wait_for_reply(own)).json["embeds"], "the author's own quota is untouched"
+    empty = await loopback.post_message(author, "")
+    told = body_of(await loopback.wait_for_response(await loopback.message_command(author, MENU_NAME, empty)))
+    assert told["flags"] & 64 and told["content"] == NO_TEXT
+    second = await loopback.message_command(reader, MENU_NAME, said)
+    notice = body_of(await loopback.wait_for_response(second))
+    assert notice["flags"] & 64 and notice["content"].startswith("You're asking faster")

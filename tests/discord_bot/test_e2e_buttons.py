@@ -11,9 +11,9 @@ import pytest
 
 from loopback.server import LoopbackDiscord, Recorded, custom_ids
 
-from bot.discord_bot import render
 from bot.discord_bot.client import AnswerBot
 from bot.discord_bot.feedback import user_hash
+from bot.discord_bot.text import escape
 from bot.discord_bot.views import CONTEXT_WINDOW, OLDER_ARTICLES
 from bot.search.engine import Engine
 
@@ -47,7 +47,7 @@ async def test_more_context_shows_the_neighbouring_sentences(
         around = engine.context_of(sentence_id, CONTEXT_WINDOW)
         assert len(around) > 1
         for sentence in around:
-            shown = render.escape(sentence.text)
+            shown = escape(sentence.text)
             assert (f"> **{shown}**" if sentence.id == sentence_id else f"> {shown}") in embed["description"]
 
 
@@ -61,7 +61,7 @@ async def test_sources_button_lists_the_answers_articles(
     lines = embed["description"].split("\n")
     assert [line.split()[0] for line in lines] == [f"#{n}" for n in numbers]
     for line, number in zip(lines, numbers):
-        assert render.escape(engine.article(number).title) in line  # type: ignore[union-attr]
+        assert escape(engine.article(number).title) in line  # type: ignore[union-attr]
 
 
 async def test_votes_append_to_the_feedback_file_without_raw_user_ids(
@@ -160,7 +160,7 @@ async def test_buttons_from_before_the_articles_changed_say_so_instead_of_showin
     fresh = loopback.message_for(await loopback.wait_for_reply(again))
     ids = [int(i) for i in custom_ids(fresh)[0].rsplit(":", 1)[1].split(",")]
     embed = (await click(loopback, reader, fresh, custom_ids(fresh)[0]))["embeds"][0]
-    assert f"> **{render.escape(bot.engine.sentence(ids[0]).text)}**" in embed["description"]
+    assert f"> **{escape(bot.engine.sentence(ids[0]).text)}**" in embed["description"]
 
 
 FIRST_ARTICLE = """Tea clippers raced home from China every spring.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from loopback.server import LoopbackDiscord, body_of, custom_ids
 
 from bot.discord_bot import render
 from bot.discord_bot.client import AnswerBot
+from bot.discord_bot.text import escape
 from bot.search.engine import Engine
 
 from .helpers import CORPUS, StartBot
@@ -25,7 +27,7 @@ async def test_sources_lists_every_article_linked_where_a_url_is_known(
     assert len(lines) == len(engine.sources())
     for line, article in zip(lines, engine.sources()):
         assert line.startswith(f"#{article.number} ")
-        assert render.escape(article.title) in line
+        assert escape(article.title) in line
         assert (f"]({article.url})" in line) == (article.url is not None)
 
 
@@ -36,7 +38,7 @@ async def test_slash_sources_and_source_answer_the_interaction(bot: AnswerBot, l
     assert body_of(sent)["embeds"][0]["title"] == f"Sources ({len(engine.sources())} articles)"
     one = await loopback.slash(loopback.make_user("bob"), "source", {"number": 3})
     embed = body_of(await loopback.wait_for_response(one))["embeds"][0]
-    assert embed["title"] == f"#3 {render.escape(engine.article(3).title)}"  # type: ignore[union-attr]
+    assert embed["title"] == f"#3 {escape(engine.article(3).title)}"  # type: ignore[union-attr]
 
 
 async def test_a_long_source_list_pages_with_buttons(
@@ -67,12 +69,12 @@ async def test_source_n_shows_details_and_opening_lines(
     assert article is not None and article.url
     question = await loopback.post_message(loopback.make_user("erin"), "!source 2")
     embed = (await loopback.wait_for_reply(question)).json["embeds"][0]
-    assert embed["title"] == f"#2 {render.escape(article.title)}"
+    assert embed["title"] == f"#2 {escape(article.title)}"
     assert embed["url"] == article.url
     for line in engine.opening(2):
-        assert f"> {render.escape(line)}" in embed["description"]
+        assert f"> {escape(line)}" in embed["description"]
     fields = {field["name"]: field["value"] for field in embed["fields"]}
-    assert fields["Publisher"] == render.escape(article.publisher or "")
+    assert fields["Publisher"] == escape(article.publisher or "")
     assert fields["Sentences"] == str(article.sentence_count)
 
 
@@ -97,22 +99,107 @@ async def test_help_lists_commands_with_examples_and_operator_commands_only_for_
     assert all("Example: `!" in field["value"] for field in fields)
     owner_help = await loopback.post_message(loopback.owner, "!help")
     fields = (await loopback.wait_for_reply(owner_help)).json["embeds"][0]["fields"]
-    assert {"!reload", "!sync"} <= {field["name"].split()[0] for field in fields}
+    assert {"!reload", "!sync", "!stats"} <= {field["name"].split()[0] for field in fields}
+
+
+async def test_help_about_one_command_for_prefix_and_slash_alike(bot: AnswerBot, loopback: LoopbackDiscord) -> None:
+    """`!help ask` and `/help command:ask` give that command's help, each in its own form."""
+    gina = loopback.make_user("gina")
+    prefix = (await loopback.wait_for_reply(await loopback.post_message(gina, "!help ask"))).json["embeds"][0]
+    assert prefix["title"] == "!ask <question>"
+    assert prefix["description"].startswith("Answer a question with the best sentences from the articles.")
+    assert prefix["fields"] == [{"name": "Example", "value": "`!ask who invested $13 billion?`", "inline": False}]
+    slash = body_of(await loopback.wait_for_response(await loopback.slash(gina, "help", {"command": "ask"})))
+    assert slash["flags"] & 64
+    assert slash["embeds"][0]["title"] == "/ask question [private]"
+    assert "`private: True` shows the answer to you alone" in slash["embeds"][0]["description"]
+    assert slash["embeds"][0]["fields"][0]["value"] == "`/ask who invested $13 billion?`"
+    listing = body_of(await loopback.wait_for_response(await loopback.slash(gina, "help")))
+    assert {field["name"].split()[0] for field in listing["embeds"][0]["fields"]} == {"/ask", "/sources", "/source", "/help"}
+
+
+async def test_help_about_an_unknown_or_operator_command_says_so(bot: AnswerBot, loopback: LoopbackDiscord) -> None:
+    hal = loopback.make_user("hal")
+    for asked in ("!help nonsense", "!help sync"):
+        request = await loopback.post_message(hal, asked)
+        name = asked.split()[1]
+        assert (await loopback.wait_for_reply(request)).json["content"] == (
+            f"I have no command called `{name}`. `!help` lists them all."
+        )
+    owner = await loopback.post_message(loopback.owner, "!help sync")
+    embed = (await loopback.wait_for_reply(owner)).json["embeds"][0]
+    assert embed["title"] == "!sync [global|here|clear|clear global]"
+    assert "- `clear global`: remove the global commands" in embed["description"]
 
 
 async def test_sync_only_on_request_and_only_by_an_owner(bot: AnswerBot, loopback: LoopbackDiscord) -> None:
     assert not [r for r in loopback.requests if r.method == "PUT"], "nothing syncs on start"
     denied = await loopback.post_message(loopback.make_user("hank"), "!sync")
     assert (await loopback.wait_for_reply(denied)).json["content"] == "Only the bot's operator can do that."
-    request = await loopback.post_message(loopback.owner, "!sync")
-    reply = await loopback.wait_for_reply(request)
-    put = await loopback.wait_for_request("PUT", rf"/applications/{loopback.application_id}/commands")
-    assert {command["name"] for command in put.json} == {"ask", "sources", "source", "help"}
-    assert reply.json["content"].startswith("Synced 4 slash commands globally")
-    here = await loopback.post_message(loopback.owner, "!sync here")
-    await loopback.wait_for_reply(here)
-    path = rf"/applications/{loopback.application_id}/guilds/{loopback.guild_id}/commands"
-    assert len((await loopback.wait_for_request("PUT", path)).json) == 4
+    unknown = await loopback.post_message(loopback.owner, "!sync everywhere")
+    assert (await loopback.wait_for_reply(unknown)).json["content"].startswith(
+        "I didn't understand that. Usage: `!sync [global|here|clear|clear global]`."
+    )
+    assert not [r for r in loopback.requests if r.method == "PUT"]
+
+
+EVERY_COMMAND = ["/ask", "/help", "/source", "/sources", "/stats", "“Ask the articles” (Apps menu)"]
+
+
+async def sync(loopback: LoopbackDiscord, choice: str) -> str:
+    request = await loopback.post_message(loopback.owner, f"!sync {choice}".strip())
+    return (await loopback.wait_for_reply(request)).json["content"]
+
+
+async def test_the_readmes_sync_steps_end_with_each_command_listed_once(bot: AnswerBot, loopback: LoopbackDiscord) -> None:
+    """README, "Publish the slash commands": try it here at once, then publish everywhere and drop the copies."""
+    names = ["Ask the articles", "ask", "help", "source", "sources", "stats"]
+    here = await sync(loopback, "here")
+    assert here.startswith("Copied 6 commands to this server. People here now see: ")
+    assert loopback.command_menu() == names
+    published = await sync(loopback, "")
+    assert published.startswith("Published 6 commands to every server.")
+    assert "show twice: `!sync clear` keeps the global ones" in published
+    assert loopback.command_menu() == sorted(names * 2), "what the old README's steps left: every command twice"
+    cleared = await sync(loopback, "clear")
+    assert cleared == f"Removed this server's copies. People here now see: {', '.join(EVERY_COMMAND)}."
+    assert loopback.command_menu() == names
+
+
+async def test_sync_can_take_the_commands_back_and_publish_them_again(bot: AnswerBot, loopback: LoopbackDiscord) -> None:
+    """Clearing the global commands leaves the bot's own list whole: `!sync` publishes all of them again."""
+    await sync(loopback, "global")
+    assert (await sync(loopback, "clear global")).startswith("Removed the global commands. People here now see no")
+    assert loopback.command_menu() == []
+    assert (await sync(loopback, "global")).startswith("Published 6 commands to every server.")
+    stats = next(c for c in loopback.commands[None] if c["name"] == "stats")
+    assert int(stats["default_member_permissions"]) == 1 << 5, "listed for server managers (Manage Server) only"
+    dm = loopback.dm_channel(loopback.owner)
+    request = await loopback.post_message(loopback.owner, "!sync here", channel=dm)
+    assert (await loopback.wait_for_reply(request)).json["content"].startswith("`here` only works in a server")
+
+
+async def test_stats_show_the_operator_how_the_bot_is_doing(
+    bot: AnswerBot, loopback: LoopbackDiscord, engine: Engine
+) -> None:
+    ivy = loopback.make_user("ivy")
+    for text in (QUESTION, QUESTION, "What is the capital of Mongolia?"):
+        await loopback.wait_for_reply(await loopback.post_message(ivy, f"!ask {text}"))
+    bot.settings.feedback_file.write_text(
+        '{"vote": "up", "user": "a", "message_id": 1}\n{"vote": "down", "user": "b", "message_id": 1}\nnot json\n'
+    )
+    denied = body_of(await loopback.wait_for_response(await loopback.slash(ivy, "stats")))
+    assert denied["flags"] & 64 and denied["content"] == "Only the bot's operator can do that."
+    shown = body_of(await loopback.wait_for_response(await loopback.slash(loopback.owner, "stats")))
+    assert shown["flags"] & 64
+    fields = {field["name"]: field["value"] for field in shown["embeds"][0]["fields"]}
+    assert fields["Questions"] == "3 asked: 2 answered, 1 not (33%)"
+    assert re.fullmatch(r"p50 [\d,]+ ms · p95 [\d,]+ ms \(the last 3 questions\)", fields["Reply time"])
+    assert fields["Votes"] == "👍 1 · 👎 1 on 1 answer (1 damaged line skipped)"
+    sentences = sum(article.sentence_count for article in engine.sources())
+    assert fields["Articles"] == f"3 articles, {sentences} sentences"
+    assert fields["Model"] == "off (word matching only)"  # the fixture engine has no sentence model
+    assert re.fullmatch(r"\d+ s", fields["Up for"]) and "Shards" not in fields
 
 
 async def test_reload_swaps_in_a_changed_corpus(

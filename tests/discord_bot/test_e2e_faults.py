@@ -28,7 +28,6 @@ from .helpers import CORPUS, StartBot, deny_listing, eventually
 QUESTION = "when was the lighthouse finished?"
 MESSAGES = r"/channels/\d+/messages"
 TYPING = r"/channels/\d+/typing"
-ERRORS_LOG = "bot.discord_bot.exts.errors"
 FAILURES_LOG = "bot.discord_bot.failures"
 
 
@@ -254,7 +253,7 @@ async def test_a_channel_that_refuses_the_bot_is_logged_once_and_the_others_work
         question = await loopback.post_message(user, text, channel=locked, mention_bot=mention)
         await loopback.wait_for(lambda: reply_statuses(loopback, question) == [403])
     await ask(loopback, "elsewhere")
-    warnings = [r for r in caplog.records if r.name == ERRORS_LOG and r.levelno == logging.WARNING]
+    warnings = [r for r in caplog.records if r.name == FAILURES_LOG and r.levelno == logging.WARNING]
     assert [r.getMessage().split(";")[0] for r in warnings] == [
         f"Not allowed to answer in channel {locked.id} (Missing Permissions)"
     ]
@@ -274,7 +273,7 @@ async def test_where_the_bot_may_not_post_it_sends_nothing_and_warns_once_until_
     since = loopback.mark()
 
     def warnings() -> list[str]:
-        return [r.getMessage() for r in caplog.records if r.name == ERRORS_LOG and r.levelno == logging.WARNING]
+        return [r.getMessage() for r in caplog.records if r.name == FAILURES_LOG and r.levelno == logging.WARNING]
 
     def quiet_notes() -> int:
         return sum(r.getMessage().startswith("Still not allowed") for r in caplog.records)

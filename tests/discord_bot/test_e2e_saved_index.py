@@ -14,8 +14,8 @@ import numpy as np
 from loopback.server import LoopbackDiscord
 
 from bot.config import Settings
-from bot.discord_bot import render
 from bot.discord_bot.run import EXIT_OK
+from bot.discord_bot.text import highlight
 from bot.factory import cache_dir, load_engine
 from bot.search import cache
 from bot.search.engine import SearchSettings
@@ -76,7 +76,7 @@ async def test_a_crafted_saved_index_is_rebuilt_with_a_warning_and_every_answer_
             message = await loopback.post_message(loopback.make_user("asker"), f"!ask {question}")
             description = (await loopback.wait_for_reply(message, timeout=30)).json["embeds"][0]["description"]
             for hit in answer.hits:
-                assert render.highlight(hit.text, hit.matched) in description
+                assert highlight(hit.text, hit.matched) in description
         process.terminate()
         code, log = await finish(process)
     assert code == EXIT_OK

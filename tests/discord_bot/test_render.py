@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import discord
@@ -9,6 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.discord_bot import render
+from bot.discord_bot.stats import Snapshot
+from bot.discord_bot.text import escape, units
 from bot.discord_bot.views import CUSTOM_ID_LIMIT, answer_view, fit_ids
 from bot.search.corpus import Article
 from bot.search.engine import Answer, Hit, Sentence
@@ -59,20 +62,20 @@ answers = st.builds(
 
 
 def assert_embed_fits(embed: discord.Embed) -> None:
-    assert render.units(embed.title or "") <= render.TITLE_LIMIT
-    assert render.units(embed.description or "") <= render.DESCRIPTION_LIMIT
-    assert render.units(embed.footer.text or "") <= render.FOOTER_LIMIT
+    assert units(embed.title or "") <= render.TITLE_LIMIT
+    assert units(embed.description or "") <= render.DESCRIPTION_LIMIT
+    assert units(embed.footer.text or "") <= render.FOOTER_LIMIT
     assert len(embed.fields) <= 25
     for field in embed.fields:
-        assert render.units(field.name or "") <= 256 and render.units(field.value or "") <= render.FIELD_VALUE_LIMIT
+        assert units(field.name or "") <= 256 and units(field.value or "") <= render.FIELD_VALUE_LIMIT
     total = sum(
-        render.units(part or "")
+        units(part or "")
         for part in [embed.title, embed.description, embed.footer.text]
         + [f.name for f in embed.fields]
         + [f.value for f in embed.fields]
     )
     assert total <= render.EMBED_TOTAL_LIMIT
-    assert render.units(render.embed_text(embed)) <= render.CONTENT_LIMIT
+    assert units(render.embed_text(embed)) <= render.CONTENT_LIMIT
 
 
 @settings(max_examples=60, deadline=None)
@@ -81,7 +84,7 @@ def test_any_answer_fits_as_embed_and_as_text(answer: Answer, count: int) -> Non
     embed = render.answer_embed(answer, article_count=count)
     assert_embed_fits(embed)
     assert "**1.**" in (embed.description or "")
-    assert render.units(render.answer_text(answer, article_count=count)) <= render.CONTENT_LIMIT
+    assert units(render.answer_text(answer, article_count=count)) <= render.CONTENT_LIMIT
 
 
 @settings(max_examples=40, deadline=None)
@@ -106,10 +109,29 @@ def test_any_context_fits(passages: list[tuple[Article, list[str]]]) -> None:
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.lists(st.tuples(wild_text, wild_text, wild_text), max_size=30))
-def test_any_help_fits(entries: list[tuple[str, str, str]]) -> None:
+@given(st.lists(st.tuples(wild_text, wild_text, wild_text), max_size=30), wild_text, st.lists(st.tuples(wild_text, wild_text)))
+def test_any_help_fits(entries: list[tuple[str, str, str]], details: str, choices: list[tuple[str, str]]) -> None:
     helps = [render.CommandHelp(*entry) for entry in entries]
-    assert_embed_fits(render.help_embed(helps, prefix="!", bot_name="Bot"))
+    assert_embed_fits(render.help_embed(helps, prefix="!", bot_name="Bot", menu="Ask the articles"))
+    for entry in helps[:3]:
+        assert_embed_fits(render.command_help_embed(entry, details=details, choices=choices))
+
+
+def test_stats_say_how_the_bot_is_doing() -> None:
+    snapshot = Snapshot(answered=90, abstained=10, unanswered_chatter=7, latencies_ms=tuple(range(1, 101)), uptime_s=3725)
+    report = render.StatsReport(snapshot, "👍 12 · 👎 3 on 9 answers", 5, 156, "all-MiniLM-L6-v2 (int8 ONNX)", "")
+    fields = {field.name: field.value for field in render.stats_embed(report).fields}
+    assert fields == {
+        "Questions": "100 asked: 90 answered, 10 not (10%)\n7 answer-channel messages had no answer and were left alone",
+        "Reply time": "p50 50 ms · p95 95 ms (the last 100 questions)",
+        "Votes": "👍 12 · 👎 3 on 9 answers",
+        "Articles": "5 articles, 156 sentences",
+        "Model": "all-MiniLM-L6-v2 (int8 ONNX)",
+        "Up for": "1 h 2 min",
+    }
+    quiet = Snapshot(answered=0, abstained=0, unanswered_chatter=0, latencies_ms=(), uptime_s=5)
+    fields = {f.name: f.value for f in render.stats_embed(dataclasses.replace(report, snapshot=quiet, shards="1 of 2")).fields}
+    assert (fields["Questions"], fields["Reply time"], fields["Shards"]) == ("none yet", "no questions yet", "1 of 2")
 
 
 @settings(max_examples=60, deadline=None)
@@ -120,30 +142,6 @@ def test_custom_ids_always_fit_and_keep_the_first_id(numbers: list[int]) -> None
     assert custom_id.split(":")[-1].split(",")[0] == str(numbers[0])
 
 
-def test_markdown_and_mentions_in_a_sentence_are_shown_literally() -> None:
-    shown = render.escape("**bold** _it_ ~~s~~ `c` ||spoiler|| > quote [link](http://e.org) @everyone <@123>")
-    assert shown == (
-        "\\*\\*bold\\*\\* \\_it\\_ \\~\\~s\\~\\~ \\`c\\` \\|\\|spoiler\\|\\| > quote "
-        "\\[link\\](<http://e.org>) @\u200beveryone \\<@123>"
-    )
-
-
-def test_quotes_headings_and_lists_are_escaped_at_the_start_only() -> None:
-    assert render.escape("> not a quote > ok") == "\\> not a quote > ok"
-    assert render.escape("# not a heading") == "\\# not a heading"
-    assert render.escape("- not a list - ok") == "\\- not a list - ok"
-    assert render.highlight("# Rock", ("Rock",)) == "\\# **Rock**"
-
-
-def test_only_whole_matched_words_are_bold_and_case_is_kept() -> None:
-    text = "Rockets passed the Bell Rock; the rock stood."
-    assert render.highlight(text, ("rock",)) == "Rockets passed the Bell **Rock**; the **rock** stood."
-
-
-def test_a_bold_word_inside_markdown_stays_escaped() -> None:
-    assert render.highlight("a *rock* here", ("rock",)) == "a \\***rock**\\* here"
-
-
 def test_a_hit_names_its_article_linked_and_the_others_supporting_it() -> None:
     other = Article(4, "04.txt", "Other", None, None, None, 2)
     hit = Hit(0, "The Bell Rock stands.", 1.0, ARTICLE, ("Rock",), (other,))
@@ -151,11 +149,6 @@ def test_a_hit_names_its_article_linked_and_the_others_supporting_it() -> None:
     assert block == "**1.** “The Bell **Rock** stands.”\n— #1 [Bell Rock](https://example.org/a) · also in #4"
     plain = render.hit_block(1, hit, links=False, limit=1000)
     assert plain.endswith("— #1 Bell Rock (<https://example.org/a>) · also in #4")
-
-
-def test_unsafe_urls_are_not_linked() -> None:
-    assert render.safe_url("javascript:alert(1)") is None
-    assert render.safe_url("https://e.org/a b)") == "https://e.org/a%20b%29"
 
 
 def test_abstention_says_how_many_articles_and_hints() -> None:
@@ -210,20 +203,11 @@ def test_no_rendered_reply_can_ping(question: str, sentences: list[tuple[str, li
         render.articles_embed(articles, prefix="!"),
         render.context_embed([(0, tuple(Sentence(n, hit.article, n, hit.text) for n, hit in enumerate(hits)))]),
         # Help holds only the bot's own texts and name (Discord refuses "everyone" and "here" as usernames).
-        render.help_embed([render.CommandHelp("!ask <question>", "Ask.", "!ask why?")], prefix="!", bot_name="Bot"),
+        render.help_embed([render.CommandHelp("!ask <question>", "Ask.", "!ask why?")], prefix="!", bot_name="Bot", menu="Ask"),
     ]
-    texts = [render.answer_text(answer, article_count=3), render.escape(question)]
+    texts = [render.answer_text(answer, article_count=3), escape(question)]
     texts += [part for embed in embeds for part in shown_text(embed)]
     assert [pings(text) for text in texts] == [[]] * len(texts)
-
-
-
-def test_bidi_overrides_and_zero_width_characters_are_dropped_from_what_is_shown() -> None:
-    """An RLO (U+202E) in an article would reverse the rest of the quoted line; zero-width spaces hide text."""
-    tricky = "Paid \u202e$13 billion\u202c in\u200b 2023 \u2066isolated\u2069\ufeff \u200fmark"
-    assert render.escape(tricky) == "Paid $13 billion in 2023 isolated mark"
-    assert render.highlight(tricky, ("billion",)) == "Paid $13 **billion** in 2023 isolated mark"
-    assert render.escape("نمی\u200cخواهم 👩\u200d💻") == "نمی\u200cخواهم 👩\u200d💻", "joiners that scripts and emoji need stay"
 
 
 BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\u2060]")

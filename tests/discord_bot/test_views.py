@@ -7,6 +7,7 @@ from unittest.mock import AsyncMock, MagicMock
 import discord
 import pytest
 
+from bot.discord_bot.failures import APOLOGY
 from bot.discord_bot.views import ContextButton
 
 
@@ -18,8 +19,6 @@ async def test_a_failing_button_apologises_and_logs(caplog: pytest.LogCaptureFix
     interaction.response.is_done.return_value = False
     interaction.response.send_message = AsyncMock()
     await ContextButton("0123abcd", [7]).callback(interaction)
-    interaction.response.send_message.assert_awaited_once_with(
-        "Sorry, that button failed on my side; the operator can find the details in the log.", ephemeral=True
-    )
+    interaction.response.send_message.assert_awaited_once_with(APOLOGY, ephemeral=True)
     record = next(r for r in caplog.records if r.getMessage() == "Button answer:context:0123abcd:7 failed")
     assert record.exc_info is not None and "index exploded" in str(record.exc_info[1])

@@ -19,10 +19,14 @@ is built in so reliability tests can reuse it:
     server.hold_gateway(); ...; server.release_gateway()  # new connections wait for HELLO meanwhile
     server.refuse_identify = 4004                 # close every IDENTIFY with this code (REST still works)
     await server.dispatch("GUILD_UPDATE", {...})  # any gateway event
+    await server.message_command(user, "Ask the articles", message)  # right-click a message → Apps
+    server.command_menu()                         # the command names users see in the guild, as published
 
 Sessions behave as Discord's do: an event dispatched while the bot is disconnected waits in the
 session's backlog, and a RESUME replays every event after the sequence number the bot sends, then
-RESUMED. Message creation honours `enforce_nonce` (a repeated nonce returns the first message) and
+RESUMED. A bot that shards (IDENTIFY with `shard: [id, count]`) gets in each shard's READY only the
+guilds whose id puts them on that shard, and each guild's events arrive on its shard's session
+(`add_guild(name, shard=(1, 2))` makes a guild for shard 1 of 2; DMs go to shard 0). Message creation honours `enforce_nonce` (a repeated nonce returns the first message) and
 the bot's channel permissions (403 Missing Permissions). As on Discord, an interaction's first
 response must arrive within `interaction_deadline` seconds (3) or it is refused with 10062, and a
 second response to the same interaction is refused with 40060. `replies_to(message)` lists the messages
@@ -167,8 +171,10 @@ class Session:
     id: str
     intents: int
     identify: dict[str, Any]
+    shard: tuple[int, int] = (0, 1)  # (shard id, shard count) from IDENTIFY; (0, 1) when the bot does not shard
     sequence: int = 0
     backlog: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=BACKLOG))
+    connection: Connection | None = field(default=None, repr=False, compare=False)  # its live connection, if any
 
 
 @dataclass(eq=False)
@@ -198,17 +204,21 @@ class LoopbackDiscord:
         self.bot_user = self._user_payload(self.application_id, "AnswerBot", bot=True)
         self.owner = self.make_user("operator")
         self.guild_id = self.snowflake()
+        self.guilds: dict[int, str] = {self.guild_id: "Loopback Guild"}  # id: name
+        self.recommended_shards = 1  # what GET /gateway/bot recommends (SHARD_COUNT=auto follows it)
         self.channels: dict[int, Channel] = {}
         self.general = self.add_channel("general")
         self.no_embeds = self.add_channel("no-embeds", deny_everyone=EMBED_LINKS)
         self.messages: dict[int, dict[str, Any]] = {}
         self.requests: list[Recorded] = []
-        self.commands: dict[str, dict[str, Any]] = {}
+        # Published application commands by scope: None for global, else a guild id. A PUT replaces one scope.
+        self.commands: dict[int | None, list[dict[str, Any]]] = {}
         self.received: list[dict[str, Any]] = []  # every gateway payload the bot sent, in order
         self.identifies: list[dict[str, Any]] = []
         self.resumes: list[dict[str, Any]] = []
         self.connection: Connection | None = None  # the live, identified (or resumed) connection
         self.session: Session | None = None  # the current session, connected or not
+        self.shards: dict[int, Session] = {}  # shard id: its current session, which gets that shard's guilds' events
         self._sessions: dict[str, Session] = {}
         self._connections: set[Connection] = set()
         self._gateway_open = asyncio.Event()
@@ -273,10 +283,19 @@ class LoopbackDiscord:
     def make_user(self, name: str) -> dict[str, Any]:
         return self._user_payload(self.snowflake(), name)
 
-    def add_channel(self, name: str, *, deny_everyone: int = 0) -> Channel:
-        channel = Channel(self.snowflake(), name, guild_id=self.guild_id, deny_everyone=deny_everyone)
+    def add_channel(self, name: str, *, deny_everyone: int = 0, guild_id: int | None = None) -> Channel:
+        channel = Channel(self.snowflake(), name, guild_id=guild_id or self.guild_id, deny_everyone=deny_everyone)
         self.channels[channel.id] = channel
         return channel
+
+    def add_guild(self, name: str, *, shard: tuple[int, int] = (0, 1)) -> int:
+        """Another guild with the bot in it, whose id puts it on `shard` (shard id, shard count), as Discord routes."""
+        shard_id, count = shard
+        guild_id = self.snowflake()
+        while (guild_id >> 22) % count != shard_id:
+            guild_id += 1 << 22  # a millisecond later: same counter bits, so still unique
+        self.guilds[guild_id] = name
+        return guild_id
 
     def dm_channel(self, user: Mapping[str, Any]) -> Channel:
         """The DM channel between `user` and the bot (created on first use, as Discord does)."""
@@ -320,11 +339,11 @@ class LoopbackDiscord:
             member["user"] = dict(user)
         return member
 
-    def _guild_payload(self) -> dict[str, Any]:
+    def _guild_payload(self, guild_id: int) -> dict[str, Any]:
         members = [self._member_payload(self.bot_user)]
         return {
-            "id": str(self.guild_id),
-            "name": "Loopback Guild",
+            "id": str(guild_id),
+            "name": self.guilds[guild_id],
             "icon": None,
             "owner_id": self.owner["id"],
             "unavailable": False,
@@ -333,7 +352,7 @@ class LoopbackDiscord:
             "members": members,
             "roles": [
                 {
-                    "id": str(self.guild_id),
+                    "id": str(guild_id),
                     "name": "@everyone",
                     "permissions": str(EVERYONE_PERMISSIONS),
                     "position": 0,
@@ -344,7 +363,7 @@ class LoopbackDiscord:
                     "flags": 0,
                 }
             ],
-            "channels": [c.payload() for c in self.channels.values() if c.guild_id and c.type != 11],
+            "channels": [c.payload() for c in self.channels.values() if c.guild_id == guild_id and c.type != 11],
             "threads": [],
             "emojis": [],
             "stickers": [],
@@ -459,6 +478,8 @@ class LoopbackDiscord:
         connection = self.connection
         if not resumable and self.session is not None:
             self._sessions.pop(self.session.id, None)
+            if self.shards.get(self.session.shard[0]) is self.session:
+                del self.shards[self.session.shard[0]]
             self.session = None
         await self._send(connection, {"op": OP_INVALID_SESSION, "d": resumable})
 
@@ -480,18 +501,25 @@ class LoopbackDiscord:
 
     # --- playing the users --------------------------------------------------------------------
 
-    async def dispatch(self, event: str, data: Mapping[str, Any]) -> None:
-        """Send a DISPATCH event in the current session; while it is disconnected the event waits for a RESUME."""
-        session = self.session
-        if session is None:
-            raise RuntimeError("no bot has a session with the gateway")
+    async def dispatch(self, event: str, data: Mapping[str, Any], *, session: Session | None = None) -> None:
+        """Send a DISPATCH event in the session of its guild's shard; while it is disconnected the event waits for a RESUME."""
+        session = session or self.session_for(data.get("guild_id"))
         session.sequence += 1
         payload = {"op": OP_DISPATCH, "t": event, "s": session.sequence, "d": dict(data)}
         session.backlog.append(payload)
-        connection = self.connection
-        if connection is not None and connection.session is session:
+        if session.connection is not None:
             with contextlib.suppress(ConnectionError, RuntimeError):  # closing: a RESUME replays it
-                await self._send(connection, payload)
+                await self._send(session.connection, payload)
+
+    def session_for(self, guild_id: int | str | None) -> Session:
+        """The session Discord delivers a guild's events to: shard (guild_id >> 22) % shard count; DMs go to shard 0."""
+        if not self.shards:
+            raise RuntimeError("no bot has a session with the gateway")
+        count = next(iter(self.shards.values())).shard[1]
+        shard = 0 if guild_id is None else (int(guild_id) >> 22) % count
+        if shard not in self.shards:
+            raise RuntimeError(f"no bot runs shard {shard} of {count}")
+        return self.shards[shard]
 
     async def post_message(
         self,
@@ -517,9 +545,7 @@ class LoopbackDiscord:
             mentions.append(dict(self.bot_user))
         message = self._message_payload(channel, author, content, mentions=mentions, reply_to=reply_to)
         self.messages[int(message["id"])] = message
-        session = self.session
-        if session is None:
-            raise RuntimeError("no bot has a session with the gateway")
+        session = self.session_for(channel.guild_id)
         needed = INTENT_DIRECT_MESSAGES if channel.type == 1 else INTENT_GUILD_MESSAGES
         if session.intents & needed:
             delivered = dict(message)
@@ -539,7 +565,7 @@ class LoopbackDiscord:
         """A user runs a slash command; returns the INTERACTION_CREATE payload sent to the bot."""
         option_types = {str: 3, bool: 5, int: 4, float: 10}
         data = {
-            "id": self.commands.get(name, {}).get("id", str(self.snowflake())),
+            "id": self._command_id(name, 1),
             "name": name,
             "type": 1,
             "options": [
@@ -548,6 +574,27 @@ class LoopbackDiscord:
             ],
         }
         return await self._interact(user, 2, data, channel or self.general)
+
+    async def message_command(
+        self, user: Mapping[str, Any], name: str, message: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """A user right-clicks `message` and picks the message command `name` (Apps → name)."""
+        data = {
+            "id": self._command_id(name, 3),
+            "name": name,
+            "type": 3,
+            "target_id": message["id"],
+            "resolved": {"messages": {message["id"]: _public(message)}},
+        }
+        return await self._interact(user, 2, data, self.channels[int(message["channel_id"])])
+
+    def _command_id(self, name: str, kind: int) -> str:
+        """The id Discord gave the published command (global first), or a fresh one if it was never published."""
+        for scope in (None, self.guild_id):
+            for command in self.commands.get(scope, []):
+                if (command["name"], command["type"]) == (name, kind):
+                    return str(command["id"])
+        return str(self.snowflake())
 
     async def click(self, user: Mapping[str, Any], message: Mapping[str, Any], custom_id: str) -> dict[str, Any]:
         """A user clicks the button `custom_id` under `message` (a message the bot sent)."""
@@ -588,11 +635,11 @@ class LoopbackDiscord:
             member = self._member_payload(user)
             member["permissions"] = str(EVERYONE_PERMISSIONS)
             payload.update(
-                guild_id=str(self.guild_id),
+                guild_id=str(channel.guild_id),
                 guild_locale="en-US",
                 member=member,
                 context=0,
-                authorizing_integration_owners={"0": str(self.guild_id)},
+                authorizing_integration_owners={"0": str(channel.guild_id)},
             )
         if message is not None:
             payload["message"] = _public(message)
@@ -719,7 +766,7 @@ class LoopbackDiscord:
 
     async def _get_gateway(self, recorded: Recorded) -> web.StreamResponse:
         limit = {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
-        return _json({"url": self.gateway_url, "shards": 1, "session_start_limit": limit})
+        return _json({"url": self.gateway_url, "shards": self.recommended_shards, "session_start_limit": limit})
 
     def _may_send(self, channel: Channel) -> bool:
         needed = SEND_MESSAGES_IN_THREADS if channel.type == 11 else SEND_MESSAGES
@@ -758,7 +805,7 @@ class LoopbackDiscord:
     async def _start_thread(self, recorded: Recorded, channel: str, message: str) -> web.StreamResponse:
         parent = self.channels[int(channel)]
         name = (recorded.json or {}).get("name", "thread")
-        thread = Channel(int(message), name, type=11, guild_id=self.guild_id, parent_id=parent.id)
+        thread = Channel(int(message), name, type=11, guild_id=parent.guild_id, parent_id=parent.id)
         self.channels[thread.id] = thread
         data = thread.payload()
         data["owner_id"] = self.bot_user["id"]
@@ -822,23 +869,35 @@ class LoopbackDiscord:
         return _json(_public(state["original"]))
 
     async def _put_commands(self, recorded: Recorded, app: str, guild: str | None = None) -> web.StreamResponse:
+        """Bulk overwrite, as Discord does: the scope's commands become exactly the list sent (ids kept by name)."""
+        scope = int(guild) if guild is not None else None
+        ids = {(c["name"], c["type"]): c["id"] for c in self.commands.get(scope, [])}
         registered = []
         for command in recorded.json or []:
-            entry = dict(command)
+            kind = command.get("type", 1)
+            entry = {"description": "", **command}
             entry.update(
-                id=self.commands.get(command["name"], {}).get("id", str(self.snowflake())),
+                id=ids.get((command["name"], kind), str(self.snowflake())),
                 application_id=app,
                 version=str(self.snowflake()),
-                type=command.get("type", 1),
+                type=kind,
             )
             if guild is not None:
                 entry["guild_id"] = guild
-            self.commands[command["name"]] = entry
             registered.append(entry)
+        self.commands[scope] = registered
         return _json(registered)
 
     async def _get_commands(self, recorded: Recorded, app: str, guild: str | None = None) -> web.StreamResponse:
-        return _json([c for c in self.commands.values() if c.get("guild_id") == guild])
+        return _json(self.commands.get(int(guild) if guild is not None else None, []))
+
+    def command_menu(self, guild_id: int | None = None) -> list[str]:
+        """The command names a user sees in a guild's command picker (global ones and the guild's own), sorted.
+
+        A name listed twice is what users see when a command is published both globally and to the guild.
+        """
+        guild_id = self.guild_id if guild_id is None else guild_id
+        return sorted(c["name"] for c in [*self.commands.get(None, []), *self.commands.get(guild_id, [])])
 
     def _bot_message(
         self,
@@ -948,6 +1007,8 @@ class LoopbackDiscord:
             self._connections.discard(connection)
             if self.connection is connection:
                 self.connection = None
+            if connection.session is not None and connection.session.connection is connection:
+                connection.session.connection = None
             await self._notify()
         return ws
 
@@ -962,15 +1023,18 @@ class LoopbackDiscord:
         if data.get("intents", 0) & INTENT_MESSAGE_CONTENT and not self.privileged_intents:
             await connection.ws.close(code=4014, message=b"Disallowed intent(s).")
             return
-        session = Session(f"session{self.snowflake()}", data.get("intents", 0), data)
+        shard_id, count = data.get("shard") or (0, 1)
+        session = Session(f"session{self.snowflake()}", data.get("intents", 0), data, (shard_id, count))
         self._sessions[session.id] = session
         connection.session = session
-        self.session = session
+        session.connection = connection
+        self.session = self.shards[shard_id] = session
         self.connection = connection
+        guilds = [guild for guild in self.guilds if (guild >> 22) % count == shard_id]
         ready: dict[str, Any] = {
             "v": 10,
             "user": self.bot_user,
-            "guilds": [{"id": str(self.guild_id), "unavailable": True}],
+            "guilds": [{"id": str(guild), "unavailable": True} for guild in guilds],
             "session_id": session.id,
             "resume_gateway_url": self.gateway_url,
             "application": {"id": str(self.application_id), "flags": 0},
@@ -979,8 +1043,9 @@ class LoopbackDiscord:
         }
         if "shard" in data:
             ready["shard"] = data["shard"]
-        await self.dispatch("READY", ready)
-        await self.dispatch("GUILD_CREATE", self._guild_payload())
+        await self.dispatch("READY", ready, session=session)
+        for guild in guilds:
+            await self.dispatch("GUILD_CREATE", self._guild_payload(guild), session=session)
         await self._notify()
 
     async def _resume(self, connection: Connection, data: dict[str, Any]) -> None:
@@ -996,9 +1061,10 @@ class LoopbackDiscord:
             for event in missed:  # events dispatched meanwhile are picked up by the next round
                 await self._send(connection, event)
                 replayed = event["s"]
-        self.session = session
+        self.session = self.shards[session.shard[0]] = session
         self.connection = connection
-        await self.dispatch("RESUMED", {})
+        session.connection = connection
+        await self.dispatch("RESUMED", {}, session=session)
         await self._notify()
 
     async def _send(self, connection: Connection | None, payload: Mapping[str, Any]) -> None:

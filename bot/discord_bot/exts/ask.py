@@ -11,20 +11,23 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_bot import render
+from bot.discord_bot import failures, render
 from bot.discord_bot.client import AnswerBot, in_allowed_channel
-from bot.discord_bot.exts.errors import apologise, refused
-from bot.discord_bot.failures import report
+from bot.discord_bot.failures import CannotReply, Interaction
 from bot.discord_bot.feedback import user_hash
-from bot.discord_bot.inflight import RESTARTING
 from bot.discord_bot.replies import Context, can_reply, reply, typing_indicator
 from bot.discord_bot.serving import Serving
+from bot.discord_bot.text import clip
 from bot.discord_bot.views import answer_view
 from bot.search.engine import Answer
 
 log = logging.getLogger(__name__)
 
 CONVERSATION_TYPES = (discord.MessageType.default, discord.MessageType.reply)
+MENU_NAME = "Ask the articles"
+# Answered by the shipped articles (a test keeps it so): the example `!help` shows must work on a fresh install.
+EXAMPLE_QUESTION = "who invested $13 billion?"
+NO_TEXT = "That message has no text for me to look up. Ask with `/ask` instead."
 
 
 def addressed_question(message: discord.Message, me: int, answer_channels: frozenset[int]) -> tuple[str, str] | None:
@@ -50,23 +53,52 @@ def addressed_question(message: discord.Message, me: int, answer_channels: froze
 
 
 class Ask(commands.Cog):
-    """Every way of asking ends in `answer`, so they all behave the same."""
+    """Every way of asking ends in `answer`, so they all behave the same.
+
+    Asking on purpose (`!ask`, `/ask`, a mention, a reply to the bot, a DM, the message menu) always
+    gets a reply: the answer, "I couldn't find that", or the cooldown notice. In an answer channel
+    people also chat, so a message there gets a reply only when the articles answer it, and neither
+    chatter nor a question over the cooldown is told anything.
+    """
 
     def __init__(self, bot: AnswerBot) -> None:
         self.bot = bot
         settings = bot.settings
-        self._questions: commands.CooldownMapping[discord.Message] | None = None
-        self._notices: commands.CooldownMapping[discord.Message] | None = None
+        self._questions: commands.CooldownMapping[int] | None = None
+        self._notices: commands.CooldownMapping[int] | None = None
         if settings.cooldown_seconds > 0:
-            per, user = settings.cooldown_seconds, commands.BucketType.user
-            self._questions = commands.CooldownMapping.from_cooldown(settings.cooldown_questions, per, user)
-            self._notices = commands.CooldownMapping.from_cooldown(1, per, user)
+            per = settings.cooldown_seconds
+            self._questions = commands.CooldownMapping.from_cooldown(settings.cooldown_questions, per, _by_user_id)
+            self._notices = commands.CooldownMapping.from_cooldown(1, per, _by_user_id)
+        self._menu = app_commands.ContextMenu(name=MENU_NAME, callback=self.ask_about_message)
 
-    @commands.hybrid_command(name="ask", extras={"example": "ask when was the lighthouse finished?"})
-    @app_commands.describe(question="What you want to know, in your own words")
-    async def ask(self, ctx: Context, *, question: str) -> None:
-        """Answer a question with the best sentences from the articles."""
-        await self.answer(ctx, question, via="slash" if ctx.interaction else "prefix")
+    async def cog_load(self) -> None:
+        self.bot.tree.add_command(self._menu)
+
+    async def cog_unload(self) -> None:
+        self.bot.tree.remove_command(self._menu.name, type=self._menu.type)
+
+    @commands.hybrid_command(name="ask", usage="<question>", extras={"example": f"ask {EXAMPLE_QUESTION}"})
+    @app_commands.describe(
+        question="What you want to know, in your own words", private="Show the answer to you alone (default: no)"
+    )
+    async def ask(self, ctx: Context, *, question: str, private: bool = False) -> None:
+        """Answer a question with the best sentences from the articles.
+
+        With /ask, `private: True` shows the answer to you alone.
+        """
+        via = "slash" if ctx.interaction else "prefix"
+        await self.answer(ctx, question, via=via, asker=ctx.author, private=private and ctx.interaction is not None)
+
+    async def ask_about_message(self, interaction: Interaction, message: discord.Message) -> None:
+        """Right-click a message → Apps → Ask the articles: answers its text to the one who asked, alone."""
+        await self.bot.admit_interaction(interaction)
+        question = message.content.strip()
+        if not question:
+            await interaction.response.send_message(NO_TEXT, ephemeral=True)
+            return
+        ctx = await self.bot.get_context(interaction)
+        await self.answer(ctx, question, via="menu", asker=interaction.user, private=True)
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
@@ -80,53 +112,65 @@ class Ask(commands.Cog):
         if ctx.valid:
             return  # a command such as `@Bot sources`: the command handles it
         via, question = addressed
-        if not can_reply(ctx):
-            refused(ctx, "missing the Send Messages permission")
-            return
         try:
-            if not self.bot.in_flight.admit():
-                await reply(ctx, RESTARTING)
-            elif question:
-                await self.answer(ctx, question, via=via)
+            if not can_reply(ctx):
+                raise CannotReply("missing the Send Messages permission")
+            self.bot.admit_work()
+            if question:
+                await self.answer(ctx, question, via=via, asker=message.author)
             elif via != "channel":
                 await reply(ctx, self._hint())
-        except discord.Forbidden as error:
-            refused(ctx, error.text or str(error.status))
         except Exception as error:
-            if report(error, f"answering a {via} question", ctx.channel.id):
-                await apologise(ctx)
+            await failures.handle(ctx, error, f"answering a {via} question")
 
-    async def answer(self, ctx: Context, question: str, *, via: str) -> None:
-        """Search in a worker thread under a typing indicator and reply with the answer."""
+    async def answer(
+        self, ctx: Context, question: str, *, via: str, asker: discord.abc.User, private: bool = False
+    ) -> None:
+        """Search in a worker thread and reply with the answer (to `asker` alone when `private`)."""
         started = time.perf_counter()
-        if await self._cooling_down(ctx):
-            return
         serving = self.bot.serving
-        async with typing_indicator(ctx):
-            answer = await asyncio.to_thread(serving.engine.ask, question, self.bot.settings.top_k)
-        await self._deliver(ctx, answer, serving)
+        if via == "channel":
+            answer = await self._search(serving, question)
+            if answer.abstained:
+                self.bot.stats.record_chatter()
+                log.debug("No answer in the articles for a message in answer channel %s; left it alone", ctx.channel.id)
+                return
+            if await self._cooling_down(ctx, asker, notify=False):
+                log.debug("An answer in answer channel %s is over its asker's cooldown; left it alone", ctx.channel.id)
+                return
+        else:
+            if await self._cooling_down(ctx, asker, notify=True):
+                return
+            async with typing_indicator(ctx, ephemeral=private):
+                answer = await self._search(serving, question)
+        await self._deliver(ctx, answer, serving, private=private)
+        latency_ms = (time.perf_counter() - started) * 1000
+        self.bot.stats.record(abstained=answer.abstained, latency_ms=latency_ms)
         log.info(
             "answered user=%s via=%s abstained=%s hits=%d search_ms=%.1f latency_ms=%.0f",
-            user_hash(ctx.author.id),
+            user_hash(asker.id),
             via,
             answer.abstained,
             len(answer.hits),
             answer.elapsed_ms,
-            (time.perf_counter() - started) * 1000,
+            latency_ms,
         )
 
-    async def _deliver(self, ctx: Context, answer: Answer, serving: Serving) -> None:
+    async def _search(self, serving: Serving, question: str) -> Answer:
+        return await asyncio.to_thread(serving.engine.ask, question, self.bot.settings.top_k)
+
+    async def _deliver(self, ctx: Context, answer: Answer, serving: Serving, *, private: bool) -> None:
         article_count = len(serving.engine.sources())
         if answer.abstained:
             prefix = "/" if ctx.interaction else self.bot.settings.prefix
-            await reply(ctx, render.abstention(article_count, prefix))
+            await reply(ctx, render.abstention(article_count, prefix), ephemeral=private)
             return
         view = answer_view(answer, serving.version)
         embed = render.answer_embed(answer, article_count=article_count)
         text = render.answer_text(answer, article_count=article_count)
         thread = await self._thread_for(ctx, answer.question)
         if thread is None:
-            await reply(ctx, embed=embed, text=text, view=view)
+            await reply(ctx, embed=embed, text=text, view=view, ephemeral=private)
         elif thread.permissions_for(thread.guild.me).embed_links:
             await thread.send(embed=embed, view=view)
         else:
@@ -141,21 +185,23 @@ class Ask(commands.Cog):
             or not ctx.bot_permissions.create_public_threads
         ):
             return None
-        name = render.clip(" ".join(question.split()), 100) or "Question"
+        name = clip(" ".join(question.split()), 100) or "Question"
         try:
             return await ctx.message.create_thread(name=name, auto_archive_duration=1440)
         except discord.HTTPException as error:
             log.warning("Cannot start a thread in channel %s (%s); answering inline", ctx.channel.id, error)
             return None
 
-    async def _cooling_down(self, ctx: Context) -> bool:
-        """True (after telling the user once per window) when the user asked too often."""
+    async def _cooling_down(self, ctx: Context, asker: discord.abc.User, *, notify: bool) -> bool:
+        """True when `asker` asked too often; if `notify`, they are told so (once per window, or each slash use)."""
         if self._questions is None or self._notices is None:
             return False
-        retry_after = self._questions.get_bucket(ctx.message).update_rate_limit()  # type: ignore[union-attr]
+        retry_after = self._questions.get_bucket(asker.id).update_rate_limit()  # type: ignore[union-attr]
         if retry_after is None:
             return False
-        first_notice = self._notices.get_bucket(ctx.message).update_rate_limit() is None  # type: ignore[union-attr]
+        if not notify:
+            return True
+        first_notice = self._notices.get_bucket(asker.id).update_rate_limit() is None  # type: ignore[union-attr]
         if ctx.interaction is not None or first_notice:
             await reply(
                 ctx,
@@ -170,6 +216,11 @@ class Ask(commands.Cog):
             f"Ask me a question after the mention, or use `{prefix}ask <question>`. "
             f"`{prefix}help` shows what I can do."
         )
+
+
+def _by_user_id(user_id: int) -> int:
+    """Cooldown buckets are keyed by the asker's id (for the message menu, not the message's author)."""
+    return user_id
 
 
 async def setup(bot: AnswerBot) -> None:

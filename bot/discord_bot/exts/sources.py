@@ -15,7 +15,7 @@ class Sources(commands.Cog):
     def __init__(self, bot: AnswerBot) -> None:
         self.bot = bot
 
-    @commands.hybrid_command(name="sources", extras={"example": "sources 2"})
+    @commands.hybrid_command(name="sources", extras={"example": "sources"})
     @app_commands.describe(page="Which page of the list (10 articles a page)")
     async def sources(self, ctx: Context, page: commands.Range[int, 1, 100_000] = 1) -> None:
         """List the articles I answer from, 10 a page."""
