@@ -35,6 +35,7 @@ ALREADY_ACKNOWLEDGED = 40060  # Discord delivered the interaction twice and the 
 UNKNOWN_INTERACTION = 10062  # the interaction expired (3 s for the first response) or never existed
 APOLOGY = "Sorry, something went wrong on my side; the operator can find the details in the log."
 NOT_OWNER = "Only the bot's operator can do that."
+BUSY = "So many questions are waiting for me right now that yours would take too long. Please ask again in a minute."
 
 
 class CannotReply(commands.CheckFailure):
@@ -43,6 +44,10 @@ class CannotReply(commands.CheckFailure):
 
 class Restarting(commands.CheckFailure):
     """Work arrived after SIGTERM: the bot finishes the questions it has and takes no new ones."""
+
+
+class Busy(Exception):
+    """More questions are waiting for a search than the bot answers in reasonable time."""
 
 
 class ChannelNotAllowed(commands.CheckFailure):
@@ -78,6 +83,8 @@ def _for_the_user(origin: Origin, error: BaseException) -> str | None:
     """The reply to a user's mistake or a refused check; None for a failure on our or Discord's side."""
     if isinstance(error, Restarting):
         return RESTARTING
+    if isinstance(error, Busy):
+        return BUSY
     if isinstance(error, ChannelNotAllowed):
         return str(error)
     if isinstance(error, commands.NotOwner):

@@ -7,7 +7,10 @@ measures them against the real `python -m bot run` process.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import sys
+import threading
 import time
 from collections import Counter
 from typing import Any
@@ -15,9 +18,11 @@ from typing import Any
 import pytest
 from loopback.server import LoopbackDiscord, Recorded
 
+from bot.discord_bot.exts import ask
+from bot.discord_bot.failures import BUSY
 from bot.search.engine import Answer, Engine
 
-from .helpers import StartBot
+from .helpers import StartBot, eventually
 
 USERS = 100
 CHANNELS = 10
@@ -44,6 +49,23 @@ class SometimesSlowEngine:
     def ask(self, question: str, top_k: int) -> Answer:
         if next(self._searches) % SLOW_EVERY == 0:
             time.sleep(SLOW_SECONDS)
+        return self._engine.ask(question, top_k)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._engine, name)
+
+
+class GatedEngine:
+    """The real engine, but every search waits until the test opens the gate."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self.gate = threading.Event()
+        self.searching = 0
+
+    def ask(self, question: str, top_k: int) -> Answer:
+        self.searching += 1
+        self.gate.wait(timeout=30)
         return self._engine.ask(question, top_k)
 
     def __getattr__(self, name: str) -> Any:
@@ -124,3 +146,29 @@ async def test_a_burst_of_a_thousand_questions_gets_exactly_one_reply_each_witho
     times = loopback.heartbeats[beats_before:]
     gaps = [later - earlier for earlier, later in zip(times, times[1:])]
     assert gaps and max(gaps) < 1.5 * HEARTBEAT_MS / 1000, f"the loop stalled: heartbeat gaps up to {max(gaps):.2f} s"
+
+
+async def test_past_max_waiting_newcomers_are_told_to_come_back_and_answered_once_the_searches_catch_up(
+    start_bot: StartBot, loopback: LoopbackDiscord, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A flood that outgrows the searches would queue without bound (memory, and answers minutes late).
+    Past MAX_WAITING, a question asked on purpose gets BUSY at once and a message in an answer channel
+    is left alone; the questions already waiting are all answered, and so is the next one."""
+    gated = GatedEngine(engine)
+    chat = loopback.add_channel("chat")
+    await start_bot(with_engine=gated, answer_channels=frozenset({chat.id}), cooldown_seconds=0.0)
+    # discord.py loads each extension as a fresh module, which only sys.modules holds
+    monkeypatch.setattr(sys.modules[ask.__name__], "MAX_WAITING", 2)
+    waiting = [await loopback.post_message(loopback.make_user(f"early{n}"), f"!ask {QUESTIONS[0]}") for n in range(2)]
+    await eventually(lambda: gated.searching == 2)
+
+    refused = await loopback.post_message(loopback.make_user("late"), f"!ask {QUESTIONS[0]}")
+    assert (await loopback.wait_for_reply(refused)).json["content"] == BUSY
+    unheard = await loopback.post_message(loopback.make_user("chatty"), QUESTIONS[0], channel=chat)
+    gated.gate.set()
+    for question in waiting:
+        assert (await loopback.wait_for_reply(question)).json["embeds"]
+    after = await loopback.post_message(loopback.make_user("later"), f"!ask {QUESTIONS[0]}")
+    assert (await loopback.wait_for_reply(after)).json["embeds"]
+    await asyncio.sleep(0.2)
+    assert loopback.replies_to(unheard) == [] and [len(loopback.replies_to(q)) for q in waiting] == [1, 1]

@@ -13,7 +13,7 @@ from discord.ext import commands
 
 from bot.discord_bot import failures, render
 from bot.discord_bot.client import AnswerBot, in_allowed_channel
-from bot.discord_bot.failures import CannotReply, Interaction
+from bot.discord_bot.failures import Busy, CannotReply, Interaction
 from bot.discord_bot.feedback import user_hash
 from bot.discord_bot.replies import Context, can_reply, reply, typing_indicator
 from bot.discord_bot.serving import Serving
@@ -28,6 +28,12 @@ MENU_NAME = "Ask the articles"
 # Answered by the shipped articles (a test keeps it so): the example `!help` shows must work on a fresh install.
 EXAMPLE_QUESTION = "who invested $13 billion?"
 NO_TEXT = "That message has no text for me to look up. Ask with `/ask` instead."
+# Questions waiting for a search (or in one) before newcomers are told to come back: the queue a
+# flood would otherwise grow without bound. bench/discord_load.py, semantic signal on, 2 busy cores:
+# 50 questions/s each with a new word are answered at p50 15-19 ms with RSS flat at 186-189 MB;
+# 100/s outgrows the searches, and the queue had added 85 MB and 11 s of wait after 40 s. A
+# burst of 1,000 is answered within 5 s, so 2,000 waiting is tens of seconds' work at most.
+MAX_WAITING = 2000
 
 
 def addressed_question(message: discord.Message, me: int, answer_channels: frozenset[int]) -> tuple[str, str] | None:
@@ -71,6 +77,8 @@ class Ask(commands.Cog):
             self._questions = commands.CooldownMapping.from_cooldown(settings.cooldown_questions, per, _by_user_id)
             self._notices = commands.CooldownMapping.from_cooldown(1, per, _by_user_id)
         self._menu = app_commands.ContextMenu(name=MENU_NAME, callback=self.ask_about_message)
+        self._waiting = 0
+        self._swamped = False  # refusing newcomers since the last time the queue fell to half
 
     async def cog_load(self) -> None:
         self.bot.tree.add_command(self._menu)
@@ -130,7 +138,10 @@ class Ask(commands.Cog):
         started = time.perf_counter()
         serving = self.bot.serving
         if via == "channel":
-            answer = await self._search(serving, question)
+            try:
+                answer = await self._search(serving, question)
+            except Busy:
+                return  # chatter or not, a message in an answer channel is left alone when the bot is swamped
             if answer.abstained:
                 self.bot.stats.record_chatter()
                 log.debug("No answer in the articles for a message in answer channel %s; left it alone", ctx.channel.id)
@@ -157,7 +168,20 @@ class Ask(commands.Cog):
         )
 
     async def _search(self, serving: Serving, question: str) -> Answer:
-        return await asyncio.to_thread(serving.engine.ask, question, self.bot.settings.top_k)
+        """The engine's answer, from a worker thread; Busy when MAX_WAITING questions are already waiting."""
+        if self._waiting >= MAX_WAITING:
+            if not self._swamped:
+                log.warning("%d questions are waiting for a search; telling newcomers to ask again later", self._waiting)
+                self._swamped = True
+            raise Busy()
+        if self._swamped and self._waiting <= MAX_WAITING // 2:
+            log.info("Caught up: %d questions waiting for a search; taking new ones again", self._waiting)
+            self._swamped = False
+        self._waiting += 1
+        try:
+            return await asyncio.to_thread(serving.engine.ask, question, self.bot.settings.top_k)
+        finally:
+            self._waiting -= 1
 
     async def _deliver(self, ctx: Context, answer: Answer, serving: Serving, *, private: bool) -> None:
         article_count = len(serving.engine.sources())
