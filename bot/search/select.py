@@ -16,6 +16,12 @@ from bot.search.question import Expects, Question
 from bot.search.tokens import fold, tokenize
 
 MERGE_SIMILARITY = 0.5
+# One sentence restates another of its article when it holds nearly all of the other's information and
+# adds little: a scraped page repeats its standfirst in the body, "... grows into a competitor" then
+# "... grows into a formidable competitor". Hiding the repeat changed nothing on the dev set, WikiQA or
+# SciFact (bench/quality.py), where different facts about one subject stay apart.
+RESTATE_CONTAINED = 0.9
+RESTATE_LENGTH = 0.75
 MERGE_WINDOW = 10  # candidates beyond top_k looked at for duplicates of the shown ones
 
 
@@ -142,7 +148,8 @@ def group_duplicates(candidates: Sequence[Candidate], weight: Callable[[str], fl
 
     Two sentences of one article are two things it says, even about the same subject ("Jameson is
     an Irish whiskey" and "Jameson is blended from pot still whiskey"): merging them hid the second
-    (WikiQA hit3 0.699 without this rule, 0.756 with it; dev set and SciFact unchanged).
+    (WikiQA hit3 0.699 without this rule, 0.756 with it; dev set and SciFact unchanged). Only a
+    sentence that restates another of its article is hidden behind it.
     """
     weight = functools.cache(weight)  # each term's weight, and each sentence's total, once per question
     total = functools.cache(lambda terms: sum(map(weight, terms)))
@@ -150,13 +157,23 @@ def group_duplicates(candidates: Sequence[Candidate], weight: Callable[[str], fl
     for candidate in candidates:
         for group in groups:
             if group.best.article == candidate.article:
-                continue
-            if _shared_share(group.best.terms, candidate.terms, weight, total) >= MERGE_SIMILARITY:
+                same = _restates(group.best.terms, candidate.terms, weight, total)
+            else:
+                same = _shared_share(group.best.terms, candidate.terms, weight, total) >= MERGE_SIMILARITY
+            if same:
                 group.others.append(candidate)
                 break
         else:
             groups.append(Group(candidate, []))
     return groups
+
+
+def _restates(
+    a: frozenset[str], b: frozenset[str], weight: Callable[[str], float], total: Callable[[frozenset[str]], float]
+) -> bool:
+    """Whether two sentences of one article say the same: the lighter is nearly all in the other, which adds little."""
+    lighter, heavier = sorted((total(a), total(b)))
+    return heavier > 0 and lighter >= RESTATE_LENGTH * heavier and _shared_share(a, b, weight, total) >= RESTATE_CONTAINED
 
 
 def similarity(a: frozenset[str], b: frozenset[str], weight: Callable[[str], float]) -> float:

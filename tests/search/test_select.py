@@ -3,7 +3,7 @@
 from made_up_corpus import idf, no_correction
 
 from bot.search.question import Expects, analyse
-from bot.search.select import coverage, satisfies, similarity, sufficient
+from bot.search.select import Candidate, coverage, group_duplicates, satisfies, similarity, sufficient
 from bot.search.tokens import tokenize
 
 
@@ -35,3 +35,15 @@ def test_similarity_weighs_shared_information_not_shared_words() -> None:
     assert similarity(common | {"2019", "billion"}, common | {"2019", "billion", "cloud"}, weight) == 1.0
     assert similarity(common | {"2019"}, common | {"cloud"}, weight) < 0.1
 
+
+
+def test_one_article_shows_two_facts_about_a_subject_but_a_restated_sentence_once() -> None:
+    said = [
+        Candidate(0, 0.9, "Acme and Globex renegotiate as Globex grows into a competitor.", article=1),
+        Candidate(1, 0.8, "Acme and Globex renegotiate as Globex grows into a formidable competitor.", article=1),
+        Candidate(2, 0.7, "Acme and Globex signed their first contract in 2019.", article=1),
+        Candidate(3, 0.6, "Acme and Globex renegotiate as Globex grows into a competitor.", article=2),
+    ]
+    groups = group_duplicates(said, idf)
+    assert [group.best.sentence_id for group in groups] == [0, 2]
+    assert [other.sentence_id for other in groups[0].others] == [1, 3]
