@@ -46,6 +46,7 @@ class Abstention:
     min_coverage: float = 0.2
     off_topic: float = 0.3
     close: float = 0.6
+_WANTED = {Expects.NUMBER: "a number", Expects.TIME: "a date"}
 _HAS_NUMBER = re.compile(r"\d|\b(two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|hundred|thousand|million|billion|trillion|dozen|half)\b")
 _HAS_TIME = re.compile(
     r"\b(1[89]\d\d|2[01]\d\d)s?\b|\b(january|february|march|april|may|june|july|august|september|october|november|december)\b"
@@ -115,15 +116,15 @@ def select(
     With the semantic signal, the question is answered when some sentence is close to it in
     meaning, or near enough and sharing enough of its words; without it, only by shared words.
     """
-    fitting = [candidate for candidate in ranked if satisfies(question, candidate.text)]
-    if not fitting:
-        wanted = {Expects.NUMBER: "a number", Expects.TIME: "a date"}.get(question.expects)
-        return [], f"no sentence gives {wanted} for it" if wanted else "no sentence matches the question"
-    semantic = [c.semantic for c in fitting if c.semantic is not None]
+    semantic = [c.semantic for c in ranked if c.semantic is not None]
     if semantic and max(semantic) < abstention.off_topic:
         return [], "nothing in the articles is close to the question"
-    if not any(_answers(question, candidate, abstention) for candidate in fitting):
+    answering = [candidate for candidate in ranked if _answers(question, candidate, abstention)]
+    if not answering:
         return [], "no sentence covers enough of the question"
+    if not any(satisfies(question, candidate.text) for candidate in answering):
+        return [], f"no sentence that answers it gives {_WANTED[question.expects]}"  # only typed questions get here
+    fitting = [candidate for candidate in ranked if satisfies(question, candidate.text)]
     return group_duplicates(fitting[: MERGE_WINDOW + top_k], weight)[:top_k], ""
 
 

@@ -3,7 +3,7 @@
 from made_up_corpus import idf, no_correction
 
 from bot.search.question import Expects, analyse
-from bot.search.select import Candidate, coverage, group_duplicates, satisfies, similarity, sufficient
+from bot.search.select import Candidate, coverage, group_duplicates, satisfies, select, similarity, sufficient
 from bot.search.tokens import tokenize
 
 
@@ -47,3 +47,14 @@ def test_one_article_shows_two_facts_about_a_subject_but_a_restated_sentence_onc
     groups = group_duplicates(said, idf)
     assert [group.best.sentence_id for group in groups] == [0, 2]
     assert [other.sentence_id for other in groups[0].others] == [1, 3]
+
+
+def test_a_refusal_says_whether_the_articles_are_silent_or_only_lack_the_date_asked_for() -> None:
+    question = analyse("When did Acme open its lab?", idf, no_correction)
+    undated = Candidate(0, 0.9, "Acme opened its lab after years of planning.", article=1, semantic=0.7)
+    dated = Candidate(1, 0.5, "Acme opened its lab in March 2021.", article=1, semantic=0.7)
+    elsewhere = Candidate(2, 0.1, "Pears ripen slowly.", article=2, semantic=0.1)
+    assert select(question, [undated], 3, idf) == ([], "no sentence that answers it gives a date")
+    assert select(question, [elsewhere], 3, idf) == ([], "nothing in the articles is close to the question")
+    groups, reason = select(question, [undated, dated], 3, idf)
+    assert reason == "" and [group.best.sentence_id for group in groups] == [1]
