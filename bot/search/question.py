@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
-from bot.search.tokens import fold, stem, tokenize, word_groups, words
+from bot.search.tokens import STOPWORDS, fold, stem, tokenize, word_groups, words
 
 # Nouns that name the kind of answer wanted ("which country", "what year") rather than its
 # content; right after a question word, the answering sentence rarely repeats them, so there
@@ -127,6 +127,8 @@ def _readable(text: str, correct: Callable[[str], str | None]) -> str:
         folded = fold(word)
         if folded in CHAT_SHORTHAND:
             return CHAT_SHORTHAND[folded]
+        if folded in STOPWORDS:
+            return word  # a common English word is never a misspelling, even where the articles lack it
         fixed = correct(folded)
         if fixed is None:
             return word

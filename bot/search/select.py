@@ -119,13 +119,12 @@ def select(
     semantic = [c.semantic for c in ranked if c.semantic is not None]
     if semantic and max(semantic) < abstention.off_topic:
         return [], "nothing in the articles is close to the question"
-    answering = [candidate for candidate in ranked if _answers(question, candidate, abstention)]
-    if not answering:
-        return [], "no sentence covers enough of the question"
-    if not any(satisfies(question, candidate.text) for candidate in answering):
-        return [], f"no sentence that answers it gives {_WANTED[question.expects]}"  # only typed questions get here
     fitting = [candidate for candidate in ranked if satisfies(question, candidate.text)]
-    return group_duplicates(fitting[: MERGE_WINDOW + top_k], weight)[:top_k], ""
+    if any(_answers(question, candidate, abstention) for candidate in fitting):
+        return group_duplicates(fitting[: MERGE_WINDOW + top_k], weight)[:top_k], ""
+    if question.expects in _WANTED and any(_answers(question, candidate, abstention) for candidate in ranked):
+        return [], f"no sentence that answers it gives {_WANTED[question.expects]}"
+    return [], "no sentence covers enough of the question"
 
 
 def _answers(question: Question, candidate: Candidate, abstention: Abstention) -> bool:

@@ -4,6 +4,7 @@ from made_up_corpus import idf, no_correction
 
 from bot.search.question import Concept, Expects, analyse
 from bot.search.select import satisfies
+from bot.search.spelling import Speller
 
 
 def test_names_count_double_and_type_words_not_at_all() -> None:
@@ -35,6 +36,12 @@ def test_a_hyphenated_word_is_one_concept() -> None:
 def test_misspellings_are_corrected_before_stemming() -> None:
     question = analyse("microsfot deals", idf, lambda word: "microsoft" if word == "microsfot" else None)
     assert question.terms == ("microsoft", "deal")
+
+
+def test_a_common_word_the_articles_lack_is_kept_as_written() -> None:
+    small_talk = Speller({"small": 3, "lighthouse": 2})
+    assert analyse("Whose lighthouse shall stand?", idf, small_talk.correct).text == "Whose lighthouse shall stand?"
+    assert analyse("Whose lighthuose shall stand?", idf, small_talk.correct).text == "Whose lighthouse shall stand?"
 
 
 def test_answer_types_from_the_wording() -> None:
