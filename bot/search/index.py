@@ -219,6 +219,7 @@ class BM25Index:
     def _sparse_totals(self, terms: list[int], candidates: np.ndarray) -> np.ndarray:
         """`_dense_totals` for just these (ascending) documents, found by binary search in each posting list."""
         totals = np.zeros(len(candidates))
+        candidates = candidates.astype(self._doc_ids.dtype)  # else numpy widens each whole posting list to compare
         found: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         for t in terms:
             if t not in found:

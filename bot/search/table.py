@@ -53,7 +53,8 @@ class SentenceTable:
 
     def span(self, number: int) -> range:
         """The ids of article `number`'s sentences (they are stored contiguously)."""
-        start, end = np.searchsorted(self.articles, [number, number + 1])
+        bounds = np.array([number, number + 1], dtype=self.articles.dtype)  # a list would widen the whole column
+        start, end = np.searchsorted(self.articles, bounds)
         return range(int(start), int(end))
 
     def to_arrays(self) -> dict[str, np.ndarray]:
