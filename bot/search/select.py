@@ -46,6 +46,8 @@ class Abstention:
     min_coverage: float = 0.2
     off_topic: float = 0.3
     close: float = 0.6
+
+
 _WANTED = {Expects.NUMBER: "a number", Expects.TIME: "a date"}
 _HAS_NUMBER = re.compile(r"\d|\b(two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|hundred|thousand|million|billion|trillion|dozen|half)\b")
 _HAS_TIME = re.compile(
