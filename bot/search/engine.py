@@ -196,19 +196,22 @@ class Engine:
 
     def _with_saved_vectors(self, embedder: Embedder, folder: Path, progress: Progress | None) -> Engine:
         """With the semantic signal, reusing the vectors saved for this model and saving any new ones."""
+        if len(self.indexed) > EMBED_ALL_UP_TO:
+            return self.with_vectors(embedder, progress)  # nothing embedded in advance, nothing to save
         notes: tuple[str, ...] = ()
         try:
-            known = cache.load_vectors(folder, embedder.sha256)
+            saved = cache.load_vectors(folder, embedder.sha256)
         except (StoreError, ValueError) as error:
-            known = {}
+            saved = {}
             notes = (f"{folder}: saved sentence vectors not used ({error}); embedded again",)
+        keys = np.array([cache.text_key(self._model_text(doc)) for doc in range(len(self.indexed))], dtype=np.uint64)
+        known = {doc: saved[key] for doc, key in enumerate(keys.tolist()) if key in saved}
         engine = self.with_vectors(embedder, progress, known)
         engine.warnings += notes
-        if engine.vectors is None or (engine.semantic_status.vectors == "saved index" and len(known) == len(self.indexed)):
+        if len(known) == len(keys):
             return engine
-        keys = np.array([cache.text_key(self._model_text(doc)) for doc in range(len(self.indexed))], dtype=np.uint64)
-        vectors = engine.vectors
         path = cache.vectors_path(folder, embedder.sha256)
+        vectors = engine.vectors
         return _saved(engine, path, lambda: cache.save_vectors(path, embedder.sha256, keys, vectors))
 
     @classmethod
@@ -275,15 +278,14 @@ class Engine:
     ) -> Engine:
         """This engine with the semantic signal: every sentence embedded, or (past EMBED_ALL_UP_TO) none in advance.
 
-        Sentences whose text's key (`cache.text_key`) is in `known`, vectors of this same model,
-        are not embedded again.
+        `known` holds vectors this same model already made, by the sentence's position in the index:
+        those sentences are not embedded again.
         """
         if len(self.indexed) > EMBED_ALL_UP_TO:
             origin = f"embedded as questions need them ({len(self.indexed):,} sentences is over {EMBED_ALL_UP_TO:,})"
             return self._with(embedder, None, origin)
-        texts = [self._model_text(doc) for doc in range(len(self.indexed))]
-        keys = [cache.text_key(text) for text in texts] if known else []
-        missing = [i for i in range(len(texts)) if not known or keys[i] not in known]
+        known = known or {}
+        missing = [doc for doc in range(len(self.indexed)) if doc not in known]
         done = 0
 
         def step(n: int) -> None:
@@ -292,15 +294,14 @@ class Engine:
             if progress is not None:
                 progress("embedding sentences", done, len(missing))
 
-        vectors = np.empty((len(texts), embedder.dimensions), dtype=np.float32)
-        vectors[missing] = embedder.embed([texts[i] for i in missing], step)
-        reused = [i for i in range(len(texts)) if known and keys[i] in known]
-        if reused:
-            vectors[reused] = np.stack([known[keys[i]] for i in reused])
+        vectors = np.empty((len(self.indexed), embedder.dimensions), dtype=np.float32)
+        vectors[missing] = embedder.embed([self._model_text(doc) for doc in missing], step)
+        if known:
+            vectors[list(known)] = np.stack(list(known.values()))
         if not missing:
             origin = "saved index"
-        elif reused:
-            origin = f"built now ({len(missing):,} embedded, {len(reused):,} reused)"
+        elif known:
+            origin = f"built now ({len(missing):,} embedded, {len(known):,} reused)"
         else:
             origin = "built now"
         return self._with(embedder, vectors, origin)
