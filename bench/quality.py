@@ -42,8 +42,8 @@ from bot.cli import answer_json  # noqa: E402
 from bot.search.embedding import Embedder, default_model  # noqa: E402
 from bot.search.engine import Answer, Answering, Engine, SearchSettings  # noqa: E402
 from bot.search.index import BM25Index  # noqa: E402
-from bot.search.question import analyse  # noqa: E402
-from bot.search.select import Abstention  # noqa: E402
+from bot.search.answer.question import analyse  # noqa: E402
+from bot.search.answer.select import Abstention  # noqa: E402
 from bot.search.tokens import tokenize  # noqa: E402
 
 SHARED = ROOT.parent / "shared"

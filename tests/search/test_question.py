@@ -2,8 +2,8 @@
 
 from made_up_corpus import idf, no_correction
 
-from bot.search.question import Concept, Expects, analyse
-from bot.search.select import satisfies
+from bot.search.answer.question import Concept, Expects, analyse
+from bot.search.answer.select import satisfies
 from bot.search.spelling import Speller
 
 

@@ -2,8 +2,8 @@
 
 from made_up_corpus import idf, no_correction
 
-from bot.search.question import Expects, analyse
-from bot.search.select import Candidate, coverage, group_duplicates, satisfies, select, similarity, sufficient
+from bot.search.answer.question import Expects, analyse
+from bot.search.answer.select import Candidate, coverage, group_duplicates, satisfies, select, similarity, sufficient
 from bot.search.tokens import tokenize
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bot.search.retrieve import Candidates
+from bot.search.answer.retrieve import Candidates
 
 LEXICAL_WEIGHT = 0.2
 

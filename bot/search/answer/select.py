@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bot.search.question import Expects, Question
+from bot.search.answer.question import Expects, Question
 from bot.search.tokens import fold, tokenize
 
 MERGE_SIMILARITY = 0.5
