@@ -164,6 +164,7 @@ class Settings:
     health_file: Path | None = _setting("HEALTH_FILE", None, _path)
     semantic: bool = _setting("SEMANTIC", True, _bool)
     semantic_model: Path | None = _setting("SEMANTIC_MODEL", None, _path)
+    rerank: bool = _setting("RERANK", True, _bool)
     shard_count: int | str | None = _setting("SHARD_COUNT", None, _shard_count)
     shard_ids: tuple[int, ...] = _setting("SHARD_IDS", (), _shard_ids)
 

@@ -14,18 +14,20 @@ from pathlib import Path
 from bot.config import Settings
 from bot.search.embedding import Embedder, ModelError, default_model, folder_model
 from bot.search.engine import Engine, Progress
-
+from bot.search.reranker import Reranker, default_reranker
 
 
 def load_engine(settings: Settings, progress: Progress | None = None) -> Engine:
-    """The corpus's engine, with the semantic signal unless it is off or its model cannot load.
+    """The corpus's engine, with the semantic signal and the reranker unless they are off or their
+    models cannot load.
 
     Raises CorpusError when the articles are unusable; every lesser problem is in `engine.warnings`.
     """
     embedder, problem = load_model(settings)
+    reranker, reranker_problem = load_reranker(settings)
     engine = Engine.from_dir(settings.corpus_dir, cache_dir=cache_dir(settings), embedder=embedder, progress=progress)
-    if problem:
-        engine.warnings += (problem,)
+    engine = engine.with_reranker(reranker)
+    engine.warnings += tuple(p for p in (problem, reranker_problem) if p)
     return engine
 
 
@@ -45,6 +47,25 @@ def load_model(settings: Settings) -> tuple[Embedder | None, str]:
         return _model(settings.semantic_model, settings.index_cache), ""
     except ModelError as error:
         return None, f"semantic search is off, answering by word matching alone: {error}"
+
+
+def load_reranker(settings: Settings) -> tuple[Reranker | None, str]:
+    """The shipped reranker, or None and why not (the engine then orders candidates by the fused score).
+
+    It reads the best candidates of the fused order and weighs their cosine, so SEMANTIC=off (BM25
+    alone, the lightest mode) has no reranker either.
+    """
+    if not settings.rerank or not settings.semantic:
+        return None, ""
+    try:
+        return _reranker(settings.index_cache), ""
+    except ModelError as error:
+        return None, f"the reranker is off, answers are ordered by the fused score alone: {error}"
+
+
+@functools.cache
+def _reranker(cache: Path | None) -> Reranker:
+    return Reranker(default_reranker(), cache=cache and cache / "models")
 
 
 @functools.cache

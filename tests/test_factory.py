@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from bot import factory
 from bot.config import Settings
 from bot.factory import cache_dir, load_engine
+from bot.search.reranker import default_reranker
 
 ORCHARD = Path(__file__).resolve().parent / "fixtures" / "orchard"
 
@@ -33,6 +36,31 @@ def test_an_unloadable_model_falls_back_to_bm25_with_a_warning(tmp_path: Path) -
     assert engine.semantic_status.model == ""
     assert [w for w in engine.warnings if w.startswith("semantic search is off, answering by word matching alone")]
     assert str(broken / "tokenizer.json") in engine.warnings[-1] or str(broken / "model.onnx") in engine.warnings[-1]
+    assert not engine.ask("How many bees live in a hive?").abstained
+
+
+def test_the_reranker_is_on_by_default_and_off_with_rerank_off(tmp_path: Path) -> None:
+    engine = load_engine(Settings(corpus_dir=ORCHARD, index_cache=tmp_path))
+    assert engine.semantic_status.reranker.startswith("answer reranker")
+    assert engine.semantic_status.reranker_sha256 == default_reranker().model_sha256
+    off = load_engine(Settings(corpus_dir=ORCHARD, index_cache=tmp_path, rerank=False))
+    assert off.semantic_status.reranker == "" and not off.warnings
+
+
+def test_a_reranker_that_cannot_load_leaves_the_fused_order_with_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    damaged = tmp_path / "model.onnx"
+    damaged.write_bytes(b"not a model")
+    monkeypatch.setattr(factory, "default_reranker", lambda: replace(default_reranker(), model=damaged))
+    factory._reranker.cache_clear()
+    try:
+        engine = load_engine(Settings(corpus_dir=ORCHARD, index_cache=None))
+    finally:
+        factory._reranker.cache_clear()
+    assert engine.semantic_status.reranker == ""
+    assert [w for w in engine.warnings if w.startswith("the reranker is off, answers are ordered by the fused score alone")]
+    assert str(damaged) in engine.warnings[-1] and "checksum" in engine.warnings[-1]
     assert not engine.ask("How many bees live in a hive?").abstained
 
 

@@ -288,6 +288,10 @@ def check(settings: Settings, out: TextIO | None = None) -> int:
             say("", f"sentence vectors: {semantic.vectors}")
         else:
             say("Semantic", "off: answers come from word matching (BM25) alone")
+        if semantic.reranker:
+            say("Reranker", f"{semantic.reranker}, sha256 {semantic.reranker_sha256}")
+        else:
+            say("Reranker", "off: answers are ordered by the fused score")
         for warning in engine.warnings:
             say("  warning", warning)
     say("Answers in", _ids(settings.allowed_channels, "every channel the bot can see"))

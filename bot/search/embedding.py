@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -120,7 +121,7 @@ class Embedder:
     """A loaded model: `embed(texts)` gives one L2-normalised float32 row per text.
 
     onnxruntime's session may be run from several threads at once, so one Embedder serves
-    the whole process. Its threads do not spin while idle: the bot shares a small machine.
+    the whole process.
     """
 
     def __init__(self, spec: ModelSpec, *, threads: int | None = None, cache: Path | None = None) -> None:
@@ -129,34 +130,10 @@ class Embedder:
         With `cache`, a folder, the lightened graph is kept there for the next start (it takes
         about a third of the model's load time to make).
         """
-        import onnxruntime
-        from tokenizers import Tokenizer
-
         self.spec = spec
-        model_bytes = _read(spec.model, "model")
-        self.sha256 = _verified(spec.model, model_bytes, spec.model_sha256, "model")
-        self.tokenizer_sha256 = _verified(spec.tokenizer, _read(spec.tokenizer, "tokenizer"), spec.tokenizer_sha256, "tokenizer")
-        try:
-            tokenizer = Tokenizer.from_file(str(spec.tokenizer))
-        except Exception as error:  # tokenizers raises its own Exception subclass for any bad file
-            raise ModelError(f"{spec.tokenizer}: not a tokenizers file ({error})") from error
-        tokenizer.no_padding()
-        tokenizer.enable_truncation(spec.max_tokens)
-        self._tokenizer = tokenizer
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads or min(os.cpu_count() or 1, 4)
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        # Without the arena, memory a batch's activations took goes back after the batch: ~75 MB
-        # less RSS once sentences were embedded, for ~10% of batch speed (bench/model_memory.py).
-        options.enable_cpu_mem_arena = False
-        options.log_severity_level = 3
-        try:
-            # lighten: keep the int8 weights int8 rather than let onnxruntime fold them to float32 (bot/search/model_graph.py).
-            model = _lightened(model_bytes, self.sha256, cache)
-            self._session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
-        except Exception as error:  # onnxruntime's errors share no public base class
-            raise ModelError(f"{spec.model}: onnxruntime cannot load it ({error})") from error
+        self._session, self._tokenizer, self.sha256, self.tokenizer_sha256 = load_session(spec, threads=threads, cache=cache)
+        self._tokenizer.no_padding()
+        self._tokenizer.enable_truncation(spec.max_tokens)
         self._inputs = {i.name for i in self._session.get_inputs()}
         if not {"input_ids", "attention_mask"} <= self._inputs:
             raise ModelError(f"{spec.model}: expected inputs input_ids and attention_mask, found {sorted(self._inputs)}")
@@ -205,6 +182,38 @@ class Embedder:
             output = output[:, 0] if self.spec.pooling == "cls" else _mean(output, mask)
         norms = np.linalg.norm(output, axis=1, keepdims=True)
         return (output / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+
+
+def load_session(spec: ModelSpec, *, threads: int | None = None, cache: Path | None = None) -> tuple[Any, Any, str, str]:
+    """(onnxruntime session, tokenizer, model sha256, tokenizer sha256) for a model's files, checked first.
+
+    The session's threads do not spin while idle: the bot shares a small machine.
+    """
+    import onnxruntime
+    from tokenizers import Tokenizer
+
+    model_bytes = _read(spec.model, "model")
+    sha256 = _verified(spec.model, model_bytes, spec.model_sha256, "model")
+    tokenizer_sha256 = _verified(spec.tokenizer, _read(spec.tokenizer, "tokenizer"), spec.tokenizer_sha256, "tokenizer")
+    try:
+        tokenizer = Tokenizer.from_file(str(spec.tokenizer))
+    except Exception as error:  # tokenizers raises its own Exception subclass for any bad file
+        raise ModelError(f"{spec.tokenizer}: not a tokenizers file ({error})") from error
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads or min(os.cpu_count() or 1, 4)
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    # Without the arena, memory a batch's activations took goes back after the batch: ~75 MB
+    # less RSS once sentences were embedded, for ~10% of batch speed (bench/model_memory.py).
+    options.enable_cpu_mem_arena = False
+    options.log_severity_level = 3
+    try:
+        # lighten: keep the int8 weights int8 rather than let onnxruntime fold them to float32 (bot/search/model_graph.py).
+        model = _lightened(model_bytes, sha256, cache)
+        session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    except Exception as error:  # onnxruntime's errors share no public base class
+        raise ModelError(f"{spec.model}: onnxruntime cannot load it ({error})") from error
+    return session, tokenizer, sha256, tokenizer_sha256
 
 
 def _mean(tokens: np.ndarray, mask: np.ndarray) -> np.ndarray:

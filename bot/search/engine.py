@@ -3,9 +3,10 @@
 This is the one API the CLI and the Discord layer use. An Engine never changes after it is
 built, so it can serve several threads at once and be swapped whole on reload.
 
-A question goes through three stages, each in its own module: retrieve (BM25 and, when a
-sentence model is loaded, cosine similarity: `retrieve`), fuse (one score: `fuse`) and
-select (answer type, abstention, merging: `select`).
+A question goes through the stages of bot/search/answer/, each in its own module: question (what
+it asks), retrieve (BM25 and, when a sentence model is loaded, cosine similarity), fuse (one score),
+rerank (when the reranker is loaded: the probability that each of the best candidates answers) and
+select (answer type, abstention, merging).
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ from bot.search.corpus import Article, CorpusError, Document, load_folder, requi
 from bot.search.embedding import Embedder
 from bot.search.answer.fuse import LEXICAL_WEIGHT, fuse
 from bot.search.index import BM25Index
-from bot.search.answer.question import analyse, smooth_idf
+from bot.search.reranker import Reranker, shown
+from bot.search.answer.question import Question, analyse, smooth_idf
 from bot.search.answer.retrieve import Candidates, Lexical, Semantic, retrieve
+from bot.search.answer.rerank import DEFAULT_COMBINATION, Combination, rerank
 from bot.search.answer.select import Abstention, Candidate, select
 from bot.search.sentences import Kind, Passage, title_of
 from bot.search.splitting import split_all
@@ -66,10 +69,13 @@ class SearchSettings:
 
 @dataclass(frozen=True)
 class Answering:
-    """How candidates become an answer: the fusion weight and when to abstain (not part of the saved index)."""
+    """How candidates become an answer (not part of the saved index): the fusion weight, whether the
+    reranker (when loaded) orders the best of them and how its signals combine, and when to abstain."""
 
     lexical_weight: float = LEXICAL_WEIGHT
     abstention: Abstention = Abstention()
+    rerank: bool = True
+    combination: Combination = DEFAULT_COMBINATION
 
 
 @dataclass(frozen=True)
@@ -107,6 +113,8 @@ class SemanticStatus:
     model: str  # the model's name, or "" when the signal is off
     sha256: str = ""
     vectors: str = ""  # where the sentence vectors came from
+    reranker: str = ""  # the reranker's name, or "" when it is off
+    reranker_sha256: str = ""
 
 
 class Engine:
@@ -123,6 +131,7 @@ class Engine:
         vectors: np.ndarray | None = None,
         vectors_origin: str = "",
         answering: Answering = Answering(),
+        reranker: Reranker | None = None,
     ) -> None:
         """Wrap built parts; use `from_dir` or `from_documents` instead.
 
@@ -146,10 +155,15 @@ class Engine:
         self.answering = answering
         self._lexical = Lexical(index, table.articles[indexed])
         self._semantic = None if embedder is None else Semantic(embedder, vectors, self._model_text)
-        self.semantic_status = (
-            SemanticStatus("")
-            if embedder is None
-            else SemanticStatus(embedder.name, embedder.sha256, vectors_origin)
+        self._embedder = embedder
+        self._vectors_origin = vectors_origin
+        self._reranker = reranker
+        self.semantic_status = SemanticStatus(
+            embedder.name if embedder else "",
+            embedder.sha256 if embedder else "",
+            vectors_origin,
+            reranker.name if reranker else "",
+            reranker.sha256 if reranker else "",
         )
 
     @classmethod
@@ -309,7 +323,14 @@ class Engine:
     def _with(self, embedder: Embedder, vectors: np.ndarray | None, origin: str) -> Engine:
         return Engine(
             self._articles, self.table, self.index, self.indexed, self.speller, self.settings, self.warnings,
-            embedder, vectors, origin, self.answering,
+            embedder, vectors, origin, self.answering, self._reranker,
+        )
+
+    def with_reranker(self, reranker: Reranker | None) -> Engine:
+        """This engine with the reranker ordering the best candidates (None: without it)."""
+        return Engine(
+            self._articles, self.table, self.index, self.indexed, self.speller, self.settings, self.warnings,
+            self._embedder, self.vectors, self._vectors_origin, self.answering, reranker,
         )
 
     def answering_with(self, answering: Answering) -> Engine:
@@ -320,7 +341,13 @@ class Engine:
 
     def _model_text(self, doc: int) -> str:
         """What the sentence model reads for an indexed sentence: an FAQ answer with its question, as BM25 does."""
-        sentence_id = int(self.indexed[doc])
+        return self._sentence_text(int(self.indexed[doc]))
+
+    def _rerank_text(self, candidate: Candidate) -> str:
+        """What the reranker reads of a candidate: as the sentence model does, then the article's title."""
+        return shown(self._sentence_text(candidate.sentence_id), self._articles[candidate.article - 1].title)
+
+    def _sentence_text(self, sentence_id: int) -> str:
         text = self.table.text(sentence_id)
         if self.table.kind(sentence_id) is not Kind.ANSWER:
             return text
@@ -375,11 +402,22 @@ class Engine:
         unknown_names = question.unknown_names(self._mentioned)
         if unknown_names:
             return [], f"the articles never mention {', '.join(dict.fromkeys(unknown_names))}"
-        found = retrieve(question.query, question.text, self._lexical, self._semantic)
-        ranked = self._ranked(found, fuse(found, self.answering.lexical_weight))
+        ranked = self._candidates(question)
         groups, reason = select(question, ranked, top_k, self._idf, self.answering.abstention)
         wanted = set(question.terms)
         return [self._hit(group.best, group.others, wanted) for group in groups], reason
+
+    def candidates(self, text: str) -> tuple[Question, list[Candidate]]:
+        """The question as read and its candidates, best first, before selection (for calibration and benchmarks)."""
+        question = analyse(text[:MAX_QUESTION_CHARS], self._idf, self.speller.correct)
+        return question, self._candidates(question) if question.terms else []
+
+    def _candidates(self, question: Question) -> list[Candidate]:
+        found = retrieve(question.query, question.text, self._lexical, self._semantic)
+        ranked = self._ranked(found, fuse(found, self.answering.lexical_weight))
+        if self._reranker is None or not self.answering.rerank:
+            return ranked
+        return rerank(question, ranked, self._rerank_text, self._reranker, self.answering.combination)
 
     def _mentioned(self, term: str) -> bool:
         """Whether the articles use a term anywhere, their titles and headings included."""
@@ -401,7 +439,8 @@ class Engine:
             sentence_id = int(self.indexed[found.docs[i]])
             semantic = None if found.semantic is None else float(found.semantic[i])
             text = self.table.text(sentence_id)
-            ranked.append(Candidate(sentence_id, float(scores[i]), text, self.table.article(sentence_id), semantic))
+            article = self.table.article(sentence_id)
+            ranked.append(Candidate(sentence_id, float(scores[i]), text, article, semantic, float(found.lexical[i])))
         return ranked
 
     def _hit(self, best: Candidate, others: list[Candidate], wanted: set[str]) -> Hit:

@@ -64,3 +64,22 @@ def test_when_asks_for_a_time_only_as_the_question_word() -> None:
     assert analyse("What year did it open?", idf, no_correction).expects is Expects.TIME
     city = analyse("what city was the convention when Ford was nominated", idf, no_correction)
     assert city.expects is Expects.ANYTHING
+
+
+def test_when_inside_a_clause_asks_no_date() -> None:
+    assert analyse("does put block when the queue is full", idf, no_correction).expects is Expects.ANYTHING
+    assert analyse("what happens to the deal when the contract ends?", idf, no_correction).expects is Expects.ANYTHING
+    assert analyse("since when does Acme sell tea", idf, no_correction).expects is Expects.TIME
+    assert analyse("they signed it when?", idf, no_correction).expects is Expects.TIME
+
+
+def test_chat_filler_is_dropped_before_searching() -> None:
+    plain = analyse("who runs acme", idf, no_correction)
+    for chatty in ("who runs acme rn pls lol", "who runs acme or smth", "pls who runs acme and stuff??", "idk who runs acme tbh"):
+        read = analyse(chatty, idf, no_correction)
+        assert (read.terms, read.concepts) == (plain.terms, plain.concepts), chatty
+
+
+def test_a_question_of_only_filler_keeps_its_words() -> None:
+    assert analyse("or what", idf, no_correction).text == "or what"
+    assert analyse("this and that", idf, no_correction).text == "this and that"

@@ -30,13 +30,23 @@ ANSWER_TYPE_WORDS = frozenset(
 CHAT_SHORTHAND = {
     "u": "you", "ur": "your", "r": "are", "y": "why", "b4": "before", "bc": "because", "cuz": "because",
     "coz": "because", "abt": "about", "tho": "though", "thru": "through", "rn": "right now", "atm": "at the moment",
-    "pls": "please", "plz": "please", "thx": "thanks", "ty": "thanks", "wtf": "what", "wth": "what", "wut": "what",
+    "wtf": "what", "wth": "what", "wut": "what",
     "wat": "what", "whats": "what is", "hows": "how is", "whos": "who is", "wheres": "where is", "gonna": "going to",
-    "wanna": "want to", "gotta": "got to", "dunno": "do not know", "idk": "I do not know", "imo": "in my opinion",
-    "imho": "in my opinion", "tbh": "to be honest", "btw": "by the way", "afaik": "as far as I know",
-    "iirc": "if I remember correctly", "ppl": "people", "govt": "government", "msg": "message", "yrs": "years",
-    "lol": "", "lmao": "", "omg": "", "hey": "", "hi": "", "yo": "",
+    "wanna": "want to", "gotta": "got to", "dunno": "do not know", "ppl": "people", "govt": "government",
+    "msg": "message", "yrs": "years",
 }
+# Chat filler: it says how someone asks, never what they ask about, so it is dropped before the
+# question is searched ("who runs openai rn pls lol" asks "who runs openai"). Left in, "right now"
+# or "please" became words an answer had to contain.
+FILLER = frozenset(
+    """
+    lol lmao lmfao rofl omg hey hi hello yo pls plz please thx ty thanks rn atm tbh imo imho btw afaik iirc idk
+    fr ngl srsly kinda sorta
+    """.split()
+)
+TAIL_CHARS = 40
+# ... and so is a vague tail: "what did they sign or smth", "... and stuff".
+_VAGUE_TAIL = re.compile(r"[\s,]+(?:or|and|etc)(?:\s+(?:smth|sth|something|somethin|whatever|stuff|so|so on|such))?\s*(?:like that)?[\s?!.]*$", re.I)
 FOCUS_WEIGHT = 2.0
 # Okapi's IDF is zero for a word in half the sentences; at the smooth IDF used here that is about log 2.
 INFORMATIVE_IDF = math.log(2)
@@ -55,7 +65,8 @@ _MARKUP = re.compile(r"<(?:[@#][!&]?|a?:\w+:)\d+>|https?://\S+|[*_~`|>]+")
 _CAPITALISED = re.compile(r"\b[A-Z][\w'’-]*|\b\w+[A-Z]\w*")
 _ASKS_NUMBER = re.compile(r"\bhow (many|much)\b|\bwhat (percentage|percent|share|amount|number)\b")
 _ASKS_TIME = re.compile(r"\b(what year|which year|what date|in what year|by what year|how long ago)\b")
-_FIRST_QUESTION_WORD = re.compile(r"\b(what|which|who|whom|whose|where|why|how|when)\b")
+_OPENS_WITH_WHEN = re.compile(r"^\W*(?:(?:so|and|but|ok|okay|then|also|um|uh|well)\W+)*(?:since\s+|until\s+|till\s+|from\s+)?when\b")
+_CLOSES_WITH_WHEN = re.compile(r"\bwhen\W*$")
 _WH_PHRASE = re.compile(r"\b(?:which|what|whose)\s+((?:[\w'-]+\s+){0,1}[\w'-]+)")
 _COUNTED = re.compile(r"\bhow many (\w+)")
 _WORD = re.compile(r"\w+")
@@ -125,6 +136,8 @@ def _readable(text: str, correct: Callable[[str], str | None]) -> str:
     def plain(match: re.Match[str]) -> str:
         word = match.group()
         folded = fold(word)
+        if folded in FILLER:
+            return ""
         if folded in CHAT_SHORTHAND:
             return CHAT_SHORTHAND[folded]
         if folded in STOPWORDS:
@@ -134,7 +147,14 @@ def _readable(text: str, correct: Callable[[str], str | None]) -> str:
             return word
         return fixed.capitalize() if word[:1].isupper() else fixed
 
-    return " ".join(_WORD.sub(plain, text).split())
+    return " ".join(_WORD.sub(plain, _without_vague_tail(text)).split())
+
+
+def _without_vague_tail(text: str) -> str:
+    """The question without a trailing "or smth" / "and stuff" (a bare "or" or "and" at the end too)."""
+    head, tail = text[:-TAIL_CHARS], text[-TAIL_CHARS:]  # a tail is short: never scan a long question for it
+    trimmed = head + _VAGUE_TAIL.sub("", tail)
+    return trimmed if _WORD.search(trimmed) else text
 
 
 def _answer_type_terms(folded: str) -> set[str]:
@@ -162,12 +182,16 @@ def _named_words(text: str) -> dict[str, str]:
 
 
 def _expects(folded: str) -> Expects:
-    """The answer type the wording asks for. "When" asks for a time only as the question word:
-    in "what city was the convention when Ford was nominated" it asks for a city."""
+    """The answer type the wording asks for.
+
+    "When" asks for a time only where it is the question word: opening the question ("when did",
+    "so when did", "since when"), or closing it ("they signed it when?"). Inside a clause it says
+    when something else holds: "does put block when the queue is full" asks yes or no, "what city was
+    the convention when Ford was nominated" asks for a city.
+    """
     if _ASKS_NUMBER.search(folded):
         return Expects.NUMBER
-    first = _FIRST_QUESTION_WORD.search(folded)
-    if _ASKS_TIME.search(folded) or (first is not None and first.group() == "when"):
+    if _ASKS_TIME.search(folded) or _OPENS_WITH_WHEN.search(folded) or _CLOSES_WITH_WHEN.search(folded):
         return Expects.TIME
     return Expects.ANYTHING
 

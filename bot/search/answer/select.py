@@ -12,6 +12,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from bot.search.answer.question import Expects, Question
 from bot.search.tokens import fold, tokenize
 
@@ -46,6 +48,7 @@ class Abstention:
     min_coverage: float = 0.2
     off_topic: float = 0.3
     close: float = 0.6
+    answers: float = 0.5  # with the reranker: the probability a shown sentence needs (answer/rerank.py Combination)
 
 
 _WANTED = {Expects.NUMBER: "a number", Expects.TIME: "a date"}
@@ -88,17 +91,23 @@ def coverage(question: Question, sentence_terms: frozenset[str]) -> float:
 
 
 class Candidate:
-    """A sentence retrieval found, with its fused score and its semantic one (None when that signal is off).
+    """A sentence retrieval found, with its fused score, its BM25 score and its semantic one (None when
+    that signal is off); after reranking, also the probability that it answers (None before).
 
     Its terms are worked out only if asked for.
     """
 
-    def __init__(self, sentence_id: int, score: float, text: str, article: int, semantic: float | None = None) -> None:
+    def __init__(
+        self, sentence_id: int, score: float, text: str, article: int, semantic: float | None = None, lexical: float = 0.0
+    ) -> None:
         self.sentence_id = sentence_id
         self.score = score
         self.text = text
         self.article = article
         self.semantic = semantic
+        self.lexical = lexical
+        self.probability: float | None = None
+        self.features: np.ndarray | None = None
 
     @functools.cached_property
     def terms(self) -> frozenset[str]:
@@ -121,12 +130,27 @@ def select(
     semantic = [c.semantic for c in ranked if c.semantic is not None]
     if semantic and max(semantic) < abstention.off_topic:
         return [], "nothing in the articles is close to the question"
+    if ranked and ranked[0].probability is not None:
+        return _select_by_probability(question, ranked, top_k, weight, abstention)
     fitting = [candidate for candidate in ranked if satisfies(question, candidate.text)]
     if any(_answers(question, candidate, abstention) for candidate in fitting):
         return group_duplicates(fitting[: MERGE_WINDOW + top_k], weight)[:top_k], ""
     if question.expects in _WANTED and any(_answers(question, candidate, abstention) for candidate in ranked):
         return [], f"no sentence that answers it gives {_WANTED[question.expects]}"
     return [], "no sentence covers enough of the question"
+
+
+def _select_by_probability(
+    question: Question, ranked: Sequence[Candidate], top_k: int, weight: Callable[[str], float], abstention: Abstention
+) -> tuple[list[Group], str]:
+    """Reranked candidates: each shown sentence must be likely enough to answer, by the same measure
+    as the first, so no filler follows a good answer."""
+    answering = [c for c in ranked if c.probability is not None and c.probability >= abstention.answers]
+    if answering:
+        return group_duplicates(answering[: MERGE_WINDOW + top_k], weight)[:top_k], ""
+    if question.expects in _WANTED and not any(satisfies(question, c.text) for c in ranked[:3]):
+        return [], f"no sentence that answers it gives {_WANTED[question.expects]}"
+    return [], "no sentence answers the question well enough"
 
 
 def _answers(question: Question, candidate: Candidate, abstention: Abstention) -> bool:

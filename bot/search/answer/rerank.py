@@ -1,0 +1,77 @@
+"""The fourth stage of answering: read each of the best candidates together with the question, and
+turn every signal into one probability that the sentence answers it.
+
+The reranker (a cross-encoder, bot/search/reranker.py) sees the question and the sentence at once,
+so it can tell a sentence that answers from one that is only about the same thing. Its logit is one
+feature of a logistic model, beside the signals retrieval already had; the model's weights were
+fitted on training-side data (train/reranker/combine.py), never by hand, and its probability is
+what select.py orders by and abstains on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.search.answer.question import Question
+from bot.search.answer.select import Candidate, coverage, satisfies
+from bot.search.reranker import Reranker
+
+FEATURES = ("reranker", "semantic", "lexical", "coverage", "fits")
+
+
+@dataclass(frozen=True)
+class Combination:
+    """A logistic model over FEATURES, and how many of the fused candidates it reads.
+
+    Fitted by `train/reranker/combine.py` on questions about SQuAD 1.0 train articles that the
+    reranker never saw in training (answerable questions, and questions whose answer was taken out
+    of the corpus). The probability a sentence needs to be shown is select.py's `Abstention.answers`.
+    """
+
+    weights: tuple[float, ...]
+    bias: float
+    candidates: int
+
+
+def features(question: Question, candidates: Sequence[Candidate], logits: np.ndarray) -> np.ndarray:
+    """One row of FEATURES per candidate: the reranker's logit, cosine, BM25 over the best BM25 of the
+    candidates, the share of the question's information the sentence holds, and whether it has the
+    kind of fact asked for (a number, a date)."""
+    rows = np.zeros((len(candidates), len(FEATURES)), dtype=np.float64)
+    best_lexical = max((c.lexical for c in candidates), default=0.0)
+    for i, candidate in enumerate(candidates):
+        rows[i] = (
+            logits[i],
+            candidate.semantic if candidate.semantic is not None else 0.0,
+            candidate.lexical / best_lexical if best_lexical > 0 else 0.0,
+            coverage(question, candidate.terms),
+            1.0 if satisfies(question, candidate.text) else 0.0,
+        )
+    return rows
+
+
+def rerank(
+    question: Question,
+    ranked: Sequence[Candidate],
+    text_of: Callable[[Candidate], str],
+    reranker: Reranker,
+    combination: Combination,
+) -> list[Candidate]:
+    """The best `combination.candidates` of `ranked`, each with its probability, most probable first."""
+    chosen = list(ranked[: combination.candidates])
+    if not chosen:
+        return []
+    logits = reranker.logits(question.text, [text_of(candidate) for candidate in chosen])
+    rows = features(question, chosen, logits)
+    probabilities = 1.0 / (1.0 + np.exp(-(rows @ np.asarray(combination.weights) + combination.bias)))
+    for candidate, row, probability in zip(chosen, rows, probabilities.tolist()):
+        candidate.features = row
+        candidate.probability = probability
+    return sorted(chosen, key=lambda c: -c.probability)
+
+
+# Fitted by train/reranker/combine.py for the shipped reranker (see Combination).
+DEFAULT_COMBINATION = Combination(weights=(1.0, 0.0, 0.0, 0.0, 0.0), bias=0.0, candidates=10)

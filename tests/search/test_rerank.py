@@ -1,0 +1,111 @@
+"""The reranker: a cross-encoder shipped as ONNX, checked by checksum, and what selection does with it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from made_up_corpus import idf, no_correction
+from tiny_model import write_tiny_model
+from tiny_reranker import write_tiny_reranker
+
+from bot.search.answer.question import analyse
+from bot.search.answer.rerank import Combination
+from bot.search.answer.select import Abstention, Candidate, select
+from bot.search.embedding import ModelError, ModelSpec, file_sha256
+from bot.search.engine import Answering, Engine
+from bot.search.reranker import Reranker, default_reranker
+
+ARTICLES = {
+    "01-bees.txt": "Bees at Home\n\nThe hive sits by the orchard wall.\nEach bee makes a little honey in summer.\n",
+    "02-sea.txt": "The Harbour\n\nA boat leaves the harbour for the sea at dawn.\nThe ship brings apples back to the orchard.\n",
+}
+
+
+def tiny_spec(folder: Path, **changes: object) -> ModelSpec:
+    spec = ModelSpec("tiny reranker", folder / "model.onnx", folder / "tokenizer.json", max_tokens=32)
+    return replace(spec, **changes)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_tiny_reranker(tmp_path_factory.mktemp("reranker"))
+
+
+def test_each_candidate_gets_its_score_in_the_order_given(tiny: Path) -> None:
+    reranker = Reranker(tiny_spec(tiny))
+    candidates = ["the sea", "honey honey in the hive near the orchard wall", "bee", "apple"]
+    assert reranker.logits("what do bees make", candidates).tolist() == [-2.0, 8.0, 1.0, 0.0]
+    assert reranker.logits("anything", []).shape == (0,)
+
+
+def test_a_pinned_checksum_is_checked_before_loading(tiny: Path) -> None:
+    assert Reranker(tiny_spec(tiny, model_sha256=file_sha256(tiny / "model.onnx"))).sha256 == file_sha256(tiny / "model.onnx")
+    with pytest.raises(ModelError, match="model checksum is .* expected 0{64}; the file is damaged or not ours"):
+        Reranker(tiny_spec(tiny, model_sha256="0" * 64))
+
+
+def test_a_model_that_is_not_a_cross_encoder_is_refused(tmp_path: Path) -> None:
+    embedder_model = write_tiny_model(tmp_path / "embedder")
+    with pytest.raises(ModelError, match="expected inputs input_ids, attention_mask and token_type_ids"):
+        Reranker(ModelSpec("not a reranker", embedder_model / "model.onnx", embedder_model / "tokenizer.json"))
+
+
+def test_the_shipped_reranker_is_installed_and_pinned() -> None:
+    spec = default_reranker()
+    assert spec.model.is_file() and spec.model.stat().st_size < 25_000_000
+    assert file_sha256(spec.model) == spec.model_sha256
+    assert file_sha256(spec.tokenizer) == spec.tokenizer_sha256
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("corpus")
+    for name, text in ARTICLES.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_the_reranker_decides_the_order_and_each_answer_s_probability(corpus: Path, tiny: Path) -> None:
+    plain = Engine.from_dir(corpus)
+    # BM25 prefers the sentence with both words; the tiny reranker prefers the one with "hive" in it.
+    assert plain.ask("apples in the orchard", top_k=1).hits[0].text == "The ship brings apples back to the orchard."
+    only_the_reranker = Combination(weights=(1.0, 0.0, 0.0, 0.0, 0.0), bias=-1.0, candidates=10)
+    reranked = plain.with_reranker(Reranker(tiny_spec(tiny))).answering_with(Answering(combination=only_the_reranker))
+    answer = reranked.ask("apples in the orchard", top_k=3)
+    # "The hive sits by the orchard wall." has logit 2 (p 0.73); the ship's sentence logit 0 (p 0.27) is not shown.
+    assert [hit.text for hit in answer.hits] == ["The hive sits by the orchard wall."]
+    assert reranked.semantic_status.reranker == "tiny reranker"
+    rerank_off = reranked.answering_with(Answering(combination=only_the_reranker, rerank=False))
+    assert rerank_off.ask("apples in the orchard", top_k=1).hits[0].text == "The ship brings apples back to the orchard."
+
+
+def candidate(text: str, probability: float, article: int = 1) -> Candidate:
+    found = Candidate(sentence_id=hash(text) % 1000, score=probability, text=text, article=article, semantic=0.5)
+    found.probability = probability
+    return found
+
+
+def test_abstains_when_no_sentence_is_likely_enough_to_answer() -> None:
+    question = analyse("Who sued Acme?", idf, no_correction)
+    groups, reason = select(question, [candidate("Acme's shares fell.", 0.3)], 3, idf, Abstention(answers=0.5))
+    assert groups == [] and reason == "no sentence answers the question well enough"
+
+
+def test_a_second_sentence_is_shown_only_when_it_answers_too() -> None:
+    question = analyse("Did Jane Roe sue Acme?", idf, no_correction)
+    ranked = [
+        candidate("Jane Roe filed a lawsuit against Acme.", 0.9),
+        candidate("Acme has faced challenges.", 0.3, article=2),
+        candidate("Roe asked the court to stop the plan.", 0.6, article=2),
+    ]
+    groups, reason = select(question, ranked, 3, idf, Abstention(answers=0.5))
+    assert [group.best.text for group in groups] == ["Jane Roe filed a lawsuit against Acme.", "Roe asked the court to stop the plan."]
+    assert reason == ""
+
+
+def test_a_date_question_without_a_date_in_sight_says_so() -> None:
+    question = analyse("When did Jane Roe sue Acme?", idf, no_correction)
+    groups, reason = select(question, [candidate("Jane Roe sued Acme.", 0.2)], 3, idf, Abstention(answers=0.5))
+    assert groups == [] and reason == "no sentence that answers it gives a date"

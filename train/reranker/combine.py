@@ -1,0 +1,200 @@
+"""Fit how the reranker's logit and the other signals combine, how many fused candidates the
+reranker reads, and the probability an answer needs, on training-side data only.
+
+The data: WikiQA train's held-out questions over their own pages (data.py keeps them out of
+training), and SQuAD 1.0 train articles that the reranker was not trained on (data.py --held-out keeps
+them out), written as a corpus the bot reads like any other. A share of their questions lose their
+answer: every sentence holding the answer's text is taken out of the corpus, so the question still
+looks answerable (the same article, the same subject) but is not, as SQuAD 2.0's unanswerable
+questions are written. Every question then goes through the bot's own engine (retrieve, fuse,
+rerank), and each candidate's features are recorded with whether it answers.
+
+A logistic model is fitted per candidate count N on half of the questions and scored on the other
+half (hit@1 and answer-triggering F1 with its best threshold): N and the threshold are chosen there.
+
+    python train/reranker/combine.py --squad SQUAD.json --articles held_out.articles.json \
+        --reranker model.onnx --work FOLDER
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bot.search.answer.rerank import FEATURES, Combination  # noqa: E402
+from bot.search.embedding import Embedder, default_model  # noqa: E402
+from bot.search.engine import Answering, Engine  # noqa: E402
+from bot.search.reranker import Reranker, default_reranker  # noqa: E402
+from bot.search.sentences import split_sentences  # noqa: E402
+
+SEED = 20261205
+REMOVED_SHARE = 0.4  # questions whose answer is taken out of the corpus
+MAX_CANDIDATES = 30
+COUNTS = (5, 8, 10, 12, 15, 20, 30)
+L2 = 1e-3
+
+
+def build_corpus(squad: Path, titles: list[str], folder: Path, questions: int, rng: random.Random) -> list[dict]:
+    """Write the held-out articles (minus removed answers) to `folder`; the questions, each with its answer texts and paragraph."""
+    articles = [a for a in json.loads(squad.read_text(encoding="utf-8"))["data"] if a["title"].replace("_", " ") in titles]
+    asked = []
+    for a, article in enumerate(articles):
+        for p, paragraph in enumerate(article["paragraphs"]):
+            for qa in paragraph["qas"]:
+                texts = [x["text"].casefold() for x in qa["answers"] if x["text"].strip()]
+                if texts:
+                    asked.append({"q": qa["question"].strip(), "answers": texts, "article": a, "paragraph": p})
+    rng.shuffle(asked)
+    asked = asked[:questions]
+    removed = [q for q in asked if rng.random() < REMOVED_SHARE]
+    gone = {text for q in removed for text in q["answers"]}
+    folder.mkdir(parents=True, exist_ok=True)
+    kept_sentences: dict[tuple[int, int], list[str]] = {}
+    for a, article in enumerate(articles):
+        title = article["title"].replace("_", " ")
+        paragraphs = []
+        for p, paragraph in enumerate(article["paragraphs"]):
+            sentences = [s for s in split_sentences(paragraph["context"]) if not any(t in s.casefold() for t in gone)]
+            kept_sentences[(a, p)] = sentences
+            if sentences:
+                paragraphs.append(" ".join(sentences))
+        (folder / f"{a:03d}.txt").write_text(title + "\n\n" + "\n\n".join(paragraphs) + "\n", encoding="utf-8")
+    for q in asked:
+        here = kept_sentences[(q["article"], q["paragraph"])]
+        q["gold"] = [s for s in here if any(t in s.casefold() for t in q["answers"])]
+        q["file"] = f"{q['article']:03d}.txt"
+        q["source"] = "squad"
+    return asked
+
+
+def build_wikiqa(path: Path, folder: Path) -> list[dict]:
+    """WikiQA train's held-out questions (data.py keeps them out of training), each page as an article.
+
+    The train file names no page titles; a page's title is taken from its first sentence's subject
+    ("Kathmandu (;) is the capital ..." -> "Kathmandu"), as its page would be titled.
+    """
+    from data import held_out_wikiqa, wikiqa_questions
+
+    pages: dict[tuple[str, ...], str] = {}
+    asked = []
+    for question, rows in wikiqa_questions(path).items():
+        if not held_out_wikiqa(question):
+            continue
+        sentences = tuple(sentence for sentence, _ in rows)
+        if sentences not in pages:
+            pages[sentences] = f"wq{len(pages):04d}.txt"
+            subject = re.split(r" \(| is | are | was | were | has | had |, ", sentences[0])[0]
+            title = subject if len(subject.split()) <= 8 else " ".join(sentences[0].split()[:4])
+            (folder / pages[sentences]).write_text(title + "\n\n" + "\n\n".join(sentences) + "\n", encoding="utf-8")
+        gold = [sentence for sentence, label in rows if label]
+        asked.append({"q": question, "answers": [], "gold": gold, "file": pages[sentences], "source": "wikiqa"})
+    return asked
+
+
+def collect(engine: Engine, questions: list[dict]) -> list[dict]:
+    """Per question: every candidate's features in fused order, and which candidates answer."""
+    rows = []
+    for n, q in enumerate(questions):
+        _, candidates = engine.candidates(q["q"])
+        candidates.sort(key=lambda c: -c.score)  # back to fused order
+        labels = [
+            engine.sentence(c.sentence_id).article.file == q["file"] and any(g in c.text or c.text in g for g in q["gold"])
+            for c in candidates
+        ]
+        rows.append({"features": np.array([c.features for c in candidates]) if candidates else np.zeros((0, len(FEATURES))),
+                     "labels": np.array(labels, dtype=bool), "answerable": bool(q["gold"]), "source": q["source"]})
+        if n % 100 == 0:
+            print(f"  {n}/{len(questions)} questions", flush=True)
+    return rows
+
+
+def fit(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Logistic regression by Newton's method with a little L2; returns weights with the bias last."""
+    x = np.hstack([x, np.ones((len(x), 1))])
+    w = np.zeros(x.shape[1])
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-(x @ w)))
+        gradient = x.T @ (p - y) + L2 * np.r_[w[:-1], 0]
+        hessian = (x * (p * (1 - p))[:, None]).T @ x + L2 * np.eye(len(w))
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w
+
+
+def score(rows: list[dict], w: np.ndarray, n: int) -> dict:
+    """hit@1 on answerable questions, and the threshold with the best answer-triggering F1."""
+    tops, answerable = [], 0
+    for row in rows:
+        answerable += row["answerable"]
+        if not len(row["labels"]):
+            tops.append((0.0, False))
+            continue
+        f, y = row["features"][:n], row["labels"][:n]
+        p = 1 / (1 + np.exp(-(f @ w[:-1] + w[-1])))
+        best = int(np.argmax(p))
+        tops.append((float(p[best]), bool(y[best])))
+    hit1 = sum(ok for _, ok in tops) / max(answerable, 1)
+    best_f1, best_t = 0.0, 0.5
+    for t in np.arange(0.05, 0.96, 0.01):
+        answered = [ok for p, ok in tops if p >= t]
+        correct = sum(answered)
+        precision = correct / len(answered) if answered else 0.0
+        recall = correct / max(answerable, 1)
+        f1 = 2 * precision * recall / (precision + recall) if correct else 0.0
+        if f1 > best_f1:
+            best_f1, best_t = f1, float(t)
+    return {"hit1": hit1, "f1": best_f1, "threshold": best_t}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--squad", type=Path, required=True)
+    parser.add_argument("--articles", type=Path, required=True, help="held_out.articles.json from data.py")
+    parser.add_argument("--reranker", type=Path, required=True)
+    parser.add_argument("--work", type=Path, required=True)
+    parser.add_argument("--questions", type=int, default=800)
+    parser.add_argument("--wikiqa", type=Path, help="WikiQA-train.tsv: its held-out questions join the calibration")
+    args = parser.parse_args()
+    rng = random.Random(SEED)
+    questions = build_corpus(args.squad, json.loads(args.articles.read_text()), args.work / "corpus", args.questions, rng)
+    if args.wikiqa:
+        questions += build_wikiqa(args.wikiqa, args.work / "corpus")
+        rng.shuffle(questions)
+    print(f"{len(questions)} questions, {sum(1 for q in questions if q['gold'])} answerable in the corpus")
+    embedder = Embedder(default_model(), cache=args.work / "models")
+    reranker = Reranker(replace(default_reranker(), model=args.reranker, model_sha256=None))
+    engine = Engine.from_dir(args.work / "corpus", cache_dir=args.work / "index", embedder=embedder)
+    wide = Combination(weights=(1.0,) + (0.0,) * (len(FEATURES) - 1), bias=0.0, candidates=MAX_CANDIDATES)
+    engine = engine.with_reranker(reranker).answering_with(Answering(combination=wide))
+    rows = collect(engine, questions)
+    half = len(rows) // 2
+    fit_rows, test_rows = rows[:half], rows[half:]
+    results = {}
+    for n in COUNTS:
+        x = np.vstack([r["features"][:n] for r in fit_rows if len(r["labels"])])
+        y = np.concatenate([r["labels"][:n] for r in fit_rows if len(r["labels"])]).astype(float)
+        w = fit(x, y)
+        results[n] = {"weights": w[:-1].round(4).tolist(), "bias": round(float(w[-1]), 4)} | score(test_rows, w, n)
+        for source in sorted({r["source"] for r in test_rows}):
+            results[n][source] = score([r for r in test_rows if r["source"] == source], w, n)
+        print(n, json.dumps(results[n]))
+    recall = {n: float(np.mean([r["labels"][:n].any() for r in rows if r["answerable"]])) for n in COUNTS}
+    print("answer among the fused best N:", json.dumps(recall))
+    (args.work / "combine.json").write_text(json.dumps({"results": results, "recall": recall}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
