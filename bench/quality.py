@@ -1,7 +1,10 @@
-"""Answer quality on three question sets, side by side: BM25 alone, the semantic signal alone, fused.
+"""Answer quality on four question sets, side by side, in every mode: BM25 alone, the semantic
+signal alone, fused (RERANK=off), the reranker's logit alone, and the product's reranked order.
 
 * dev: the 25 development questions about the default articles (../shared/eval), scored by
   their own scorer: hit1, hit3, right abstentions and wrong ones.
+* unseen: 45 questions about the default articles written before the reranker (bench/sets), same
+  scorer; for measuring only, never for tuning.
 * WikiQA: 325 real search questions over 619 Wikipedia summaries, 62% with no answer
   (../shared/data/wikiqa), scored by its own scorer: hit1, hit3 and answer-triggering F1.
 * SciFact: 300 scientific claims over 5,183 abstracts (../shared/data/scifact): nDCG@10 of the
@@ -11,7 +14,7 @@ Every answer goes through `Engine.ask`, as in the product. The data sets are eva
 read from the shared folder and never copied into the product; built indexes and vectors are
 cached in bench/.data/ (git-ignored), so only the first run embeds (about 5 minutes on 2 cores).
 
-    python bench/quality.py                  # the table: BM25 / semantic / fused on all three
+    python bench/quality.py                  # the table: every mode on every set
     python bench/quality.py --fusion         # the fused lexical weight from 0 to 1
     python bench/quality.py --abstention     # the abstention thresholds, fused, on all three
     python bench/quality.py --grid           # BM25 variants x k1 x b on SciFact (index only)
@@ -20,6 +23,7 @@ cached in bench/.data/ (git-ignored), so only the first run embeds (about 5 minu
 from __future__ import annotations
 
 import argparse
+import functools
 import gzip
 import importlib.util
 import itertools
@@ -39,7 +43,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.cli import answer_json  # noqa: E402
+from bot.search.answer.rerank import DEFAULT_COMBINATION  # noqa: E402
 from bot.search.embedding import Embedder, default_model  # noqa: E402
+from bot.search.reranker import Reranker, default_reranker  # noqa: E402
 from bot.search.engine import Answer, Answering, Engine, SearchSettings  # noqa: E402
 from bot.search.index import BM25Index  # noqa: E402
 from bot.search.answer.question import analyse  # noqa: E402
@@ -71,8 +77,10 @@ class Mode:
 
 MODES = (
     Mode("bm25", False, Answering()),
-    Mode("semantic", True, Answering(lexical_weight=0.0)),
-    Mode("fused", True, Answering()),
+    Mode("semantic", True, Answering(lexical_weight=0.0, rerank=False)),
+    Mode("fused", True, Answering(rerank=False)),
+    Mode("reranker", True, Answering(combination=replace(DEFAULT_COMBINATION, weights=(1.0, 0.0, 0.0, 0.0, 0.0), bias=0.0))),
+    Mode("reranked", True, Answering()),
 )
 
 
@@ -91,16 +99,18 @@ class QuestionSet:
         raise NotImplementedError
 
     def engine(self, embedder: Embedder | None) -> Engine:
-        return Engine.from_dir(self.corpus, cache_dir=DATA / f"cache-{self.name}", embedder=embedder)
+        engine = Engine.from_dir(self.corpus, cache_dir=DATA / f"cache-{self.name}", embedder=embedder)
+        return engine if embedder is None else engine.with_reranker(reranker())
 
 
 class Dev(QuestionSet):
     name = "dev"
     corpus = ROOT / "corpus"
     columns = ("hit1", "hit3", "abstain", "wrong_abstain")
+    path = SHARED / "eval" / "dev.jsonl"
 
     def __init__(self) -> None:
-        self._rows = _jsonl(SHARED / "eval" / "dev.jsonl")
+        self._rows = _jsonl(self.path)
         spec = importlib.util.spec_from_file_location("dev_score", SHARED / "eval" / "score.py")
         assert spec is not None and spec.loader is not None
         self._scorer = importlib.util.module_from_spec(spec)
@@ -112,6 +122,16 @@ class Dev(QuestionSet):
     def score(self, answers: Sequence[Answer]) -> dict[str, float]:
         report = self._scorer.score(self._rows, [answer_json(a) for a in answers])["overall"]
         return {column: report[column] for column in self.columns}
+
+
+class Unseen(Dev):
+    name = "unseen"
+    path = ROOT / "bench" / "sets" / "default-unseen.jsonl"
+
+
+@functools.cache
+def reranker() -> Reranker:
+    return Reranker(default_reranker())
 
 
 class WikiQA(QuestionSet):
@@ -270,9 +290,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     what.add_argument("--fusion", action="store_true", help="sweep the fused lexical weight")
     what.add_argument("--abstention", action="store_true", help="sweep the abstention thresholds")
     what.add_argument("--grid", action="store_true", help="sweep BM25 settings on SciFact (index level)")
-    parser.add_argument("--sets", default="dev,wikiqa,scifact", help="comma-separated: dev, wikiqa, scifact")
+    parser.add_argument("--sets", default="dev,unseen,wikiqa,scifact", help="comma-separated: dev, unseen, wikiqa, scifact")
     args = parser.parse_args(argv)
-    makers: dict[str, Callable[[], QuestionSet]] = {"dev": Dev, "wikiqa": WikiQA, "scifact": SciFact}
+    makers: dict[str, Callable[[], QuestionSet]] = {"dev": Dev, "unseen": Unseen, "wikiqa": WikiQA, "scifact": SciFact}
     sets = [makers[name]() for name in args.sets.split(",")]
     if args.grid:
         bm25_grid(next(s for s in sets if isinstance(s, SciFact)))

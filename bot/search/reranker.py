@@ -35,7 +35,7 @@ def default_reranker() -> ModelSpec:
     )
 
 
-RERANKER_SHA256 = "5b1ab220457b6a76729a3082bb4901d061f2112732afeceaf37563bc3b0ebf69"
+RERANKER_SHA256 = "bc35c67f41120a188e0c0d4b82154f13e1ee4036da5c4b7a3ee4d367fbae336f"
 
 
 def shown(sentence: str, title: str) -> str:

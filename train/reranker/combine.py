@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import pickle
 import random
 import re
 import sys
@@ -39,7 +40,8 @@ from bot.search.reranker import Reranker, default_reranker  # noqa: E402
 from bot.search.sentences import split_sentences  # noqa: E402
 
 SEED = 20261205
-REMOVED_SHARE = 0.4  # questions whose answer is taken out of the corpus
+REMOVED_SHARE = 0.4  # questions whose answer is taken out of their article
+MIN_REMOVED_CHARS = 4  # a shorter answer ("two", "1990") is in too many sentences that answer other things
 MAX_CANDIDATES = 30
 COUNTS = (5, 8, 10, 12, 15, 20, 30)
 L2 = 1e-3
@@ -57,15 +59,17 @@ def build_corpus(squad: Path, titles: list[str], folder: Path, questions: int, r
                     asked.append({"q": qa["question"].strip(), "answers": texts, "article": a, "paragraph": p})
     rng.shuffle(asked)
     asked = asked[:questions]
-    removed = [q for q in asked if rng.random() < REMOVED_SHARE]
-    gone = {text for q in removed for text in q["answers"]}
+    removed = [q for q in asked if rng.random() < REMOVED_SHARE and min(map(len, q["answers"])) >= MIN_REMOVED_CHARS]
+    gone: dict[int, set[str]] = {}
+    for q in removed:
+        gone.setdefault(q["article"], set()).update(q["answers"])
     folder.mkdir(parents=True, exist_ok=True)
     kept_sentences: dict[tuple[int, int], list[str]] = {}
     for a, article in enumerate(articles):
         title = article["title"].replace("_", " ")
         paragraphs = []
         for p, paragraph in enumerate(article["paragraphs"]):
-            sentences = [s for s in split_sentences(paragraph["context"]) if not any(t in s.casefold() for t in gone)]
+            sentences = [s for s in split_sentences(paragraph["context"]) if not any(t in s.casefold() for t in gone.get(a, ()))]
             kept_sentences[(a, p)] = sentences
             if sentences:
                 paragraphs.append(" ".join(sentences))
@@ -166,8 +170,13 @@ def main() -> None:
     parser.add_argument("--reranker", type=Path, required=True)
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument("--questions", type=int, default=800)
+    parser.add_argument("--reuse", action="store_true", help="refit from the features the last run recorded")
     parser.add_argument("--wikiqa", type=Path, help="WikiQA-train.tsv: its held-out questions join the calibration")
     args = parser.parse_args()
+    saved = args.work / "rows.pkl"
+    if args.reuse and saved.exists():
+        report(pickle.loads(saved.read_bytes()), args.work)
+        return
     rng = random.Random(SEED)
     questions = build_corpus(args.squad, json.loads(args.articles.read_text()), args.work / "corpus", args.questions, rng)
     if args.wikiqa:
@@ -180,6 +189,12 @@ def main() -> None:
     wide = Combination(weights=(1.0,) + (0.0,) * (len(FEATURES) - 1), bias=0.0, candidates=MAX_CANDIDATES)
     engine = engine.with_reranker(reranker).answering_with(Answering(combination=wide))
     rows = collect(engine, questions)
+    saved.write_bytes(pickle.dumps(rows))
+    report(rows, args.work)
+
+
+def report(rows: list[dict], work: Path) -> None:
+    """Fit on the first half of the questions, score on the second, for each candidate count."""
     half = len(rows) // 2
     fit_rows, test_rows = rows[:half], rows[half:]
     results = {}
@@ -191,9 +206,18 @@ def main() -> None:
         for source in sorted({r["source"] for r in test_rows}):
             results[n][source] = score([r for r in test_rows if r["source"] == source], w, n)
         print(n, json.dumps(results[n]))
+    n = max(COUNTS)
+    for name, columns in (("without the reranker", slice(1, None)), ("the reranker alone", slice(0, 1))):
+        x = np.vstack([r["features"][:n, columns] for r in fit_rows if len(r["labels"])])
+        y = np.concatenate([r["labels"][:n] for r in fit_rows if len(r["labels"])]).astype(float)
+        w = fit(x, y)
+        narrowed = [r | {"features": r["features"][:, columns]} for r in test_rows]
+        print(f"{name}, N={n}:", json.dumps({"weights": w[:-1].round(4).tolist(), "bias": round(float(w[-1]), 4)} | score(narrowed, w, n)))
+    fused_hit1 = np.mean([bool(len(r["labels"])) and bool(r["labels"][0]) for r in test_rows if r["answerable"]])
+    print(f"fused order alone: hit1 {fused_hit1:.3f}")
     recall = {n: float(np.mean([r["labels"][:n].any() for r in rows if r["answerable"]])) for n in COUNTS}
     print("answer among the fused best N:", json.dumps(recall))
-    (args.work / "combine.json").write_text(json.dumps({"results": results, "recall": recall}, indent=1))
+    (work / "combine.json").write_text(json.dumps({"results": results, "recall": recall}, indent=1))
 
 
 if __name__ == "__main__":

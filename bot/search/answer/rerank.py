@@ -74,4 +74,4 @@ def rerank(
 
 
 # Fitted by train/reranker/combine.py for the shipped reranker (see Combination).
-DEFAULT_COMBINATION = Combination(weights=(1.0, 0.0, 0.0, 0.0, 0.0), bias=0.0, candidates=10)
+DEFAULT_COMBINATION = Combination(weights=(1.0, 0.0, 0.0, 0.0, 0.0), bias=0.0, candidates=12)

