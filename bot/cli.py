@@ -20,8 +20,8 @@ from bot.health import DEFAULT_MAX_AGE, check_health
 from bot.memory import return_freed_memory
 
 if TYPE_CHECKING:
-    from bot.search.corpus import Article
     from bot.search.engine import Answer, Engine, Progress
+    from bot.search.read.corpus import Article
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a program stopped by Ctrl-C
@@ -156,7 +156,7 @@ def _with_corpus(args: argparse.Namespace, settings: Settings) -> Settings:
 
 def _load(settings: Settings) -> Engine | None:
     from bot.factory import load_engine
-    from bot.search.corpus import CorpusError
+    from bot.search.read.corpus import CorpusError
 
     try:
         engine = load_engine(settings, progress=_progress_bar(sys.stderr))
@@ -268,7 +268,7 @@ def _print_answer(engine: Engine, answer: Answer, context: int, out: TextIO) -> 
 
 def _in_context(engine: Engine, sentence_id: int, window: int) -> list[tuple[str, str]]:
     """The answer in its place among its neighbours, each line with its mark."""
-    from bot.search.sentences import Kind
+    from bot.search.read.sentences import Kind
 
     lines = []
     for sentence in engine.context_of(sentence_id, window):

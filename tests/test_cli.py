@@ -288,7 +288,7 @@ def test_the_readme_shows_every_command_run_with_the_venv_s_python() -> None:
 
 def test_a_corpus_big_enough_for_worker_processes_is_answered_from_the_command_line(tmp_path: Path) -> None:
     """Past PARALLEL_FROM_CHARS, splitting is spread over spawned worker processes, started from the real CLI."""
-    from bot.search.splitting import PARALLEL_FROM_CHARS
+    from bot.search.read.splitting import PARALLEL_FROM_CHARS
 
     corpus = tmp_path / "big"
     corpus.mkdir()

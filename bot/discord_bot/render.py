@@ -13,8 +13,8 @@ import discord
 
 from bot.discord_bot.stats import Snapshot
 from bot.discord_bot.text import clip, duration, escape, flat, highlight, plural, safe_url, units
-from bot.search.corpus import Article
 from bot.search.engine import Answer, Hit, Sentence
+from bot.search.read.corpus import Article
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256

@@ -40,7 +40,7 @@ from bot.discord_bot.client import (
     use_endpoints,
 )
 from bot.feedback_report import read_votes, summarise
-from bot.search.corpus import CorpusError
+from bot.search.read.corpus import CorpusError
 
 log = logging.getLogger("bot")
 

@@ -23,15 +23,15 @@ from pathlib import Path
 import numpy as np
 
 from bot.search import cache
-from bot.search.corpus import Article, CorpusError, Document, load_folder, require_folder
 from bot.search.embedding import Embedder
 from bot.search.fuse import LEXICAL_WEIGHT, fuse
 from bot.search.index import BM25Index
 from bot.search.question import analyse, smooth_idf
+from bot.search.read.corpus import Article, CorpusError, Document, load_folder, require_folder
+from bot.search.read.sentences import Kind, Passage, title_of
+from bot.search.read.splitting import split_all
 from bot.search.retrieve import Candidates, Lexical, Semantic, retrieve
 from bot.search.select import Abstention, Candidate, select
-from bot.search.sentences import Kind, Passage, title_of
-from bot.search.splitting import split_all
 from bot.search.spelling import Speller
 from bot.search.store import StoreError, why_not_saved
 from bot.search.table import KINDS, SentenceTable, TableBuilder

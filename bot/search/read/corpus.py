@@ -16,8 +16,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.search.frontmatter import split_front_matter
-from bot.search.webpage import HTML_SUFFIXES, PageError, read_page
+from bot.search.read.frontmatter import split_front_matter
+from bot.search.read.html import HTML_SUFFIXES, PageError, read_page
 
 MARKDOWN_SUFFIXES = (".md",)
 ARTICLE_SUFFIXES = (".txt", *MARKDOWN_SUFFIXES, *HTML_SUFFIXES)

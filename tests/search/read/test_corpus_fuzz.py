@@ -17,9 +17,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.search.corpus import MAX_FILE_BYTES, CorpusError, load_folder
+from bot.search.read.corpus import MAX_FILE_BYTES, CorpusError, load_folder
 from bot.search.engine import Engine
-from bot.search.sentences import MAX_SENTENCE_CHARS
+from bot.search.read.sentences import MAX_SENTENCE_CHARS
 
 GOOD_FILE = "good.txt"
 GOOD_TEXT = """\
