@@ -239,6 +239,7 @@ def answer_json(answer: Answer) -> dict:
                 "score": round(hit.score, 6),
                 "article": _article_ref(hit.article),
                 "also_in": [_article_ref(a) for a in hit.also_in],
+                "code": hit.code or None,
             }
             for hit in answer.hits
         ],
@@ -261,6 +262,8 @@ def _print_answer(engine: Engine, answer: Answer, context: int, out: TextIO) -> 
         for number, (mark, text) in enumerate(lines):
             lead = f"{rank}. " if number == 0 else "   "
             print(textwrap.fill(text, WIDTH, initial_indent=lead + mark, subsequent_indent="   " + " " * len(mark)), file=out)
+        if hit.code:
+            print(textwrap.indent(hit.code, "   ┆ ", lambda line: True), file=out)
         also = f"  (also in {', '.join(f'[{a.number}]' for a in hit.also_in)})" if hit.also_in else ""
         print(f"   — [{hit.article.number}] {hit.article.title}  · score {hit.score:.2f}{also}", file=out)
     print(f"({answer.elapsed_ms:.1f} ms)\n", file=out)
@@ -275,7 +278,8 @@ def _in_context(engine: Engine, sentence_id: int, window: int) -> list[tuple[str
         if sentence.id == sentence_id:
             lines.append((ANSWER_MARK, sentence.text))
         else:
-            lines.append((CONTEXT_MARK, f"# {sentence.text}" if sentence.kind is Kind.HEADING else sentence.text))
+            heading = sentence.kind in (Kind.HEADING, Kind.TERM)
+            lines.append((CONTEXT_MARK, f"# {sentence.text}" if heading else sentence.text))
     return lines
 
 

@@ -13,8 +13,7 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.search.embedding import Embedder, ModelError, default_model, folder_model
-from bot.search.engine import Engine, Progress
-
+from bot.search.engine import Engine, Progress, SearchSettings
 
 
 def load_engine(settings: Settings, progress: Progress | None = None) -> Engine:
@@ -23,7 +22,13 @@ def load_engine(settings: Settings, progress: Progress | None = None) -> Engine:
     Raises CorpusError when the articles are unusable; every lesser problem is in `engine.warnings`.
     """
     embedder, problem = load_model(settings)
-    engine = Engine.from_dir(settings.corpus_dir, cache_dir=cache_dir(settings), embedder=embedder, progress=progress)
+    engine = Engine.from_dir(
+        settings.corpus_dir,
+        settings=SearchSettings(ignore=settings.corpus_ignore),
+        cache_dir=cache_dir(settings),
+        embedder=embedder,
+        progress=progress,
+    )
     if problem:
         engine.warnings += (problem,)
     return engine

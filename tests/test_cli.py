@@ -33,13 +33,14 @@ def test_ask_json_reads_one_question_per_line_and_answers_in_order(monkeypatch, 
     }
 
 
-def test_ask_json_keeps_its_keys_and_adds_the_reason_and_each_article_s_number(capsys) -> None:
+def test_ask_json_keeps_its_keys_and_adds_the_reason_each_article_s_number_and_the_code(capsys) -> None:
     assert main(["ask", "--json", "--corpus", str(ORCHARD), "--top-k", "1", "How many bees live in a hive?"]) == 0
     answer = json.loads(capsys.readouterr().out)
     assert list(answer) == ["question", "abstained", "reason", "answers"]
     assert answer["reason"] is None
     (hit,) = answer["answers"]
-    assert list(hit) == ["sentence", "score", "article", "also_in"]
+    assert list(hit) == ["sentence", "score", "article", "also_in", "code"]
+    assert hit["code"] is None  # the sentence introduces no code example
     assert hit["article"] == {"file": "03_bees.txt", "title": "Bees and the Orchards", "number": 3}
 
 

@@ -62,6 +62,7 @@ class SearchSettings:
     b: float = 0.5
     epsilon: float = 0.0
     section_terms: bool = False
+    ignore: tuple[str, ...] = ()  # glob patterns of corpus paths never read (CORPUS_IGNORE)
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ class Hit:
     article: Article
     matched: tuple[str, ...]
     also_in: tuple[Article, ...] = ()
+    code: str = ""  # the code example the sentence introduces, shown under it ("" when none)
 
 
 @dataclass(frozen=True)
@@ -170,7 +172,7 @@ class Engine:
         """
         folder = Path(folder)
         if cache_dir is None:
-            load = load_folder(folder)
+            load = load_folder(folder, ignore=settings.ignore)
             return cls.from_documents(
                 load.documents, settings=settings, warnings=load.warnings, folder=folder, embedder=embedder, progress=progress
             )
@@ -186,7 +188,7 @@ class Engine:
             engine = None
             notes.append(f"{path}: saved index not used ({error}); rebuilt it")
         if engine is None:
-            load = load_folder(folder)
+            load = load_folder(folder, ignore=settings.ignore)
             built = cls.from_documents(load.documents, settings=settings, warnings=load.warnings, folder=folder, progress=progress)
             engine = _saved(built, path, lambda: cache.save(built, path, digest))
         if embedder is not None:
@@ -319,14 +321,14 @@ class Engine:
         return engine
 
     def _model_text(self, doc: int) -> str:
-        """What the sentence model reads for an indexed sentence: an FAQ answer with its question, as BM25 does."""
+        """What the sentence model reads for an indexed sentence: an FAQ answer with its question, a description with its term, as BM25 does."""
         sentence_id = int(self.indexed[doc])
         text = self.table.text(sentence_id)
         if self.table.kind(sentence_id) is not Kind.ANSWER:
             return text
         first = self.table.span(self.table.article(sentence_id)).start
         for before in range(sentence_id - 1, first - 1, -1):
-            if self.table.kind(before) is Kind.QUESTION:
+            if self.table.kind(before) in (Kind.QUESTION, Kind.TERM):
                 return f"{self.table.text(before)} {text}"
         return text
 
@@ -355,6 +357,16 @@ class Engine:
         start = max(span.start, sentence_id - window)
         stop = min(span.stop, sentence_id + window + 1)
         return tuple(self.sentence(i) for i in range(start, stop))
+
+    def code_after(self, sentence_id: int) -> str:
+        """The code blocks that directly follow a sentence in its article: the example it introduces."""
+        blocks = []
+        end = self.table.span(self.table.article(sentence_id)).stop
+        for following in range(sentence_id + 1, end):
+            if self.table.kind(following) is not Kind.CODE:
+                break
+            blocks.append(self.table.text(following))
+        return "\n\n".join(blocks)
 
     def context(self, hit: Hit, window: int = 1) -> tuple[Sentence, ...]:
         return self.context_of(hit.sentence_id, window)
@@ -387,8 +399,9 @@ class Engine:
 
     @functools.cached_property
     def _heading_terms(self) -> frozenset[str]:
-        """Terms of titles and headings, which are never answers and so not in the index."""
-        headings = np.flatnonzero(self.table.kinds == KINDS.index(Kind.HEADING))
+        """Terms of titles, headings, signatures and code, which are never answers and so not in the index."""
+        kinds = [KINDS.index(kind) for kind in (Kind.HEADING, Kind.TERM, Kind.CODE)]
+        headings = np.flatnonzero(np.isin(self.table.kinds, kinds))
         return frozenset(term for i in headings.tolist() for term in tokenize(self.table.text(i)))
 
     def _idf(self, term: str) -> float:
@@ -410,7 +423,7 @@ class Engine:
         also = tuple(
             self._articles[n - 1] for n in dict.fromkeys(o.article for o in others) if n != best.article
         )
-        return Hit(sentence.id, sentence.text, best.score, sentence.article, matched, also)
+        return Hit(sentence.id, sentence.text, best.score, sentence.article, matched, also, self.code_after(sentence.id))
 
 
 def _saved(engine: Engine, path: Path, save: Callable[[], None]) -> Engine:

@@ -1,4 +1,7 @@
-"""A saved web page's article: its main text and what the page says about it, read by trafilatura.
+"""A saved web page's article: its main text and what the page says about it.
+
+A documentation page (see `is_documentation`) is read from its markup by docs.py, its metadata only
+from its meta tags. Any other page, a news article or a blog post, is read by trafilatura:
 
 trafilatura finds the article among the navigation, comments, share widgets and "related" teasers,
 and reads the title, author, date, URL and site name from the page's meta tags, structured data
@@ -13,12 +16,35 @@ a saved index, should not pay.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
+
+from lxml import etree
+from lxml import html as lxml_html
+
+from bot.search.read.docs import page_heading, page_text
 
 if TYPE_CHECKING:
     from trafilatura.settings import Document
 
 HTML_SUFFIXES = (".html", ".htm")
+_DOCS_GENERATORS = re.compile(
+    r"sphinx|mkdocs|docusaurus|asciidoc|docfx|pdoc|doxygen|vuepress|vitepress|mdbook|gitbook|rustdoc|javadoc|texinfo",
+    re.IGNORECASE,
+)
+_DOCS_MARKERS = "//*[contains(concat(' ', @class, ' '), ' headerlink ') or contains(concat(' ', @class, ' '), ' hash-link ')]"
+_ARTICLE_META = "//meta[@property='og:type' and @content='article'] | //meta[@property='article:published_time']"
+_TITLE_SEPARATORS = re.compile(r"\s+[—–|·-]\s+")
+_ISO_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})")
+_META = {
+    "author": ("//meta[@name='author']/@content",),
+    "publisher": ("//meta[@property='og:site_name']/@content", "//meta[@name='application-name']/@content"),
+    "url": ("//link[@rel='canonical']/@href", "//meta[@property='og:url']/@content"),
+    "date": (
+        "//meta[@property='article:published_time']/@content",
+        "//meta[@name='date' or @name='DC.date' or @name='dc.date' or @name='dcterms.date' or @name='DC.date.issued']/@content",
+    ),
+}
 
 
 class PageError(ValueError):
@@ -31,6 +57,9 @@ def read_page(data: bytes) -> tuple[str, dict[str, str]]:
     The metadata uses the corpus's field names: title, author, publisher (the site's name, else
     its host name), url and date (YYYY-MM-DD); fields the page does not give are absent.
     """
+    root = _parse(data)
+    if root is not None and is_documentation(root):
+        return _read_documentation(root)
     try:
         document = _extract(data)
     except Exception as error:  # a third-party parser on any file found on disk: one odd page must not stop the load
@@ -46,6 +75,48 @@ def read_page(data: bytes) -> tuple[str, dict[str, str]]:
         "date": document.date,
     }
     return text, {name: value.strip() for name, value in found.items() if isinstance(value, str) and value.strip()}
+
+
+def is_documentation(root: lxml_html.HtmlElement) -> bool:
+    """A page a documentation generator made, or a hand-written manual: code blocks or definition lists, no article metadata."""
+    generator = " ".join(root.xpath("//meta[@name='generator']/@content"))
+    if _DOCS_GENERATORS.search(generator) or root.xpath(_DOCS_MARKERS):
+        return True
+    return bool(root.xpath("//body//pre | //body//dl")) and not root.xpath(_ARTICLE_META)
+
+
+def _read_documentation(root: lxml_html.HtmlElement) -> tuple[str, dict[str, str]]:
+    title = page_heading(root) or _title_without_site(root)
+    text = page_text(root)
+    if not text.strip():
+        raise PageError("no text found in the documentation page (only navigation or page furniture)")
+    found = {"title": title, **{name: _first(root, queries) for name, queries in _META.items()}}
+    if found["date"]:
+        date = _ISO_DATE.match(found["date"].strip())
+        found["date"] = date.group(1) if date else None
+    return text, {name: value.strip() for name, value in found.items() if isinstance(value, str) and value.strip()}
+
+
+def _title_without_site(root: lxml_html.HtmlElement) -> str | None:
+    """<title> less its last " — Site name" part (Sphinx, MkDocs and Docusaurus all add one)."""
+    title = root.findtext(".//title") or ""
+    parts = _TITLE_SEPARATORS.split(title.strip())
+    return " — ".join(parts[:-1]) if len(parts) > 1 else title.strip() or None
+
+
+def _first(root: lxml_html.HtmlElement, queries: tuple[str, ...]) -> str | None:
+    for query in queries:
+        for value in root.xpath(query):
+            if str(value).strip():
+                return str(value)
+    return None
+
+
+def _parse(data: bytes) -> lxml_html.HtmlElement | None:
+    try:
+        return lxml_html.document_fromstring(data)
+    except (etree.ParserError, ValueError):
+        return None
 
 
 def _extract(data: bytes) -> Document | None:
