@@ -120,7 +120,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _corpus_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--corpus", type=Path, default=None, metavar="DIR", help="the articles' folder (default: CORPUS_DIR or ./corpus)")
+    parser.add_argument("--corpus", type=Path, default=None, metavar="DIR", help="the articles' folder, subfolders included (default: CORPUS_DIR, else the repository's corpus/ folder)")
 
 
 def _top_k(raw: str) -> int:
@@ -252,7 +252,8 @@ def _article_ref(article: Article) -> dict:
 
 def _print_answer(engine: Engine, answer: Answer, context: int, out: TextIO) -> None:
     if answer.abstained:
-        print(f"No answer in the {len(engine.sources())} articles: {answer.reason}.", file=out)
+        count = len(engine.sources())
+        print(f"No answer in the {'1 article' if count == 1 else f'{count:,} articles'}: {answer.reason}.", file=out)
         print("Try other words, or the `sources` command to see what the articles cover.\n", file=out)
         return
     if context:

@@ -156,15 +156,17 @@ def _definitions(dl: html.HtmlElement) -> Iterator[str]:
         if child.tag != "dd":
             continue
         blocks = [block for block in _blocks(child) if block.strip()]
+        prose = bool(blocks) and not blocks[0].startswith(("```", "# ", "- "))
         if terms:
-            yield ", ".join(terms)
+            # A term whose description opens with code or a list is the heading over them, never a sentence.
+            yield ", ".join(terms) if prose else f"# {', '.join(terms)}"
             terms = []
-        if blocks and not blocks[0].startswith(("```", "# ", "- ")):
+        if prose:
             yield f": {blocks[0]}"
             blocks = blocks[1:]
         yield from blocks
     if terms:
-        yield ", ".join(terms)
+        yield f"# {', '.join(terms)}"
 
 
 def _table(table: html.HtmlElement) -> Iterator[str]:
