@@ -52,7 +52,7 @@ def list_site(folder: Path, ignore: Sequence[str] = ()) -> Listing:
     Links to folders are not followed, so a link loop cannot make the walk endless.
     """
     try:
-        os.scandir(folder).close()
+        next(folder.iterdir(), None)  # the folder itself must be listable; a subfolder that is not is a warning
     except OSError as error:
         raise FolderError(error.errno, error.strerror, str(folder)) from None
     listing = Listing()
