@@ -115,11 +115,12 @@ def _first(root: lxml_html.HtmlElement, queries: tuple[str, ...]) -> str | None:
 def _parse(data: bytes) -> lxml_html.HtmlElement | None:
     """The page's tree: UTF-8 when it decodes as such (libxml2 would guess Latin-1 for a page declaring nothing)."""
     try:
-        text = data.decode("utf-8")
+        data.decode("utf-8")
+        parser = lxml_html.HTMLParser(encoding="utf-8")
     except UnicodeDecodeError:
-        text = None
+        parser = None
     try:
-        return lxml_html.document_fromstring(text if text is not None else data)
+        return lxml_html.document_fromstring(data, parser=parser)
     except (etree.ParserError, ValueError):
         return None
 

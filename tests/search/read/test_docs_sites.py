@@ -83,6 +83,7 @@ DOCUSAURUS_PAGE = """\
 """
 
 ASCIIDOC_PAGE = """\
+<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE html><html><head><meta name="generator" content="AsciiDoc 10.2.0" /><title>orchard-prune(1)</title></head>
 <body class="manpage"><div id="header"><h1>orchard-prune(1) Manual Page</h1></div>
 <div id="content"><div class="sect1"><h2 id="_options">OPTIONS</h2><div class="sectionbody">
@@ -91,7 +92,7 @@ ASCIIDOC_PAGE = """\
 <dt class="hdlist1">--dry-run</dt>
 <dd><p>
         Do not remove anything; just report what
-        would be removed.
+        would be removed – nothing is touched.
 </p></dd>
 </dl></div></div></div></div>
 <div id="footer"><div id="footer-text">Last updated 2024-06-01 10:00:00 UTC</div></div>
@@ -221,11 +222,11 @@ def test_docusaurus_code_lines_and_the_sentence_before_them(tmp_path: Path) -> N
     ]
 
 
-def test_asciidoc_option_list_several_terms_one_description_and_no_footer(tmp_path: Path) -> None:
+def test_asciidoc_with_an_xml_declaration_option_list_several_terms_one_description_and_no_footer(tmp_path: Path) -> None:
     page = document(tmp_path, "orchard-prune.html", ASCIIDOC_PAGE)
     read = passages(page.text)
     assert (Kind.TERM, "-n, --dry-run") in read
-    assert (Kind.ANSWER, "Do not remove anything; just report what would be removed.") in read
+    assert (Kind.ANSWER, "Do not remove anything; just report what would be removed – nothing is touched.") in read
     assert page.metadata.date is None  # "Last updated" is a footer, not a publication date
 
 
