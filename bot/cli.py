@@ -7,6 +7,7 @@ health probe loads neither Discord nor the engine.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -14,6 +15,8 @@ import textwrap
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
+
+import platformdirs
 
 from bot.config import TOP_K_RANGE, Settings, SettingsError, load_settings, whole_number
 from bot.health import DEFAULT_MAX_AGE, check_health
@@ -29,6 +32,8 @@ EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer whose
 WIDTH = 88
 ANSWER_MARK = "▶ "
 CONTEXT_MARK = "│ "
+# The interactive ask's questions, kept across runs (~/.local/state/corpus-answer-bot/ on Linux).
+HISTORY_FILE = Path(platformdirs.user_state_dir("corpus-answer-bot", appauthor=False)) / "ask_history"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -187,9 +192,10 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     if engine is None:
         return EXIT_USAGE
     top_k = args.top_k or settings.top_k
+    piped = not args.question and not sys.stdin.isatty()
     if args.question:
         questions: Iterable[str] = [" ".join(args.question)]
-    elif sys.stdin.isatty():
+    elif not piped:
         questions = _prompt()
     else:
         questions = _lines(sys.stdin, keep_blank=args.json)
@@ -197,26 +203,63 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
         answer = engine.ask(question, top_k)
         if args.json:
             print(json.dumps(answer_json(answer), ensure_ascii=False), flush=True)
-        else:
-            _print_answer(engine, answer, args.context, sys.stdout)
+            continue
+        if piped:
+            print(f"? {question}", file=sys.stdout)  # which question each answer is for, as the prompt shows it
+        _print_answer(engine, answer, args.context, sys.stdout)
     return 0
 
 
 def _prompt() -> Iterator[str]:
     """Questions typed at a `? ` prompt, with line editing and history; an empty line asks again."""
-    try:
-        import readline  # noqa: F401  (importing it is what gives input() editing and history)
-    except ImportError:  # a Python built without it still works, only without editing
-        pass
+    history = _history()
     print("Ask about the articles. Up and down recall earlier questions; Ctrl-D or Ctrl-C quits.", file=sys.stderr)
-    while True:
-        try:
-            line = input("? ")
-        except (EOFError, KeyboardInterrupt):
-            print(file=sys.stderr)
+    try:
+        while True:
+            try:
+                line = input("? ")
+            except (EOFError, KeyboardInterrupt):
+                print(file=sys.stderr)
+                return
+            if line.strip():
+                yield line
+    finally:
+        history.save()
+
+
+class _History:
+    """The interactive questions, kept from one run to the next in the platform's per-user state folder."""
+
+    LENGTH = 1000
+
+    def __init__(self, readline: object | None, path: Path) -> None:
+        self.readline = readline
+        self.path = path
+
+    def load(self) -> None:
+        if self.readline is None:
             return
-        if line.strip():
-            yield line
+        self.readline.set_history_length(self.LENGTH)
+        with contextlib.suppress(OSError):
+            self.readline.read_history_file(self.path)
+
+    def save(self) -> None:
+        if self.readline is None:
+            return
+        with contextlib.suppress(OSError):  # a read-only home must not spoil the session's end
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.readline.write_history_file(self.path)
+
+
+def _history() -> _History:
+    """Line editing and the saved history (importing readline is what gives input() both)."""
+    try:
+        import readline
+    except ImportError:  # a Python built without it still works, only without editing
+        readline = None
+    history = _History(readline, HISTORY_FILE)
+    history.load()
+    return history
 
 
 def _lines(stream: TextIO, *, keep_blank: bool) -> Iterator[str]:

@@ -7,6 +7,7 @@ import select
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -52,11 +53,12 @@ def test_ask_json_answers_every_line_even_a_blank_one_so_output_lines_match_inpu
     assert answers[1]["reason"] == "the question has no searchable words"
 
 
-def test_readable_answers_from_a_pipe_skip_blank_lines(monkeypatch, capsys) -> None:
+def test_readable_answers_from_a_pipe_skip_blank_lines_and_show_their_question(monkeypatch, capsys) -> None:
     monkeypatch.setattr("sys.stdin", _Lines("\nHow many bees live in a hive?\n   \n"))
     assert main(["ask", "--corpus", str(ORCHARD)]) == 0
     out = capsys.readouterr().out
     assert out.count("1. A healthy hive holds about 50,000 bees.") == 1 and "no searchable words" not in out
+    assert out.startswith("? How many bees live in a hive?\n1. A healthy hive")
 
 
 def test_ask_prints_a_readable_answer(capsys) -> None:
@@ -163,10 +165,12 @@ class _Lines:
 class _Terminal:
     """`python -m bot ask` on a pseudo-terminal of its own, as a person at a keyboard runs it."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, state: Path | None = None) -> None:
+        state = state or Path(tempfile.mkdtemp())  # the saved history goes here, never to the real state folder
         self.pid, self.fd = pty.fork()
         if self.pid == 0:  # the child: the terminal is its stdin, stdout and stderr
             os.environ["TERM"] = "xterm"
+            os.environ["XDG_STATE_HOME"] = str(state)
             os.execv(sys.executable, [sys.executable, "-m", "bot", "ask", *args])
         self.screen = b""
 
@@ -190,6 +194,22 @@ class _Terminal:
         self.wait_for("", timeout=1)
         os.close(self.fd)
         return os.waitstatus_to_exitcode(status)
+
+
+def test_interactive_ask_keeps_its_history_from_one_run_to_the_next(tmp_path: Path) -> None:
+    first = _Terminal("--corpus", str(ORCHARD), state=tmp_path)
+    first.wait_for("? ")
+    first.type(b"how many bees in a hive\r")
+    first.wait_for("? ", times=2)
+    first.type(b"\x04")  # Ctrl-D
+    assert first.exit_code() == 0
+    second = _Terminal("--corpus", str(ORCHARD), state=tmp_path)
+    second.wait_for("? ")
+    second.type(b"\x1b[A\r")  # up arrow: the question of the run before
+    second.wait_for("A healthy hive holds about 50,000 bees.")
+    second.wait_for("? ", times=2)
+    second.type(b"\x04")
+    assert second.exit_code() == 0
 
 
 def test_interactive_ask_edits_lines_recalls_history_asks_again_on_an_empty_line_and_quits_on_ctrl_c() -> None:
