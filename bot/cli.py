@@ -7,6 +7,7 @@ health probe loads neither Discord nor the engine.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -15,13 +16,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+import platformdirs
+
 from bot.config import TOP_K_RANGE, Settings, SettingsError, load_settings, whole_number
 from bot.health import DEFAULT_MAX_AGE, check_health
 from bot.memory import return_freed_memory
 
 if TYPE_CHECKING:
-    from bot.search.corpus import Article
     from bot.search.engine import Answer, Engine, Progress
+    from bot.search.read.corpus import Article
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a program stopped by Ctrl-C
@@ -29,6 +32,8 @@ EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer whose
 WIDTH = 88
 ANSWER_MARK = "▶ "
 CONTEXT_MARK = "│ "
+# The interactive ask's questions, kept across runs (~/.local/state/corpus-answer-bot/ on Linux).
+HISTORY_FILE = Path(platformdirs.user_state_dir("corpus-answer-bot", appauthor=False)) / "ask_history"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -120,7 +125,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _corpus_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--corpus", type=Path, default=None, metavar="DIR", help="the articles' folder (default: CORPUS_DIR or ./corpus)")
+    parser.add_argument("--corpus", type=Path, default=None, metavar="DIR", help="the articles' folder, subfolders included (default: CORPUS_DIR, else the repository's corpus/ folder)")
 
 
 def _top_k(raw: str) -> int:
@@ -156,7 +161,7 @@ def _with_corpus(args: argparse.Namespace, settings: Settings) -> Settings:
 
 def _load(settings: Settings) -> Engine | None:
     from bot.factory import load_engine
-    from bot.search.corpus import CorpusError
+    from bot.search.read.corpus import CorpusError
 
     try:
         engine = load_engine(settings, progress=_progress_bar(sys.stderr))
@@ -187,9 +192,10 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     if engine is None:
         return EXIT_USAGE
     top_k = args.top_k or settings.top_k
+    piped = not args.question and not sys.stdin.isatty()
     if args.question:
         questions: Iterable[str] = [" ".join(args.question)]
-    elif sys.stdin.isatty():
+    elif not piped:
         questions = _prompt()
     else:
         questions = _lines(sys.stdin, keep_blank=args.json)
@@ -197,26 +203,63 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
         answer = engine.ask(question, top_k)
         if args.json:
             print(json.dumps(answer_json(answer), ensure_ascii=False), flush=True)
-        else:
-            _print_answer(engine, answer, args.context, sys.stdout)
+            continue
+        if piped:
+            print(f"? {question}", file=sys.stdout)  # which question each answer is for, as the prompt shows it
+        _print_answer(engine, answer, args.context, sys.stdout)
     return 0
 
 
 def _prompt() -> Iterator[str]:
     """Questions typed at a `? ` prompt, with line editing and history; an empty line asks again."""
-    try:
-        import readline  # noqa: F401  (importing it is what gives input() editing and history)
-    except ImportError:  # a Python built without it still works, only without editing
-        pass
+    history = _history()
     print("Ask about the articles. Up and down recall earlier questions; Ctrl-D or Ctrl-C quits.", file=sys.stderr)
-    while True:
-        try:
-            line = input("? ")
-        except (EOFError, KeyboardInterrupt):
-            print(file=sys.stderr)
+    try:
+        while True:
+            try:
+                line = input("? ")
+            except (EOFError, KeyboardInterrupt):
+                print(file=sys.stderr)
+                return
+            if line.strip():
+                yield line
+    finally:
+        history.save()
+
+
+class _History:
+    """The interactive questions, kept from one run to the next in the platform's per-user state folder."""
+
+    LENGTH = 1000
+
+    def __init__(self, readline: object | None, path: Path) -> None:
+        self.readline = readline
+        self.path = path
+
+    def load(self) -> None:
+        if self.readline is None:
             return
-        if line.strip():
-            yield line
+        self.readline.set_history_length(self.LENGTH)
+        with contextlib.suppress(OSError):
+            self.readline.read_history_file(self.path)
+
+    def save(self) -> None:
+        if self.readline is None:
+            return
+        with contextlib.suppress(OSError):  # a read-only home must not spoil the session's end
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.readline.write_history_file(self.path)
+
+
+def _history() -> _History:
+    """Line editing and the saved history (importing readline is what gives input() both)."""
+    try:
+        import readline
+    except ImportError:  # a Python built without it still works, only without editing
+        readline = None
+    history = _History(readline, HISTORY_FILE)
+    history.load()
+    return history
 
 
 def _lines(stream: TextIO, *, keep_blank: bool) -> Iterator[str]:
@@ -239,6 +282,7 @@ def answer_json(answer: Answer) -> dict:
                 "score": round(hit.score, 6),
                 "article": _article_ref(hit.article),
                 "also_in": [_article_ref(a) for a in hit.also_in],
+                "code": hit.code or None,
             }
             for hit in answer.hits
         ],
@@ -251,7 +295,8 @@ def _article_ref(article: Article) -> dict:
 
 def _print_answer(engine: Engine, answer: Answer, context: int, out: TextIO) -> None:
     if answer.abstained:
-        print(f"No answer in the {len(engine.sources())} articles: {answer.reason}.", file=out)
+        count = len(engine.sources())
+        print(f"No answer in the {'1 article' if count == 1 else f'{count:,} articles'}: {answer.reason}.", file=out)
         print("Try other words, or the `sources` command to see what the articles cover.\n", file=out)
         return
     if context:
@@ -261,6 +306,8 @@ def _print_answer(engine: Engine, answer: Answer, context: int, out: TextIO) -> 
         for number, (mark, text) in enumerate(lines):
             lead = f"{rank}. " if number == 0 else "   "
             print(textwrap.fill(text, WIDTH, initial_indent=lead + mark, subsequent_indent="   " + " " * len(mark)), file=out)
+        if hit.code:
+            print(textwrap.indent(hit.code, "   ┆ ", lambda line: True), file=out)
         also = f"  (also in {', '.join(f'[{a.number}]' for a in hit.also_in)})" if hit.also_in else ""
         print(f"   — [{hit.article.number}] {hit.article.title}  · score {hit.score:.2f}{also}", file=out)
     print(f"({answer.elapsed_ms:.1f} ms)\n", file=out)
@@ -268,14 +315,15 @@ def _print_answer(engine: Engine, answer: Answer, context: int, out: TextIO) -> 
 
 def _in_context(engine: Engine, sentence_id: int, window: int) -> list[tuple[str, str]]:
     """The answer in its place among its neighbours, each line with its mark."""
-    from bot.search.sentences import Kind
+    from bot.search.read.sentences import Kind
 
     lines = []
     for sentence in engine.context_of(sentence_id, window):
         if sentence.id == sentence_id:
             lines.append((ANSWER_MARK, sentence.text))
         else:
-            lines.append((CONTEXT_MARK, f"# {sentence.text}" if sentence.kind is Kind.HEADING else sentence.text))
+            heading = sentence.kind in (Kind.HEADING, Kind.TERM)
+            lines.append((CONTEXT_MARK, f"# {sentence.text}" if heading else sentence.text))
     return lines
 
 

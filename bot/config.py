@@ -129,6 +129,11 @@ def _shard_ids(name: str, raw: str) -> tuple[int, ...]:
     return tuple(sorted({int(part) for part in parts}))
 
 
+def _patterns(name: str, raw: str) -> tuple[str, ...]:
+    """Glob patterns separated by commas, e.g. `whatsnew/*,*.txt`."""
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
 def _log_level(name: str, raw: str) -> str:
     level = raw.upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
@@ -148,6 +153,7 @@ class Settings:
     token: Secret = _setting("DISCORD_TOKEN", Secret(""), _secret)
     prefix: str = _setting("BOT_PREFIX", "!", _text)
     corpus_dir: Path = _setting("CORPUS_DIR", DEFAULT_CORPUS, _path)
+    corpus_ignore: tuple[str, ...] = _setting("CORPUS_IGNORE", (), _patterns)
     index_cache: Path | None = _setting("INDEX_CACHE", DEFAULT_CACHE, _cache)
     top_k: int = _setting("TOP_K", 3, _whole(TOP_K_RANGE))
     answer_channels: frozenset[int] = _setting("ANSWER_CHANNELS", frozenset(), _ids)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.search.embedding import Embedder, ModelError, default_model, folder_model
-from bot.search.engine import Engine, Progress
+from bot.search.engine import Engine, Progress, SearchSettings
 from bot.search.reranker import Reranker, default_reranker
 
 
@@ -24,8 +24,14 @@ def load_engine(settings: Settings, progress: Progress | None = None) -> Engine:
     Raises CorpusError when the articles are unusable; every lesser problem is in `engine.warnings`.
     """
     embedder, problem = load_model(settings)
-    reranker, reranker_problem = load_reranker(settings)
-    engine = Engine.from_dir(settings.corpus_dir, cache_dir=cache_dir(settings), embedder=embedder, progress=progress)
+    reranker, reranker_problem = load_reranker(settings) if embedder is not None else (None, "")
+    engine = Engine.from_dir(
+        settings.corpus_dir,
+        settings=SearchSettings(ignore=settings.corpus_ignore),
+        cache_dir=cache_dir(settings),
+        embedder=embedder,
+        progress=progress,
+    )
     engine = engine.with_reranker(reranker)
     engine.warnings += tuple(p for p in (problem, reranker_problem) if p)
     return engine
@@ -52,8 +58,8 @@ def load_model(settings: Settings) -> tuple[Embedder | None, str]:
 def load_reranker(settings: Settings) -> tuple[Reranker | None, str]:
     """The shipped reranker, or None and why not (the engine then orders candidates by the fused score).
 
-    It reads the best candidates of the fused order and weighs their cosine, so SEMANTIC=off (BM25
-    alone, the lightest mode) has no reranker either.
+    It reads the best candidates of the fused order and weighs their cosine, so without the sentence
+    model (SEMANTIC=off, the lightest mode, or a model that failed to load) there is no reranker either.
     """
     if not settings.rerank or not settings.semantic:
         return None, ""

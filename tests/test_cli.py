@@ -7,6 +7,7 @@ import select
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -33,13 +34,14 @@ def test_ask_json_reads_one_question_per_line_and_answers_in_order(monkeypatch, 
     }
 
 
-def test_ask_json_keeps_its_keys_and_adds_the_reason_and_each_article_s_number(capsys) -> None:
+def test_ask_json_keeps_its_keys_and_adds_the_reason_each_article_s_number_and_the_code(capsys) -> None:
     assert main(["ask", "--json", "--corpus", str(ORCHARD), "--top-k", "1", "How many bees live in a hive?"]) == 0
     answer = json.loads(capsys.readouterr().out)
     assert list(answer) == ["question", "abstained", "reason", "answers"]
     assert answer["reason"] is None
     (hit,) = answer["answers"]
-    assert list(hit) == ["sentence", "score", "article", "also_in"]
+    assert list(hit) == ["sentence", "score", "article", "also_in", "code"]
+    assert hit["code"] is None  # the sentence introduces no code example
     assert hit["article"] == {"file": "03_bees.txt", "title": "Bees and the Orchards", "number": 3}
 
 
@@ -51,11 +53,12 @@ def test_ask_json_answers_every_line_even_a_blank_one_so_output_lines_match_inpu
     assert answers[1]["reason"] == "the question has no searchable words"
 
 
-def test_readable_answers_from_a_pipe_skip_blank_lines(monkeypatch, capsys) -> None:
+def test_readable_answers_from_a_pipe_skip_blank_lines_and_show_their_question(monkeypatch, capsys) -> None:
     monkeypatch.setattr("sys.stdin", _Lines("\nHow many bees live in a hive?\n   \n"))
     assert main(["ask", "--corpus", str(ORCHARD)]) == 0
     out = capsys.readouterr().out
     assert out.count("1. A healthy hive holds about 50,000 bees.") == 1 and "no searchable words" not in out
+    assert out.startswith("? How many bees live in a hive?\n1. A healthy hive")
 
 
 def test_ask_prints_a_readable_answer(capsys) -> None:
@@ -162,10 +165,12 @@ class _Lines:
 class _Terminal:
     """`python -m bot ask` on a pseudo-terminal of its own, as a person at a keyboard runs it."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, state: Path | None = None) -> None:
+        state = state or Path(tempfile.mkdtemp())  # the saved history goes here, never to the real state folder
         self.pid, self.fd = pty.fork()
         if self.pid == 0:  # the child: the terminal is its stdin, stdout and stderr
             os.environ["TERM"] = "xterm"
+            os.environ["XDG_STATE_HOME"] = str(state)
             os.execv(sys.executable, [sys.executable, "-m", "bot", "ask", *args])
         self.screen = b""
 
@@ -189,6 +194,22 @@ class _Terminal:
         self.wait_for("", timeout=1)
         os.close(self.fd)
         return os.waitstatus_to_exitcode(status)
+
+
+def test_interactive_ask_keeps_its_history_from_one_run_to_the_next(tmp_path: Path) -> None:
+    first = _Terminal("--corpus", str(ORCHARD), state=tmp_path)
+    first.wait_for("? ")
+    first.type(b"how many bees in a hive\r")
+    first.wait_for("? ", times=2)
+    first.type(b"\x04")  # Ctrl-D
+    assert first.exit_code() == 0
+    second = _Terminal("--corpus", str(ORCHARD), state=tmp_path)
+    second.wait_for("? ")
+    second.type(b"\x1b[A\r")  # up arrow: the question of the run before
+    second.wait_for("A healthy hive holds about 50,000 bees.")
+    second.wait_for("? ", times=2)
+    second.type(b"\x04")
+    assert second.exit_code() == 0
 
 
 def test_interactive_ask_edits_lines_recalls_history_asks_again_on_an_empty_line_and_quits_on_ctrl_c() -> None:
@@ -288,7 +309,7 @@ def test_the_readme_shows_every_command_run_with_the_venv_s_python() -> None:
 
 def test_a_corpus_big_enough_for_worker_processes_is_answered_from_the_command_line(tmp_path: Path) -> None:
     """Past PARALLEL_FROM_CHARS, splitting is spread over spawned worker processes, started from the real CLI."""
-    from bot.search.splitting import PARALLEL_FROM_CHARS
+    from bot.search.read.splitting import PARALLEL_FROM_CHARS
 
     corpus = tmp_path / "big"
     corpus.mkdir()

@@ -13,8 +13,8 @@ import discord
 
 from bot.discord_bot.stats import Snapshot
 from bot.discord_bot.text import clip, duration, escape, flat, highlight, plural, safe_url, units
-from bot.search.corpus import Article
 from bot.search.engine import Answer, Hit, Sentence
+from bot.search.read.corpus import Article
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256
@@ -26,6 +26,8 @@ ARTICLES_PER_PAGE = 10
 ALSO_IN_SHOWN = 5
 HELP_ENTRIES = 12  # 12 fields of at most 380 units keep the help embed under 6,000
 MIN_BLOCK = 150  # below this a further answer would be a stub; leave it out instead
+CODE_LINES = 12  # a code example longer than this is cut: the answer is the sentence, the code its illustration
+MIN_CODE = 60  # room below which a code example is left out rather than shown as a stub
 COLOUR = discord.Colour.blurple()
 
 
@@ -61,7 +63,20 @@ def hit_block(rank: int, hit: Hit, *, links: bool, limit: int) -> str:
     while units(quoted) > room and cut > 0:
         cut = max(0, cut - max(1, units(quoted) - room))
         quoted = highlight(text[:cut].rstrip() + "…", hit.matched) if cut else "…"
-    return f"**{rank}.** “{quoted}”\n{source}"
+    code = code_block(hit.code, limit - units(frame) - units(quoted) - 1)
+    return f"**{rank}.** “{quoted}”\n{code + chr(10) if code else ''}{source}"
+
+
+def code_block(code: str, room: int) -> str:
+    """A code example as a Discord code block of at most `room` units and CODE_LINES lines, or "" if it cannot fit."""
+    if not code or room < MIN_CODE:
+        return ""
+    lines = code.replace("```", "ˋˋˋ").split("\n")
+    if len(lines) > CODE_LINES:
+        lines = [*lines[:CODE_LINES], "…"]
+    while lines and units("```\n" + "\n".join(lines) + "\n```") > room:
+        lines = [*lines[:-2], "…"] if len(lines) > 2 else []
+    return "```\n" + "\n".join(lines) + "\n```" if lines and lines != ["…"] else ""
 
 
 def _blocks(hits: Sequence[Hit], budget: int, *, links: bool) -> list[str]:

@@ -40,7 +40,7 @@ from bot.discord_bot.client import (
     use_endpoints,
 )
 from bot.feedback_report import read_votes, summarise
-from bot.search.corpus import CorpusError
+from bot.search.read.corpus import CorpusError
 
 log = logging.getLogger("bot")
 
@@ -253,6 +253,16 @@ def _explain(error: BaseException, bot: AnswerBot) -> int:
     return EXIT_FAILED
 
 
+# A bot token is three base64url parts joined by dots: the bot's user id, a timestamp, a signature.
+_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{17,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{20,}")
+TOKEN_SHAPE = "copy it again from the developer portal (your application → Bot → Reset Token); Discord will refuse anything else"
+
+
+def looks_like_bot_token(token: str) -> bool:
+    """Whether `token` has a bot token's shape; Discord alone can say whether it is valid."""
+    return _TOKEN_SHAPE.fullmatch(token.strip()) is not None
+
+
 def check(settings: Settings, out: TextIO | None = None) -> int:
     """Report what `run` would do, without connecting; 0 when it would start, 1 when it would not."""
     out = out or sys.stdout
@@ -261,7 +271,9 @@ def check(settings: Settings, out: TextIO | None = None) -> int:
     def say(label: str, value: str) -> None:
         print(f"{label + ':' if label else '':<16}{value}", file=out)
 
-    if settings.token:
+    if settings.token and not looks_like_bot_token(settings.token.value):
+        say("Token", "set (not shown), but it does not look like a bot token (three parts separated by dots); " + TOKEN_SHAPE)
+    elif settings.token:
         say("Token", "set (not shown)")
     else:
         ready = False

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bot.search.corpus import ARTICLE_SUFFIXES, MAX_FILE_BYTES, METADATA_FILE, Article, folder_entries
 from bot.search.index import BM25Index
+from bot.search.read.corpus import ARTICLE_SUFFIXES, MAX_FILE_BYTES, METADATA_FILE, Article, site_files
 from bot.search.spelling import Speller
 from bot.search.store import load_arrays, pack_strings, save_arrays, unpack_strings
 from bot.search.table import SentenceTable
@@ -42,12 +42,13 @@ def fingerprint(folder: Path, settings: SearchSettings) -> str:
     """A digest of everything an engine built from `folder` depends on."""
     digest = hashlib.sha256()
     digest.update(json.dumps(asdict(settings), sort_keys=True).encode())
-    for source in sorted(_SEARCH_CODE.glob("*.py")):
-        digest.update(source.name.encode() + b"\0" + source.read_bytes())
-    for path in folder_entries(folder):
-        if path.suffix.lower() not in ARTICLE_SUFFIXES and path.name != METADATA_FILE:
+    for source in sorted(_SEARCH_CODE.rglob("*.py")):
+        digest.update(source.relative_to(_SEARCH_CODE).as_posix().encode() + b"\0" + source.read_bytes())
+    for name in site_files(folder, settings.ignore).files:
+        if name.suffix.lower() not in ARTICLE_SUFFIXES and name.as_posix() != METADATA_FILE:
             continue
-        digest.update(b"\0" + path.name.encode() + b"\0")
+        path = folder / name
+        digest.update(b"\0" + name.as_posix().encode() + b"\0")
         try:
             size = path.stat().st_size
             digest.update(str(size).encode())

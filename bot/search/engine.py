@@ -24,17 +24,17 @@ from pathlib import Path
 import numpy as np
 
 from bot.search import cache
-from bot.search.corpus import Article, CorpusError, Document, load_folder, require_folder
 from bot.search.embedding import Embedder
 from bot.search.answer.fuse import LEXICAL_WEIGHT, fuse
 from bot.search.index import BM25Index
-from bot.search.reranker import Reranker, shown
 from bot.search.answer.question import Question, analyse, smooth_idf
-from bot.search.answer.retrieve import Candidates, Lexical, Semantic, retrieve
 from bot.search.answer.rerank import DEFAULT_COMBINATION, Combination, rerank
+from bot.search.answer.retrieve import Candidates, Lexical, Semantic, retrieve
 from bot.search.answer.select import Abstention, Candidate, select
-from bot.search.sentences import Kind, Passage, title_of
-from bot.search.splitting import split_all
+from bot.search.read.corpus import Article, CorpusError, Document, load_folder, require_folder
+from bot.search.read.sentences import Kind, Passage, title_of
+from bot.search.read.splitting import split_all
+from bot.search.reranker import Reranker, shown
 from bot.search.spelling import Speller
 from bot.search.store import StoreError, why_not_saved
 from bot.search.table import KINDS, SentenceTable, TableBuilder
@@ -65,6 +65,7 @@ class SearchSettings:
     b: float = 0.5
     epsilon: float = 0.0
     section_terms: bool = False
+    ignore: tuple[str, ...] = ()  # glob patterns of corpus paths never read (CORPUS_IGNORE)
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ class Hit:
     article: Article
     matched: tuple[str, ...]
     also_in: tuple[Article, ...] = ()
+    code: str = ""  # the code example the sentence introduces, shown under it ("" when none)
 
 
 @dataclass(frozen=True)
@@ -184,7 +186,7 @@ class Engine:
         """
         folder = Path(folder)
         if cache_dir is None:
-            load = load_folder(folder)
+            load = load_folder(folder, ignore=settings.ignore)
             return cls.from_documents(
                 load.documents, settings=settings, warnings=load.warnings, folder=folder, embedder=embedder, progress=progress
             )
@@ -200,7 +202,7 @@ class Engine:
             engine = None
             notes.append(f"{path}: saved index not used ({error}); rebuilt it")
         if engine is None:
-            load = load_folder(folder)
+            load = load_folder(folder, ignore=settings.ignore)
             built = cls.from_documents(load.documents, settings=settings, warnings=load.warnings, folder=folder, progress=progress)
             engine = _saved(built, path, lambda: cache.save(built, path, digest))
         if embedder is not None:
@@ -340,7 +342,7 @@ class Engine:
         return engine
 
     def _model_text(self, doc: int) -> str:
-        """What the sentence model reads for an indexed sentence: an FAQ answer with its question, as BM25 does."""
+        """What the sentence model reads for an indexed sentence: an FAQ answer with its question, a description with its term, as BM25 does."""
         return self._sentence_text(int(self.indexed[doc]))
 
     def _rerank_text(self, candidate: Candidate) -> str:
@@ -353,7 +355,7 @@ class Engine:
             return text
         first = self.table.span(self.table.article(sentence_id)).start
         for before in range(sentence_id - 1, first - 1, -1):
-            if self.table.kind(before) is Kind.QUESTION:
+            if self.table.kind(before) in (Kind.QUESTION, Kind.TERM):
                 return f"{self.table.text(before)} {text}"
         return text
 
@@ -382,6 +384,16 @@ class Engine:
         start = max(span.start, sentence_id - window)
         stop = min(span.stop, sentence_id + window + 1)
         return tuple(self.sentence(i) for i in range(start, stop))
+
+    def code_after(self, sentence_id: int) -> str:
+        """The code blocks that directly follow a sentence in its article: the example it introduces."""
+        blocks = []
+        end = self.table.span(self.table.article(sentence_id)).stop
+        for following in range(sentence_id + 1, end):
+            if self.table.kind(following) is not Kind.CODE:
+                break
+            blocks.append(self.table.text(following))
+        return "\n\n".join(blocks)
 
     def context(self, hit: Hit, window: int = 1) -> tuple[Sentence, ...]:
         return self.context_of(hit.sentence_id, window)
@@ -425,8 +437,9 @@ class Engine:
 
     @functools.cached_property
     def _heading_terms(self) -> frozenset[str]:
-        """Terms of titles and headings, which are never answers and so not in the index."""
-        headings = np.flatnonzero(self.table.kinds == KINDS.index(Kind.HEADING))
+        """Terms of titles, headings, signatures and code, which are never answers and so not in the index."""
+        kinds = [KINDS.index(kind) for kind in (Kind.HEADING, Kind.TERM, Kind.CODE)]
+        headings = np.flatnonzero(np.isin(self.table.kinds, kinds))
         return frozenset(term for i in headings.tolist() for term in tokenize(self.table.text(i)))
 
     def _idf(self, term: str) -> float:
@@ -449,7 +462,7 @@ class Engine:
         also = tuple(
             self._articles[n - 1] for n in dict.fromkeys(o.article for o in others) if n != best.article
         )
-        return Hit(sentence.id, sentence.text, best.score, sentence.article, matched, also)
+        return Hit(sentence.id, sentence.text, best.score, sentence.article, matched, also, self.code_after(sentence.id))
 
 
 def _saved(engine: Engine, path: Path, save: Callable[[], None]) -> Engine:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.search.sentences import Kind
+from bot.search.read.sentences import Kind
 
 KINDS = tuple(Kind)
 # The exact dtype of each saved array: a loaded file with any other is refused, not cast.

@@ -13,7 +13,7 @@ from bot.discord_bot import render
 from bot.discord_bot.stats import Snapshot
 from bot.discord_bot.text import escape, units
 from bot.discord_bot.views import CUSTOM_ID_LIMIT, answer_view, fit_ids
-from bot.search.corpus import Article
+from bot.search.read.corpus import Article
 from bot.search.engine import Answer, Hit, Sentence
 
 ARTICLE = Article(1, "01-a.txt", "Bell Rock", "Weekly", "https://example.org/a", "2024", 6)

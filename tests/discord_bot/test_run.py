@@ -228,6 +228,15 @@ def test_check_reports_without_connecting_and_never_shows_the_token(tmp_path: Pa
     assert report.rstrip().endswith("ready: `python -m bot run` would connect")
 
 
+def test_check_says_when_the_token_does_not_look_like_a_bot_token_but_leaves_it_to_discord(tmp_path: Path) -> None:
+    shaped = "MTA5ODc2NTQzMjEwOTg3NjU0.GaBcDe.abcdefghijklmnopqrstuvwxyz0123456789AB"
+    for token, warned in (("abc", True), (shaped, False)):
+        out = io.StringIO()
+        assert check(Settings(token=Secret(token), corpus_dir=CORPUS), out) == 0
+        assert ("does not look like a bot token" in out.getvalue()) is warned
+        assert token not in out.getvalue()
+
+
 def test_check_fails_without_a_token_or_a_corpus(tmp_path: Path) -> None:
     out = io.StringIO()
     assert check(Settings(corpus_dir=tmp_path / "missing"), out) == 1

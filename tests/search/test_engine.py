@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import rank_bm25
 
-from bot.search import splitting
+from bot.search.read import splitting
 from bot.search.engine import Engine, SearchSettings
 from bot.search.tokens import tokenize
 

@@ -72,12 +72,13 @@ def test_the_reranker_decides_the_order_and_each_answer_s_probability(corpus: Pa
     # BM25 prefers the sentence with both words; the tiny reranker prefers the one with "hive" in it.
     assert plain.ask("apples in the orchard", top_k=1).hits[0].text == "The ship brings apples back to the orchard."
     only_the_reranker = Combination(weights=(1.0, 0.0, 0.0, 0.0, 0.0), bias=-1.0, candidates=10)
-    reranked = plain.with_reranker(Reranker(tiny_spec(tiny))).answering_with(Answering(combination=only_the_reranker))
+    rules = Answering(combination=only_the_reranker, abstention=Abstention(answers=0.5))
+    reranked = plain.with_reranker(Reranker(tiny_spec(tiny))).answering_with(rules)
     answer = reranked.ask("apples in the orchard", top_k=3)
     # "The hive sits by the orchard wall." has logit 2 (p 0.73); the ship's sentence logit 0 (p 0.27) is not shown.
     assert [hit.text for hit in answer.hits] == ["The hive sits by the orchard wall."]
     assert reranked.semantic_status.reranker == "tiny reranker"
-    rerank_off = reranked.answering_with(Answering(combination=only_the_reranker, rerank=False))
+    rerank_off = reranked.answering_with(replace(rules, rerank=False))
     assert rerank_off.ask("apples in the orchard", top_k=1).hits[0].text == "The ship brings apples back to the orchard."
 
 

@@ -58,3 +58,20 @@ def test_a_refusal_says_whether_the_articles_are_silent_or_only_lack_the_date_as
     assert select(question, [elsewhere], 3, idf) == ([], "nothing in the articles is close to the question")
     groups, reason = select(question, [undated, dated], 3, idf)
     assert reason == "" and [group.best.sentence_id for group in groups] == [1]
+
+
+def test_also_in_never_merges_a_claim_with_its_contradiction_nor_code() -> None:
+    """Sentences sharing nearly all their words still differ when one denies or reverses the other."""
+    from bot.search.answer.select import same_claim_shape
+
+    contradicting = [
+        ("Although asyncio queues are not thread-safe, they are designed for async code.", "Queues are thread and process safe."),
+        ("The lock is released before the callback is called.", "The lock is released after the callback is called."),
+        ("Microsoft has invested $13 billion in OpenAI.", "Microsoft has invested $10 billion in OpenAI."),
+        ("The river is the longest in Europe.", "The river isn't the longest in Europe."),
+    ]
+    for a, b in contradicting:
+        groups = group_duplicates([Candidate(0, 1.0, a, 1), Candidate(1, 0.9, b, 2)], lambda term: 1.0)
+        assert len(groups) == 2, (a, b)
+    assert not same_claim_shape("loop = asyncio.get_running_loop()", "loop = asyncio.get_running_loop()")
+    assert same_claim_shape("Microsoft has invested $13 billion in OpenAI.", "Since 2019 Microsoft has invested $13 billion in OpenAI.")

@@ -37,7 +37,7 @@ from bot.search.answer.rerank import FEATURES, Combination  # noqa: E402
 from bot.search.embedding import Embedder, default_model  # noqa: E402
 from bot.search.engine import Answering, Engine  # noqa: E402
 from bot.search.reranker import Reranker, default_reranker  # noqa: E402
-from bot.search.sentences import split_sentences  # noqa: E402
+from bot.search.read.sentences import split_sentences  # noqa: E402
 
 SEED = 20261205
 REMOVED_SHARE = 0.4  # questions whose answer is taken out of their article

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from rank_bm25 import BM25Okapi
 
-from bot.search.sentences import split_sentences
+from bot.search.read.sentences import split_sentences
 from bot.search.tokens import tokenize
 
 NEGATIVES = 7  # per answerable question: 1 positive + 7 negatives is one softmax group of 8

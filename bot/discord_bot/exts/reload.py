@@ -12,7 +12,7 @@ from bot.discord_bot.client import AnswerBot, load_engine
 from bot.discord_bot.replies import Context, reply, typing_indicator
 from bot.discord_bot.serving import Serving
 from bot.discord_bot.text import clip, escape, plural
-from bot.search.corpus import CorpusError
+from bot.search.read.corpus import CorpusError
 
 log = logging.getLogger(__name__)
 

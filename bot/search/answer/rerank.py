@@ -74,4 +74,4 @@ def rerank(
 
 
 # Fitted by train/reranker/combine.py for the shipped reranker (see Combination).
-DEFAULT_COMBINATION = Combination(weights=(1.0, 0.0, 0.0, 0.0, 0.0), bias=0.0, candidates=12)
+DEFAULT_COMBINATION = Combination(weights=(0.3348, 5.1569, 2.149, 1.5957, 1.3616), bias=-8.7745, candidates=8)

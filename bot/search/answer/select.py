@@ -48,7 +48,7 @@ class Abstention:
     min_coverage: float = 0.2
     off_topic: float = 0.3
     close: float = 0.6
-    answers: float = 0.5  # with the reranker: the probability a shown sentence needs (answer/rerank.py Combination)
+    answers: float = 0.11  # with the reranker: the probability a shown sentence needs (answer/rerank.py Combination)
 
 
 _WANTED = {Expects.NUMBER: "a number", Expects.TIME: "a date"}
@@ -182,7 +182,9 @@ def group_duplicates(candidates: Sequence[Candidate], weight: Callable[[str], fl
     groups: list[Group] = []
     for candidate in candidates:
         for group in groups:
-            if group.best.article == candidate.article:
+            if not same_claim_shape(group.best.text, candidate.text):
+                same = False
+            elif group.best.article == candidate.article:
                 same = _restates(group.best.terms, candidate.terms, weight, total)
             else:
                 same = _shared_share(group.best.terms, candidate.terms, weight, total) >= MERGE_SIMILARITY
@@ -192,6 +194,60 @@ def group_duplicates(candidates: Sequence[Candidate], weight: Callable[[str], fl
         else:
             groups.append(Group(candidate, []))
     return groups
+
+
+# Words that turn a claim into its opposite: stopword lists drop them, so terms alone cannot tell
+# "queues are thread-safe" from "queues are not thread-safe". General English, no corpus's words.
+_NEGATIONS = frozenset("not no never none nothing nobody neither nor cannot without".split())
+_OPPOSITES = dict(
+    pair
+    for a, b in (
+        ("safe", "unsafe"), ("true", "false"), ("enable", "disable"), ("enabled", "disabled"), ("allow", "deny"),
+        ("allowed", "forbidden"), ("include", "exclude"), ("included", "excluded"), ("increase", "decrease"),
+        ("increased", "decreased"), ("before", "after"), ("more", "less"), ("higher", "lower"), ("faster", "slower"),
+        ("always", "never"), ("required", "optional"), ("mutable", "immutable"), ("synchronous", "asynchronous"),
+        ("blocking", "nonblocking"), ("add", "remove"), ("added", "removed"), ("start", "stop"), ("success", "failure"),
+        ("accept", "reject"), ("accepted", "rejected"), ("rise", "fall"), ("rose", "fell"), ("gain", "loss"),
+        ("win", "lose"), ("won", "lost"), ("first", "last"), ("minimum", "maximum"), ("public", "private"),
+        ("supported", "unsupported"), ("valid", "invalid"), ("possible", "impossible"), ("likely", "unlikely"),
+        ("legal", "illegal"), ("agree", "disagree"), ("agreed", "refused"),
+        ("same", "different"), ("local", "remote"), ("old", "new"), ("older", "newer"), ("up", "down"),
+        ("keep", "remove"), ("kept", "removed"), ("intact", "removed"), ("preserve", "discard"), ("preserved", "discarded"),
+    )
+    for pair in ((a, b), (b, a))
+)
+_WORD = re.compile(r"[a-z]+(?:'t)?|\d+(?:[.,]\d+)*")
+_PROSE_RUN = re.compile(r"[a-z]{2,} [a-z]{2,} [a-z]{2,}")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def same_claim_shape(a: str, b: str) -> bool:
+    """Whether two sentences could state the same claim at all, before their shared information is weighed.
+
+    Not when either is code rather than prose (`loop = asyncio.get_running_loop()` shares its terms
+    with every page that shows it), when one denies what the other says (a negation in one only),
+    when one uses a word whose opposite the other uses ("thread-safe" against "unsafe", "before"
+    against "after"), or when each gives a number the other does not ("$10 billion" against "$13 billion").
+    Calibrated on bench/sets/claim-pairs.jsonl (bench/claim_pairs.py): no contradicting pair merges.
+    """
+    words_a, words_b = _words(a), _words(b)
+    if not (_PROSE_RUN.search(fold(a)) and _PROSE_RUN.search(fold(b))):
+        return False
+    if _negated(words_a) != _negated(words_b):
+        return False
+    if any(_OPPOSITES.get(word) in words_b - words_a for word in words_a - words_b):
+        return False
+    numbers_a, numbers_b = set(_NUMBER.findall(a)), set(_NUMBER.findall(b))
+    return not (numbers_a - numbers_b and numbers_b - numbers_a)
+
+
+def _words(text: str) -> frozenset[str]:
+    folded = fold(text).replace("-", " ")
+    return frozenset("not" if word.endswith("n't") else word for word in _WORD.findall(folded))
+
+
+def _negated(words: frozenset[str]) -> bool:
+    return bool(words & _NEGATIONS)
 
 
 def _restates(

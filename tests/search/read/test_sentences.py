@@ -1,6 +1,6 @@
 """Sentences follow the text's structure: headings, bullets and FAQ lines are boundaries."""
 
-from bot.search.sentences import Kind, split_passages, split_sentences, title_of
+from bot.search.read.sentences import Kind, split_passages, split_sentences, title_of
 
 
 def test_abbreviations_and_decimals_do_not_end_sentences() -> None:

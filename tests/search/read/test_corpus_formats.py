@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.search.corpus import load_folder
+from bot.search.read.corpus import load_folder
 from bot.search.engine import Engine
 
 NEWS_PAGE = """\

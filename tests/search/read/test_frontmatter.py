@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.search.frontmatter import FrontMatter, split_front_matter
+from bot.search.read.frontmatter import FrontMatter, split_front_matter
 
 KEYS = ("title", "author", "publisher", "url", "date")
 

@@ -17,9 +17,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.search.corpus import MAX_FILE_BYTES, CorpusError, load_folder
+from bot.search.read.corpus import MAX_FILE_BYTES, CorpusError, load_folder
 from bot.search.engine import Engine
-from bot.search.sentences import MAX_SENTENCE_CHARS
+from bot.search.read.sentences import MAX_SENTENCE_CHARS
 
 GOOD_FILE = "good.txt"
 GOOD_TEXT = """\
@@ -79,11 +79,6 @@ def dangling_link(path: Path) -> None:
     path.symlink_to("no-such-article.txt")
 
 
-def folder_named_like_an_article(path: Path) -> None:
-    path.mkdir()
-    (path / "inside.txt").write_text("Articles in subfolders are not read.", encoding="utf-8")
-
-
 def named_pipe(path: Path) -> None:
     os.mkfifo(path)  # reading it would block for ever
 
@@ -118,7 +113,6 @@ BAD_FILES: dict[str, tuple[Callable[[Path], None], str]] = {
     "symlink loop": (symlink_loop, "not a regular file"),
     "symlink to itself": (link_to_itself, "not a regular file"),
     "dangling symlink": (dangling_link, "not a regular file"),
-    "folder named x.txt": (folder_named_like_an_article, "not a regular file"),
     "named pipe (FIFO)": (named_pipe, "not a regular file"),
     "random bytes (.html)": (random_bytes, "looks binary (it contains NUL bytes)"),
     "empty web page (.htm)": (empty, "empty; add the article's text or remove the file"),

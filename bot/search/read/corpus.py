@@ -1,4 +1,4 @@
-"""Load a folder of articles and strip the scraping junk around their text.
+"""Load a folder of articles (and its subfolders) and strip the scraping junk around their text.
 
 Plain text (`.txt`), Markdown (`.md`, whose YAML front matter is metadata) and saved web pages
 (`.html`, `.htm`, whose main text and metadata trafilatura finds) are read. Metadata comes from
@@ -14,15 +14,19 @@ import re
 import tomllib
 import unicodedata
 from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Sequence
+from pathlib import Path, PurePosixPath
 
-from bot.search.frontmatter import split_front_matter
-from bot.search.webpage import HTML_SUFFIXES, PageError, read_page
+from bot.search.read.folders import FolderError, Listing, list_site
+from bot.search.read.frontmatter import split_front_matter
+from bot.search.read.html import HTML_SUFFIXES, PageError, read_page
+from bot.search.read.sentences import code_lines
 
 MARKDOWN_SUFFIXES = (".md",)
 ARTICLE_SUFFIXES = (".txt", *MARKDOWN_SUFFIXES, *HTML_SUFFIXES)
 READ_FORMATS = ".txt, .md, .html or .htm"
 METADATA_FILE = "sources.toml"
+IGNORE_SETTING = "CORPUS_IGNORE"
 MAX_FILE_BYTES = 50 * 1024 * 1024
 _REASONS_SHOWN = 5
 
@@ -33,7 +37,7 @@ class CorpusError(Exception):
 
 @dataclass(frozen=True)
 class Article:
-    """One article as users see it: numbered from 1 in file-name order."""
+    """One article as users see it: numbered from 1 in path order; `file` is its path in the corpus folder."""
 
     number: int
     file: str
@@ -77,19 +81,26 @@ class CorpusLoad:
     warnings: list[str] = field(default_factory=list)
 
 
-def load_folder(folder: Path, *, max_bytes: int = MAX_FILE_BYTES) -> CorpusLoad:
-    """Load every article file; a bad or unsupported file is a warning, an empty result an error."""
+def load_folder(folder: Path, *, max_bytes: int = MAX_FILE_BYTES, ignore: Sequence[str] = ()) -> CorpusLoad:
+    """Load every article file under `folder`; a bad or unsupported file is a warning, an empty result an error.
+
+    `ignore` holds the operator's glob patterns (CORPUS_IGNORE) for paths never to read.
+    """
     require_folder(folder)
     load = CorpusLoad()
     metadata = _read_metadata(folder, load.warnings)
-    entries = folder_entries(folder)
-    paths = [p for p in entries if p.suffix.lower() in ARTICLE_SUFFIXES]
+    listing = site_files(folder, ignore)
+    paths = [p for p in listing.files if p.suffix.lower() in ARTICLE_SUFFIXES]
     load.warnings.extend(
-        f"{p}: {p.suffix or 'a file with no suffix'} is not an article format; only {READ_FORMATS} files are read"
-        for p in entries
-        if p.suffix.lower() not in ARTICLE_SUFFIXES and p.name != METADATA_FILE and not p.name.startswith(".") and p.is_file()
+        f"{folder / p}: {p.suffix or 'a file with no suffix'} is not an article format; only {READ_FORMATS} files are read"
+        for p in listing.files
+        if p.suffix.lower() not in ARTICLE_SUFFIXES and p.as_posix() != METADATA_FILE
     )
-    for path in paths:
+    load.warnings.extend(f"{error.filename}: folder cannot be listed ({error.strerror}); skipped" for error in listing.unreadable)
+    if note := listing.skipped_note(IGNORE_SETTING):
+        load.warnings.append(f"corpus folder {folder}: {note}")
+    for name in paths:
+        path = folder / name
         read = _read_article(path, max_bytes, load.warnings)
         if read is None:
             continue
@@ -98,8 +109,8 @@ def load_folder(folder: Path, *, max_bytes: int = MAX_FILE_BYTES) -> CorpusLoad:
         if not cleaned.strip():
             load.warnings.append(f"{path}: nothing but page furniture is left after cleaning; skipped")
             continue
-        meta = metadata.get(path.name, Metadata()).over(own, footer)
-        load.documents.append(Document(path.name, cleaned, meta))
+        meta = metadata.get(name.as_posix(), Metadata()).over(own, footer)
+        load.documents.append(Document(name.as_posix(), cleaned, meta))
     if not load.documents:
         found = f"no {READ_FORMATS} files" if not paths else "no usable articles"
         reasons = "".join(f"\n- {warning}" for warning in load.warnings[:_REASONS_SHOWN])
@@ -112,11 +123,11 @@ def load_folder(folder: Path, *, max_bytes: int = MAX_FILE_BYTES) -> CorpusLoad:
     return load
 
 
-def folder_entries(folder: Path) -> list[Path]:
-    """Everything in the corpus folder, sorted; CorpusError, saying so, if it cannot be listed."""
+def site_files(folder: Path, ignore: Sequence[str] = ()) -> Listing:
+    """The folder's files, subfolders included; CorpusError, saying so, if it cannot be listed."""
     try:
-        return sorted(folder.iterdir())
-    except OSError as error:
+        return list_site(folder, ignore)
+    except FolderError as error:
         raise CorpusError(f"cannot list corpus folder {folder}: {error.strerror}; check its permissions") from None
 
 
@@ -253,11 +264,16 @@ _FOOTER_LINES = 3
 def clean_text(text: str) -> tuple[str, Metadata]:
     """Strip page furniture; return the article text and what a "Source:" footer said."""
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
-    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    code = set(code_lines(text.split("\n")))
+    lines = [line.rstrip() if number in code else _SPACES.sub(" ", line).strip() for number, line in enumerate(text.split("\n"))]
     lines = _cut_trailing_furniture(lines)
     lines, footer = _take_source_footer(lines)
+    code = set(code_lines(lines))  # the footer's line is gone: number again
     kept: list[str] = []
-    for line in lines:
+    for number, line in enumerate(lines):
+        if number in code:
+            kept.append(line)  # a code example is kept exactly, indentation and all
+            continue
         if _is_furniture_line(line):
             continue
         line = _STRAY_QUOTE_MARK.sub(" ", _CITATION.sub("", line)).strip()

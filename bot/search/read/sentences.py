@@ -3,6 +3,13 @@
 Headings, bullets and FAQ lines are boundaries. Headings and FAQ questions are never answers
 themselves, but they travel with the sentences under them as `section` and `prompt`, so an FAQ
 answer can be found by the words of its question.
+
+Documentation adds three shapes, read the same way from Markdown and from docs.py's reading of
+HTML: a definition list's term (a line followed by a `: description` line, as Markdown extensions
+write it; an API signature or a command-line option) is the heading of its description and its
+first sentence's prompt, like an FAQ question; a fenced code block (```) is never a sentence but
+belongs to the prose sentence before it, which shows it; admonition markers (`!!! note`, `:::tip`,
+`> [!NOTE]`) are not text.
 """
 
 from __future__ import annotations
@@ -36,6 +43,9 @@ _HEADING_MAX_WORDS = 16
 _HEADING_MAX_CHARS = 200
 _WRAPPED_LINE_MIN_CHARS = 50
 _LEAD_IN_MIN_WORDS = 6
+_FENCE = re.compile(r"^\s*(```+|~~~+)")
+_DEFINITION = re.compile(r"^:\s+")
+_ADMONITION = re.compile(r"^(?:[!?]{3}\+?\s+\w+.*|:::+\s*\w*.*|>\s*\[!\w+\]\s*)$")
 
 
 class Kind(StrEnum):
@@ -45,11 +55,14 @@ class Kind(StrEnum):
     HEADING = "heading"
     QUESTION = "question"
     LEAD_IN = "lead-in"
+    TERM = "term"  # a definition list's term: an API signature, an option
+    CODE = "code"  # a code block, shown under the sentence before it
+
 
     @property
     def answers(self) -> bool:
         """Whether a sentence of this kind may be shown as an answer ("Here is how:" says nothing)."""
-        return self not in (Kind.HEADING, Kind.QUESTION, Kind.LEAD_IN)
+        return self not in (Kind.HEADING, Kind.QUESTION, Kind.LEAD_IN, Kind.TERM, Kind.CODE)
 
 
 @dataclass(frozen=True)
@@ -70,8 +83,24 @@ def split_passages(text: str, *, lines_as_sentences: bool = False) -> list[Passa
     """
     passages: list[Passage] = []
     section = prompt = ""
-    for line in _logical_lines(text):
-        kind, body = _classify(line, headings=not lines_as_sentences)
+    lines = _logical_lines(text)
+    for number, line in enumerate(lines):
+        if line.startswith(("```", "~~~")):
+            if passages and passages[-1].kind is Kind.LEAD_IN:  # "…as in this example:" now says something
+                passages[-1] = Passage(passages[-1].text, Kind.TEXT, passages[-1].section, passages[-1].prompt)
+            passages.append(Passage(line.split("\n", 1)[1] if "\n" in line else "", Kind.CODE, section))
+            continue
+        if number + 1 < len(lines) and _DEFINITION.match(lines[number + 1]) and not _DEFINITION.match(line):
+            section = prompt = line
+            passages.append(Passage(line, Kind.TERM))
+            continue
+        if match := _DEFINITION.match(line):
+            kind, body = (Kind.ANSWER if prompt else Kind.TEXT), line[match.end() :]
+        else:
+            kind, body = _classify(line, headings=not lines_as_sentences)
+            introduces_code = number + 1 < len(lines) and lines[number + 1].startswith(("```", "~~~"))
+            if kind is Kind.HEADING and introduces_code and not _MARKDOWN_HEADING.match(line):
+                kind = Kind.TEXT  # "If that version works correctly, type" introduces its example
         if kind is Kind.HEADING:
             section, prompt = body, ""
             passages.append(Passage(body, kind))
@@ -86,6 +115,8 @@ def split_passages(text: str, *, lines_as_sentences: bool = False) -> list[Passa
             prompt = ""
         for sentence in split_sentences(body):
             passages.append(Passage(sentence, _sentence_kind(sentence, kind), section, prompt))
+        if kind is Kind.ANSWER and _DEFINITION.match(line):
+            prompt = ""  # a term prompts its description's first paragraph, as a question its answer
     return passages
 
 
@@ -116,12 +147,25 @@ def title_of(passages: list[Passage]) -> str | None:
 
 
 def _logical_lines(text: str) -> list[str]:
-    """Lines, with hard-wrapped paragraph lines joined back together."""
+    """Lines, with hard-wrapped paragraph lines joined back together and each code block as one line.
+
+    A code block keeps its opening fence as its first line and its own lines, indentation included.
+    """
     lines: list[str] = []
     previous_open = False
-    for raw in text.split("\n"):
+    raw_lines = text.split("\n")
+    fences = _fences(raw_lines)
+    for number, raw in enumerate(raw_lines):
+        role = fences.get(number)
+        if role is not None:
+            if role == "open":
+                lines.append(raw.strip())
+            elif role == "body":
+                lines[-1] += "\n" + raw
+            previous_open = False
+            continue
         line = raw.strip()
-        if not line:
+        if not line or _ADMONITION.match(line):
             previous_open = False
             continue
         if previous_open and not _starts_block(line):
@@ -130,6 +174,29 @@ def _logical_lines(text: str) -> list[str]:
             lines.append(line)
         previous_open = _wrapped(lines[-1])
     return lines
+
+
+def code_lines(lines: list[str]) -> list[int]:
+    """The numbers of the lines of fenced code blocks, fences included (an unclosed block runs to the end)."""
+    return sorted(_fences(lines))
+
+
+def _fences(lines: list[str]) -> dict[int, str]:
+    """Each line of a fenced code block, by number: "open", "body" or "close"."""
+    roles: dict[int, str] = {}
+    fence = ""
+    for number, line in enumerate(lines):
+        match = _FENCE.match(line)
+        if not fence:
+            if match:
+                fence = match.group(1)
+                roles[number] = "open"
+        elif match and match.group(1).startswith(fence) and not line.strip()[len(match.group(1)) :]:
+            fence = ""
+            roles[number] = "close"
+        else:
+            roles[number] = "body"
+    return roles
 
 
 def _wrapped(line: str) -> bool:
@@ -142,7 +209,10 @@ def _wrapped(line: str) -> bool:
 
 
 def _starts_block(line: str) -> bool:
-    return bool(_BULLET.match(line) or _MARKDOWN_HEADING.match(line) or _FAQ_QUESTION.match(line) or _FAQ_ANSWER.match(line))
+    return bool(
+        _BULLET.match(line) or _MARKDOWN_HEADING.match(line) or _FAQ_QUESTION.match(line) or _FAQ_ANSWER.match(line)
+        or _DEFINITION.match(line)
+    )
 
 
 def _classify(line: str, *, headings: bool = True) -> tuple[Kind, str]:

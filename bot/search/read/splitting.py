@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
-from bot.search.sentences import Passage, split_passages
+from bot.search.read.sentences import Passage, split_passages
 from bot.search.tokens import tokenize, words_and_terms
 
 # Below this much text a single process is faster than starting workers (about 1 s to spawn

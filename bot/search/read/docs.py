@@ -1,0 +1,204 @@
+"""A documentation page read as a reader sees it, from its markup.
+
+trafilatura is made for news pages: on documentation it cuts paragraphs at the page source's line
+breaks, keeps permalink markers ("¶") and reads API signatures and code as sentences. Documentation
+generators (Sphinx, MkDocs Material, Docusaurus, AsciiDoc) and hand-written manuals mark up what
+each block is, so this reader follows the markup instead:
+
+- a paragraph is one line, its source line breaks read as spaces; h1-h6 are headings (`# `);
+- a definition list's term (`<dt>`, an API signature or a command-line option) is written as a term
+  line followed by its description as `: ` lines, the definition-list shape sentences.py reads;
+- list items are bullets (`- `), table rows whose last cell is prose are a term and its definition,
+  other tables (data) are left out;
+- `<pre>` is a fenced code block, kept with its line breaks;
+- permalink anchors, navigation, sidebars, headers, footers ("Last updated …"), breadcrumbs, tables
+  of contents, buttons and one-word admonition titles ("Note") are left out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from lxml import html
+
+# Containers that hold a page's own text, most specific first: Sphinx's body, MkDocs Material's
+# article, Docusaurus's markdown, then the generic HTML5 ones. No match: the whole body.
+_MAIN = (
+    "//*[@role='main']",
+    "//article[contains(concat(' ', @class, ' '), ' md-content__inner ')]",
+    "//*[contains(concat(' ', @class, ' '), ' theme-doc-markdown ')]",
+    "//main//article",
+    "//main",
+    "//article",
+)
+_FURNITURE_TAGS = ("script", "style", "noscript", "template", "svg", "nav", "footer", "aside", "form", "button", "iframe")
+# Classes and ids of page furniture across generators: permalinks, sidebars, breadcrumbs, tables of
+# contents, "last updated" and "edit this page" footers, previous/next links.
+_FURNITURE = re.compile(
+    r"^(headerlink|hash-link|anchorjs-link|anchor-link|md-anchor|permalink|sphinxsidebar\w*|related|sidebar\w*"
+    r"|md-sidebar\w*|md-header\w*|md-footer\w*|md-source-file\w*|breadcrumbs?|toc|toctree-wrapper|table-of-contents"
+    r"|theme-doc-footer\w*|theme-last-updated|theme-edit-this-page|pagination-nav\w*|theme-doc-toc\w*|footer|copybtn"
+    r"|linenos|lineno|admonition-title-icon)$",
+    re.IGNORECASE,
+)
+_FURNITURE_IDS = re.compile(r"^(footer|toc|sidebar|searchbox|header-nav|breadcrumbs?)$", re.IGNORECASE)
+_ADMONITION_TITLE = re.compile(r"admonition-?title|admonitionHeading", re.IGNORECASE)
+_PERMALINK_MARKS = "¶#🔗§\uf0c1"
+_SPACE = re.compile(r"\s+")
+_BLOCKS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "dl", "ul", "ol", "table", "blockquote", "div", "section", "figure")
+_PROSE_CELL_WORDS = 4  # a table row is prose when its last cell has at least this many words
+
+
+def page_text(root: html.HtmlElement) -> str:
+    """The page's text: blocks separated by blank lines, in the shapes sentences.py reads."""
+    main = _main(root)
+    _drop_furniture(main)
+    return "\n\n".join(block for block in _blocks(main) if block.strip())
+
+
+def page_heading(root: html.HtmlElement) -> str | None:
+    """The page's first h1, permalink marks stripped: its title without the site name a <title> adds."""
+    for heading in root.iter("h1"):
+        text = _label(heading)
+        if text:
+            return text
+    return None
+
+
+def _main(root: html.HtmlElement) -> html.HtmlElement:
+    for query in _MAIN:
+        found = root.xpath(query)
+        if found:
+            return found[0]
+    body = root.find("body")
+    return body if body is not None else root
+
+
+def _drop_furniture(main: html.HtmlElement) -> None:
+    doomed = [
+        element
+        for element in main.iter()
+        if isinstance(element.tag, str)
+        and (
+            element.tag in _FURNITURE_TAGS
+            or any(_FURNITURE.match(name) for name in element.get("class", "").split())
+            or _FURNITURE_IDS.match(element.get("id", ""))
+            or (_ADMONITION_TITLE.search(element.get("class", "")) and len(_inline(element).split()) <= 2)
+        )
+    ]
+    for element in doomed:
+        parent = element.getparent()
+        if parent is not None:
+            element.drop_tree()
+
+
+def _blocks(element: html.HtmlElement) -> Iterator[str]:
+    """The blocks inside `element`, in reading order; loose text between blocks is a paragraph of its own."""
+    loose: list[str] = [element.text or ""]
+    for child in element:
+        if not isinstance(child.tag, str):
+            loose.append(child.tail or "")
+            continue
+        if child.tag in _BLOCKS:
+            yield _paragraph(loose)
+            loose = []
+            yield from _block(child)
+            loose.append(child.tail or "")
+        else:
+            loose.append(_inline(child, keep_tail=True))
+    yield _paragraph(loose)
+
+
+def _block(element: html.HtmlElement) -> Iterator[str]:
+    tag = element.tag
+    if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+        text = _label(element)
+        if text:
+            yield f"# {text}"
+    elif tag == "p":
+        yield _inline(element)
+    elif tag == "pre":
+        yield _fence(element)
+    elif tag == "dl":
+        yield from _definitions(element)
+    elif tag in ("ul", "ol"):
+        for item in element.iterchildren("li"):
+            yield from _item(item)
+    elif tag == "table":
+        yield from _table(element)
+    else:
+        yield from _blocks(element)
+
+
+def _item(item: html.HtmlElement) -> Iterator[str]:
+    """A list item as a bullet; its nested blocks (a code example, a sub-list) follow it."""
+    first = True
+    for block in _blocks(item):
+        if first and not block.startswith(("```", "# ", "- ")):
+            yield f"- {block}"
+        else:
+            yield block
+        first = False
+
+
+def _definitions(dl: html.HtmlElement) -> Iterator[str]:
+    """Each term with its description: `term` then `: description`, further blocks after it.
+
+    Several terms before one description (`-k`, `--keep-index`) are one term, joined with commas.
+    """
+    terms: list[str] = []
+    for child in dl:
+        if child.tag == "dt":
+            if term := _label(child):
+                terms.append(term)
+            continue
+        if child.tag != "dd":
+            continue
+        blocks = [block for block in _blocks(child) if block.strip()]
+        prose = bool(blocks) and not blocks[0].startswith(("```", "# ", "- "))
+        if terms:
+            # A term whose description opens with code or a list is the heading over them, never a sentence.
+            yield ", ".join(terms) if prose else f"# {', '.join(terms)}"
+            terms = []
+        if prose:
+            yield f": {blocks[0]}"
+            blocks = blocks[1:]
+        yield from blocks
+    if terms:
+        yield f"# {', '.join(terms)}"
+
+
+def _table(table: html.HtmlElement) -> Iterator[str]:
+    """Rows whose last cell is prose, as term and definition; a table of data says nothing in sentences."""
+    for row in table.iter("tr"):
+        cells = [_inline(cell) for cell in row if cell.tag in ("td", "th")]
+        if row.find("th") is not None and row.find("td") is None:
+            continue  # a header row
+        if len(cells) >= 2 and len(cells[-1].split()) >= _PROSE_CELL_WORDS:
+            yield " — ".join(cells[:-1])
+            yield f": {cells[-1]}"
+        elif len(cells) == 1 and len(cells[0].split()) >= _PROSE_CELL_WORDS:
+            yield cells[0]
+
+
+def _fence(pre: html.HtmlElement) -> str:
+    for br in pre.iter("br"):
+        br.tail = "\n" + (br.tail or "")
+    code = pre.text_content().strip("\n")
+    lines = [line.rstrip() for line in code.split("\n")]
+    return "```\n" + "\n".join(lines).replace("```", "ˋˋˋ") + "\n```"
+
+
+def _paragraph(pieces: list[str]) -> str:
+    return _SPACE.sub(" ", "".join(pieces)).strip()
+
+
+def _inline(element: html.HtmlElement, keep_tail: bool = False) -> str:
+    text = _SPACE.sub(" ", element.text_content()).strip()
+    return f" {text} {element.tail or ''}" if keep_tail else text
+
+
+def _label(element: html.HtmlElement) -> str:
+    """A heading's or term's text without a permalink mark left at its end by an anchor with no class."""
+    return _inline(element).rstrip(_PERMALINK_MARKS).rstrip()

@@ -1,0 +1,103 @@
+"""Which files of a corpus folder are articles: the folder and its subfolders, read as a site.
+
+A documentation build or a saved mirror keeps its pages in subfolders (`library/`, `howto/`), so
+the folder is walked recursively and an article is named by its path relative to the corpus
+folder (`library/asyncio.html`): two pages called `index.html` stay two articles. A site also
+holds pages its generator made for browsing, not reading (the search page, the general and module
+indexes, static assets, the page sources Sphinx copies beside the HTML); those, hidden files and
+anything the operator's ignore patterns name are skipped and counted, never read.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+# Pages documentation generators write for navigation (Sphinx's search, genindex and py-modindex,
+# also split per letter as genindex-A.html) and the folders of assets and copied sources beside them.
+GENERATED_PAGES = ("search", "genindex", "genindex-*", "py-modindex", "modindex")
+GENERATED_FOLDERS = ("_static", "_sources", "_images", "_downloads")
+
+
+class FolderError(OSError):
+    """The corpus folder itself cannot be listed."""
+
+
+@dataclass
+class Listing:
+    """The files found (relative paths, sorted) and those skipped on purpose, by reason."""
+
+    files: list[PurePosixPath] = field(default_factory=list)
+    generated: list[PurePosixPath] = field(default_factory=list)
+    ignored: list[PurePosixPath] = field(default_factory=list)
+    unreadable: list[OSError] = field(default_factory=list)  # subfolders that could not be listed
+
+    def skipped_note(self, setting: str) -> str | None:
+        """One line saying what was skipped, or None when nothing was."""
+        parts = []
+        if self.generated:
+            parts.append(f"{_count(self.generated, 'generated page or asset', 'generated pages or assets')} ({_examples(self.generated)})")
+        if self.ignored:
+            parts.append(f"{_count(self.ignored, 'file', 'files')} matching {setting} ({_examples(self.ignored)})")
+        return f"skipped {' and '.join(parts)}" if parts else None
+
+
+def list_site(folder: Path, ignore: Sequence[str] = ()) -> Listing:
+    """Every file under `folder` that could be an article, walking subfolders; FolderError if it cannot be listed.
+
+    A generated folder or an ignored folder counts as one skip, not as each of its files.
+    Links to folders are not followed, so a link loop cannot make the walk endless.
+    """
+    try:
+        next(folder.iterdir(), None)  # the folder itself must be listable; a subfolder that is not is a warning
+    except OSError as error:
+        raise FolderError(error.errno, error.strerror, str(folder)) from None
+    listing = Listing()
+    for root, folders, files in os.walk(folder, onerror=listing.unreadable.append):
+        here = PurePosixPath(Path(root).relative_to(folder).as_posix())
+        kept = []
+        for name in sorted(folders):
+            path = here / name
+            if name.startswith("."):
+                continue
+            if name in GENERATED_FOLDERS:
+                listing.generated.append(path)
+            elif _ignored(path, ignore):
+                listing.ignored.append(path)
+            else:
+                kept.append(name)
+        folders[:] = kept
+        for name in sorted(files):
+            path = here / name
+            if name.startswith("."):
+                continue
+            if _generated_page(path):
+                listing.generated.append(path)
+            elif _ignored(path, ignore):
+                listing.ignored.append(path)
+            else:
+                listing.files.append(path)
+    listing.files.sort(key=lambda path: path.parts)
+    return listing
+
+
+def _generated_page(path: PurePosixPath) -> bool:
+    return path.suffix.lower() in (".html", ".htm") and any(fnmatch.fnmatch(path.stem.lower(), name) for name in GENERATED_PAGES)
+
+
+def _ignored(path: PurePosixPath, patterns: Sequence[str]) -> bool:
+    """Whether an ignore pattern names this path or its file name (`*.txt`, `whatsnew/*`, `changelog.html`)."""
+    text = path.as_posix()
+    return any(fnmatch.fnmatch(text, pattern.strip("/")) or fnmatch.fnmatch(path.name, pattern) for pattern in patterns)
+
+
+def _count(paths: list[PurePosixPath], one: str, many: str) -> str:
+    return f"1 {one}" if len(paths) == 1 else f"{len(paths):,} {many}"
+
+
+def _examples(paths: list[PurePosixPath], shown: int = 3) -> str:
+    names = ", ".join(path.as_posix() for path in paths[:shown])
+    return names + (", …" if len(paths) > shown else "")

@@ -1,0 +1,253 @@
+"""Documentation sites as corpora: folders read as sites, and pages read as a reader sees them.
+
+The pages are small and made up, each in the markup its generator writes: Sphinx, MkDocs Material,
+Docusaurus, AsciiDoc (git's manual) and a hand-written page.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.search.engine import Engine, SearchSettings
+from bot.search.read.corpus import load_folder
+from bot.search.read.sentences import Kind, split_passages
+
+SPHINX_PAGE = """\
+<!DOCTYPE html>
+<html><head><meta charset="utf-8"><meta name="generator" content="Docutils 0.19: https://docutils.sourceforge.io/">
+<title>socket — Low-level networking interface — Orchard 1.0 documentation</title></head>
+<body>
+<div class="related" role="navigation"><ul><li><a href="index.html">Orchard 1.0 documentation</a> »</li></ul></div>
+<div class="document"><div class="body" role="main">
+<section id="socket">
+<h1>socket — Low-level networking interface<a class="headerlink" href="#socket" title="Permalink">¶</a></h1>
+<p>This module provides access to the BSD socket interface. It is available on
+all modern Unix systems, Windows and MacOS, and
+the method tests whether the socket is still
+open before every read.</p>
+<dl class="py function">
+<dt class="sig sig-object py" id="socket.setdefaulttimeout">
+<span class="sig-prename">socket.</span><span class="sig-name">setdefaulttimeout</span>(<em>timeout</em>)<a class="headerlink" href="#socket.setdefaulttimeout">¶</a></dt>
+<dd><p>Set the default timeout in seconds (float) for new socket objects. When the socket module is
+first imported, the default is None.</p></dd>
+</dl>
+<p>To read the timeout back, call the getter as in this example:</p>
+<div class="highlight-python3 notranslate"><div class="highlight"><pre><span></span><span class="kn">import</span> socket
+<span class="nb">print</span>(socket.getdefaulttimeout())
+</pre></div></div>
+<div class="admonition note"><p class="admonition-title">Note</p>
+<p>Timeouts apply to every blocking call made on the socket.</p></div>
+</section>
+</div></div>
+<div class="sphinxsidebar" role="navigation"><h3>Navigation</h3><ul><li>Next topic</li></ul></div>
+<div class="footer">© Copyright 2024. Last updated on Jun 01, 2024.</div>
+</body></html>
+"""
+
+MKDOCS_PAGE = """\
+<!doctype html><html><head><meta name="generator" content="mkdocs-1.5.3, mkdocs-material-9.5.2">
+<title>Caching - Orchard Docs</title></head><body>
+<header class="md-header"><nav>Orchard Docs <a href="/">Home</a></nav></header>
+<div class="md-sidebar md-sidebar--primary"><nav class="md-nav">Getting started Caching Deploying</nav></div>
+<main class="md-main"><div class="md-content"><article class="md-content__inner md-typeset">
+<h1 id="caching">Caching<a class="headerlink" href="#caching" title="Permanent link">¶</a></h1>
+<p>The cache keeps every built page for one hour, so a second visit
+is served from memory.</p>
+<div class="admonition warning"><p class="admonition-title">Warning</p>
+<p>Clearing the cache rebuilds every page on the next visit.</p></div>
+<ul><li>Pages are cached by their path and their language.</li><li>Images are never cached.</li></ul>
+<aside class="md-source-file">Last update: June 1, 2024</aside>
+</article></div></main>
+<footer class="md-footer">Made with Material for MkDocs</footer>
+</body></html>
+"""
+
+DOCUSAURUS_PAGE = """\
+<!doctype html><html><head><meta name="generator" content="Docusaurus v3.1.0">
+<title>Scheduling jobs | Orchard</title></head><body>
+<nav class="navbar">Orchard Docs Blog GitHub</nav>
+<div class="main-wrapper"><aside class="theme-doc-sidebar-container">Intro Scheduling Deploying</aside>
+<main><div class="container"><article>
+<nav class="theme-doc-breadcrumbs">Home › Scheduling</nav>
+<div class="theme-doc-markdown markdown"><header><h1>Scheduling jobs</h1></header>
+<h2 id="cron">Cron syntax<a href="#cron" class="hash-link" aria-label="Direct link to Cron syntax">​</a></h2>
+<p>A job runs at the times its cron expression gives, in the server's time zone.</p>
+<p>Schedule a nightly job like this:</p>
+<div class="codeBlockContainer"><pre class="prism-code"><code><span class="token-line">orchard schedule --cron "0 2 * * *" backup</span><br><span class="token-line">orchard jobs list</span></code></pre>
+<button class="copyButton">Copy</button></div>
+</div>
+<footer class="theme-doc-footer"><a class="theme-edit-this-page">Edit this page</a>
+<span class="theme-last-updated">Last updated on Jun 1, 2024</span></footer>
+</article></div></main></div>
+</body></html>
+"""
+
+ASCIIDOC_PAGE = """\
+<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE html><html><head><meta name="generator" content="AsciiDoc 10.2.0" /><title>orchard-prune(1)</title></head>
+<body class="manpage"><div id="header"><h1>orchard-prune(1) Manual Page</h1></div>
+<div id="content"><div class="sect1"><h2 id="_options">OPTIONS</h2><div class="sectionbody">
+<div class="dlist"><dl>
+<dt class="hdlist1">-n</dt>
+<dt class="hdlist1">--dry-run</dt>
+<dd><p>
+        Do not remove anything; just report what
+        would be removed – nothing is touched.
+</p></dd>
+</dl></div></div></div></div>
+<div id="footer"><div id="footer-text">Last updated 2024-06-01 10:00:00 UTC</div></div>
+</body></html>
+"""
+
+HAND_WRITTEN_PAGE = """\
+<html><head><title>Orchard manual</title><meta name="author" content="Jane Doe"></head><body>
+<h1>Orchard manual</h1>
+<p>Orchard stores its settings in a single file
+called orchard.toml.</p>
+<table><tr><th>Setting</th><th>Meaning</th></tr>
+<tr><td>workers</td><td>How many pages are built at the same time.</td></tr>
+<tr><td>port</td><td>8080</td></tr></table>
+<pre>workers = 4</pre>
+</body></html>
+"""
+
+
+def write(folder: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return folder
+
+
+def document(folder: Path, name: str, page: str):
+    (loaded,) = load_folder(write(folder, {name: page})).documents
+    return loaded
+
+
+def passages(text: str) -> list[tuple[Kind, str]]:
+    return [(passage.kind, passage.text) for passage in split_passages(text)]
+
+
+# --- folders as sites ---------------------------------------------------------------------
+
+
+def test_pages_in_subfolders_are_read_and_named_by_their_path_in_the_corpus(tmp_path: Path) -> None:
+    write(tmp_path, {"index.html": SPHINX_PAGE, "library/socket.html": SPHINX_PAGE, "howto/deep/cache.html": MKDOCS_PAGE})
+    files = [loaded.file for loaded in load_folder(tmp_path).documents]
+    assert files == ["howto/deep/cache.html", "index.html", "library/socket.html"]
+
+
+def test_generated_pages_and_ignored_paths_are_skipped_and_counted(tmp_path: Path) -> None:
+    write(tmp_path, {
+        "index.html": SPHINX_PAGE, "search.html": SPHINX_PAGE, "genindex.html": SPHINX_PAGE,
+        "py-modindex.html": SPHINX_PAGE, "_static/basic.html": SPHINX_PAGE, "_sources/index.rst.txt": "Sources.",
+        "whatsnew/3.11.html": SPHINX_PAGE, "changelog.html": SPHINX_PAGE,
+    })
+    load = load_folder(tmp_path, ignore=("whatsnew/*", "changelog.html"))
+    assert [loaded.file for loaded in load.documents] == ["index.html"]
+    (note,) = [warning for warning in load.warnings if "skipped" in warning]
+    assert "skipped 5 generated pages or assets (_sources, _static, genindex.html, …)" in note
+    assert "2 files matching CORPUS_IGNORE (changelog.html, whatsnew/3.11.html)" in note
+
+
+def test_the_ignore_setting_is_part_of_the_saved_index_s_fingerprint(tmp_path: Path) -> None:
+    corpus = write(tmp_path / "corpus", {"a.html": SPHINX_PAGE, "b.html": MKDOCS_PAGE})
+    Engine.from_dir(corpus, cache_dir=tmp_path / "cache")
+    narrowed = Engine.from_dir(corpus, settings=SearchSettings(ignore=("b.html",)), cache_dir=tmp_path / "cache")
+    assert [article.file for article in narrowed.sources()] == ["a.html"]
+
+
+# --- pages read as a reader sees them ----------------------------------------------------
+
+
+def test_sphinx_a_line_broken_paragraph_is_one_paragraph_and_permalinks_are_gone(tmp_path: Path) -> None:
+    page = document(tmp_path, "socket.html", SPHINX_PAGE)
+    assert page.metadata.title == "socket — Low-level networking interface"
+    assert page.metadata.date is None and page.metadata.publisher is None  # no metadata: nothing guessed
+    read = passages(page.text)
+    assert (Kind.TEXT, "It is available on all modern Unix systems, Windows and MacOS, and the method tests "
+            "whether the socket is still open before every read.") in read
+    assert "¶" not in page.text and "Navigation" not in page.text and "Last updated" not in page.text
+
+
+def test_sphinx_a_signature_is_the_heading_of_its_description_never_an_answer(tmp_path: Path) -> None:
+    read = split_passages(document(tmp_path, "socket.html", SPHINX_PAGE).text)
+    signature = next(p for p in read if p.kind is Kind.TERM)
+    description = read[read.index(signature) + 1]
+    assert signature.text == "socket.setdefaulttimeout(timeout)"
+    assert not signature.kind.answers
+    assert (description.text, description.kind, description.prompt) == (
+        "Set the default timeout in seconds (float) for new socket objects.", Kind.ANSWER, signature.text)
+
+
+def test_sphinx_a_code_example_belongs_to_the_sentence_introducing_it(tmp_path: Path) -> None:
+    engine = Engine.from_dir(write(tmp_path, {"socket.html": SPHINX_PAGE}))
+    hit = engine.ask("how do I read the timeout back?").hits[0]
+    assert hit.text == "To read the timeout back, call the getter as in this example:"
+    assert hit.code == "import socket\nprint(socket.getdefaulttimeout())"
+    assert all("print(" not in h.text for h in engine.ask("socket.getdefaulttimeout print").hits)
+
+
+def test_sphinx_admonition_title_is_not_text_but_its_body_is(tmp_path: Path) -> None:
+    read = passages(document(tmp_path, "socket.html", SPHINX_PAGE).text)
+    assert (Kind.TEXT, "Timeouts apply to every blocking call made on the socket.") in read
+    assert all(text != "Note" for _, text in read)
+
+
+def test_mkdocs_material_page_without_its_header_sidebar_and_last_update(tmp_path: Path) -> None:
+    page = document(tmp_path, "caching.html", MKDOCS_PAGE)
+    assert page.metadata.title == "Caching"
+    assert passages(page.text) == [
+        (Kind.HEADING, "Caching"),
+        (Kind.TEXT, "The cache keeps every built page for one hour, so a second visit is served from memory."),
+        (Kind.TEXT, "Clearing the cache rebuilds every page on the next visit."),
+        (Kind.BULLET, "Pages are cached by their path and their language."),
+        (Kind.BULLET, "Images are never cached."),
+    ]
+
+
+def test_docusaurus_code_lines_and_the_sentence_before_them(tmp_path: Path) -> None:
+    page = document(tmp_path, "scheduling.html", DOCUSAURUS_PAGE)
+    assert page.metadata.title == "Scheduling jobs"
+    read = passages(page.text)
+    assert read[:3] == [
+        (Kind.HEADING, "Scheduling jobs"),
+        (Kind.HEADING, "Cron syntax"),
+        (Kind.TEXT, "A job runs at the times its cron expression gives, in the server's time zone."),
+    ]
+    assert read[3:] == [
+        (Kind.TEXT, "Schedule a nightly job like this:"),
+        (Kind.CODE, 'orchard schedule --cron "0 2 * * *" backup\norchard jobs list'),
+    ]
+
+
+def test_asciidoc_with_an_xml_declaration_option_list_several_terms_one_description_and_no_footer(tmp_path: Path) -> None:
+    page = document(tmp_path, "orchard-prune.html", ASCIIDOC_PAGE)
+    read = passages(page.text)
+    assert (Kind.TERM, "-n, --dry-run") in read
+    assert (Kind.ANSWER, "Do not remove anything; just report what would be removed – nothing is touched.") in read
+    assert page.metadata.date is None  # "Last updated" is a footer, not a publication date
+
+
+def test_hand_written_page_prose_table_rows_read_data_rows_left_out(tmp_path: Path) -> None:
+    page = document(tmp_path, "manual.html", HAND_WRITTEN_PAGE)
+    assert page.metadata.author == "Jane Doe"
+    read = passages(page.text)
+    assert (Kind.TERM, "workers") in read
+    assert (Kind.ANSWER, "How many pages are built at the same time.") in read
+    assert "8080" not in page.text
+    assert read[-1] == (Kind.CODE, "workers = 4")
+
+
+# --- Markdown ------------------------------------------------------------------------------
+
+
+def test_markdown_fenced_code_and_admonitions_read_like_html() -> None:
+    text = "# Setup\n\nInstall it with pip, as in this example:\n\n```bash\n  pip install orchard\n```\n\n!!! tip\n    Use a virtual environment for every project.\n"
+    assert passages(text) == [
+        (Kind.HEADING, "Setup"),
+        (Kind.TEXT, "Install it with pip, as in this example:"),
+        (Kind.CODE, "  pip install orchard"),
+        (Kind.TEXT, "Use a virtual environment for every project."),
+    ]
