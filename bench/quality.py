@@ -209,13 +209,13 @@ def run(sets: Sequence[QuestionSet], engines: dict[str, Engine], answering: Answ
     return scores
 
 
-def side_by_side(sets: Sequence[QuestionSet], embedder: Embedder) -> None:
+def side_by_side(sets: Sequence[QuestionSet], embedder: Embedder, modes: Sequence[Mode] = MODES) -> None:
     """The main table: one row per mode, the sets' measures side by side."""
     plain = {s.name: s.engine(None) for s in sets}
     semantic = {s.name: s.engine(embedder) for s in sets}
     header = "  ".join(f"{s.name}:{c}" for s in sets for c in s.columns)
     print(f"{'mode':<9} {header}")
-    for mode in MODES:
+    for mode in modes:
         started = time.perf_counter()
         scores = run(sets, semantic if mode.semantic else plain, mode.answering)
         cells = "  ".join(f"{scores[s.name][c]:>{len(s.name) + len(c) + 1}.3f}" for s in sets for c in s.columns)
@@ -291,6 +291,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     what.add_argument("--abstention", action="store_true", help="sweep the abstention thresholds")
     what.add_argument("--grid", action="store_true", help="sweep BM25 settings on SciFact (index level)")
     parser.add_argument("--sets", default="dev,unseen,wikiqa,scifact", help="comma-separated: dev, unseen, wikiqa, scifact")
+    parser.add_argument("--modes", default=",".join(m.name for m in MODES), help="comma-separated: " + ", ".join(m.name for m in MODES))
     args = parser.parse_args(argv)
     makers: dict[str, Callable[[], QuestionSet]] = {"dev": Dev, "unseen": Unseen, "wikiqa": WikiQA, "scifact": SciFact}
     sets = [makers[name]() for name in args.sets.split(",")]
@@ -307,7 +308,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     elif args.abstention:
         abstention_sweep(sets, embedder)
     else:
-        side_by_side(sets, embedder)
+        side_by_side(sets, embedder, [m for m in MODES if m.name in args.modes.split(",")])
 
 
 if __name__ == "__main__":

