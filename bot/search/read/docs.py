@@ -7,7 +7,7 @@ each block is, so this reader follows the markup instead:
 
 - a paragraph is one line, its source line breaks read as spaces; h1-h6 are headings (`# `);
 - a definition list's term (`<dt>`, an API signature or a command-line option) is written as a term
-  line followed by its description as `: ` lines, the definition-list shape sentences.py reads;
+  line followed by its description's paragraphs as `: ` lines, the definition-list shape sentences.py reads;
 - list items are bullets (`- `), table rows whose last cell is prose are a term and its definition,
   other tables (data) are left out;
 - `<pre>` is a fenced code block, kept with its line breaks;
@@ -161,10 +161,8 @@ def _definitions(dl: html.HtmlElement) -> Iterator[str]:
             # A term whose description opens with code or a list is the heading over them, never a sentence.
             yield ", ".join(terms) if prose else f"# {', '.join(terms)}"
             terms = []
-        if prose:
-            yield f": {blocks[0]}"
-            blocks = blocks[1:]
-        yield from blocks
+        # Every paragraph of the description is about the term: each is a `: ` line, searched with it.
+        yield from (f": {block}" if not block.startswith(("```", "# ", "- ")) else block for block in blocks)
     if terms:
         yield f"# {', '.join(terms)}"
 
