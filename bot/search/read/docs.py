@@ -162,7 +162,10 @@ def _definitions(dl: html.HtmlElement) -> Iterator[str]:
             yield ", ".join(terms) if prose else f"# {', '.join(terms)}"
             terms = []
         # Every paragraph of the description is about the term: each is a `: ` line, searched with it.
-        yield from (f": {block}" if not block.startswith(("```", "# ", "- ")) else block for block in blocks)
+        # Code, headings, bullets and a nested list's own terms and definitions stay as they are.
+        for number, block in enumerate(blocks):
+            nested_term = number + 1 < len(blocks) and blocks[number + 1].startswith(": ")
+            yield block if nested_term or block.startswith(("```", "# ", "- ", ": ")) else f": {block}"
     if terms:
         yield f"# {', '.join(terms)}"
 

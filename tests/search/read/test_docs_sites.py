@@ -269,3 +269,12 @@ def test_a_fragment_before_code_is_no_answer_but_a_sentence_introducing_it_is() 
         (Kind.TEXT, "If that version works correctly, type"),
         (Kind.CODE, "git bisect good"),
     ]
+
+
+def test_a_definition_list_nested_in_a_description_keeps_its_own_terms(tmp_path: Path) -> None:
+    page = ASCIIDOC_PAGE.replace(
+        "<dd><p>",
+        "<dd><p>The mode must be one of the following:</p><dl><dt>--soft</dt><dd><p>Keeps the index.</p></dd></dl><p>",
+    )
+    read = passages(document(tmp_path, "orchard-prune.html", page).text)
+    assert read[read.index((Kind.TERM, "--soft")) + 1] == (Kind.ANSWER, "Keeps the index.")
