@@ -47,7 +47,10 @@ _ADMONITION_TITLE = re.compile(r"admonition-?title|admonitionHeading", re.IGNORE
 _PERMALINK_MARKS = "¶#🔗§\uf0c1"
 _SPACE = re.compile(r"\s+")
 _BLOCKS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "dl", "ul", "ol", "table", "blockquote", "div", "section", "figure")
-_PROSE_CELL_WORDS = 4  # a table row is prose when its last cell has at least this many words
+# A table row is prose when its last cell has at least this many words: a description ("How many pages
+# are built at the same time.") rather than a value ("8080", "yes", "3.11+"). Chosen by reading tables of
+# options and of data in Sphinx and MkDocs pages; not tuned on a benchmark.
+_PROSE_CELL_WORDS = 4
 
 
 def page_text(root: html.HtmlElement) -> str:
