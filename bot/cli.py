@@ -337,7 +337,7 @@ def _sources(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     for article in articles:
         print(f"[{article.number}] {article.title}")
-        details = [article.author, article.publisher, article.url, article.date, f"{article.sentence_count} sentences", article.file]
+        details = [article.author, article.publisher, article.url, article.date, f"{article.sentence_count:,} sentences", article.file]
         print("    " + " · ".join(d for d in details if d))
     return 0
 

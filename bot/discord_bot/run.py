@@ -39,6 +39,7 @@ from bot.discord_bot.client import (
     make_bot,
     use_endpoints,
 )
+from bot.discord_bot.text import plural
 from bot.feedback_report import read_votes, summarise
 from bot.search.read.corpus import CorpusError
 
@@ -293,7 +294,7 @@ def check(settings: Settings, out: TextIO | None = None) -> int:
         say("Corpus", f"{settings.corpus_dir}: cannot load: {error}")
     else:
         sentences = sum(article.sentence_count for article in engine.sources())
-        say("Corpus", f"{settings.corpus_dir}: {len(engine.sources())} articles, {sentences} sentences")
+        say("Corpus", f"{settings.corpus_dir}: {plural(len(engine.sources()), 'article')}, {plural(sentences, 'sentence')}")
         semantic = engine.semantic_status
         if semantic.model:
             say("Semantic", f"{semantic.model}, sha256 {semantic.sha256}")

@@ -49,6 +49,7 @@ def hits(draw: st.DrawFn) -> Hit:
         article=draw(articles),
         matched=matched,
         also_in=tuple(draw(st.lists(articles, max_size=8))),
+        code=draw(st.one_of(st.just(""), wild_text)),
     )
 
 
@@ -149,6 +150,20 @@ def test_a_hit_names_its_article_linked_and_the_others_supporting_it() -> None:
     assert block == "**1.** “The Bell **Rock** stands.”\n— #1 [Bell Rock](https://example.org/a) · also in #4"
     plain = render.hit_block(1, hit, links=False, limit=1000)
     assert plain.endswith("— #1 Bell Rock (<https://example.org/a>) · also in #4")
+
+
+def test_a_code_example_is_shown_as_a_code_block_under_its_sentence_and_cut_to_fit() -> None:
+    hit = Hit(0, "Read the timeout back as in this example:", 1.0, ARTICLE, (), (), "import socket\nprint(socket.getdefaulttimeout())")
+    block = render.hit_block(1, hit, links=True, limit=1000)
+    assert block == (
+        "**1.** “Read the timeout back as in this example:”\n"
+        "```\nimport socket\nprint(socket.getdefaulttimeout())\n```\n"
+        "— #1 [Bell Rock](https://example.org/a)"
+    )
+    long = dataclasses.replace(hit, code="\n".join(f"line {n}" for n in range(100)))
+    shown = render.hit_block(1, long, links=True, limit=1000)
+    assert "line 11\n…\n```" in shown and "line 12" not in shown
+    assert "```" not in render.hit_block(1, hit, links=True, limit=150)  # no room: the sentence alone
 
 
 def test_abstention_says_how_many_articles_and_hints() -> None:

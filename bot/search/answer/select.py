@@ -228,7 +228,9 @@ def same_claim_shape(a: str, b: str) -> bool:
     with every page that shows it), when one denies what the other says (a negation in one only),
     when one uses a word whose opposite the other uses ("thread-safe" against "unsafe", "before"
     against "after"), or when each gives a number the other does not ("$10 billion" against "$13 billion").
-    Calibrated on bench/sets/claim-pairs.jsonl (bench/claim_pairs.py): no contradicting pair merges.
+    Measured on bench/sets/claim-pairs.jsonl (bench/claim_pairs.py): no contradicting pair merges, precision
+    0.89 against 0.23 without this test. The word lists are general English; the keep/remove family was
+    added after that set's "left intact" / "removed" pair merged, so the set no longer tests it blind.
     """
     words_a, words_b = _words(a), _words(b)
     if not (_PROSE_RUN.search(fold(a)) and _PROSE_RUN.search(fold(b))):

@@ -7,7 +7,7 @@ each block is, so this reader follows the markup instead:
 
 - a paragraph is one line, its source line breaks read as spaces; h1-h6 are headings (`# `);
 - a definition list's term (`<dt>`, an API signature or a command-line option) is written as a term
-  line followed by its description as `: ` lines, the definition-list shape sentences.py reads;
+  line followed by its description's paragraphs as `: ` lines, the definition-list shape sentences.py reads;
 - list items are bullets (`- `), table rows whose last cell is prose are a term and its definition,
   other tables (data) are left out;
 - `<pre>` is a fenced code block, kept with its line breaks;
@@ -47,7 +47,10 @@ _ADMONITION_TITLE = re.compile(r"admonition-?title|admonitionHeading", re.IGNORE
 _PERMALINK_MARKS = "¶#🔗§\uf0c1"
 _SPACE = re.compile(r"\s+")
 _BLOCKS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "dl", "ul", "ol", "table", "blockquote", "div", "section", "figure")
-_PROSE_CELL_WORDS = 4  # a table row is prose when its last cell has at least this many words
+# A table row is prose when its last cell has at least this many words: a description ("How many pages
+# are built at the same time.") rather than a value ("8080", "yes", "3.11+"). Chosen by reading tables of
+# options and of data in Sphinx and MkDocs pages; not tuned on a benchmark.
+_PROSE_CELL_WORDS = 4
 
 
 def page_text(root: html.HtmlElement) -> str:
@@ -161,10 +164,11 @@ def _definitions(dl: html.HtmlElement) -> Iterator[str]:
             # A term whose description opens with code or a list is the heading over them, never a sentence.
             yield ", ".join(terms) if prose else f"# {', '.join(terms)}"
             terms = []
-        if prose:
-            yield f": {blocks[0]}"
-            blocks = blocks[1:]
-        yield from blocks
+        # Every paragraph of the description is about the term: each is a `: ` line, searched with it.
+        # Code, headings, bullets and a nested list's own terms and definitions stay as they are.
+        for number, block in enumerate(blocks):
+            nested_term = number + 1 < len(blocks) and blocks[number + 1].startswith(": ")
+            yield block if nested_term or block.startswith(("```", "# ", "- ", ": ")) else f": {block}"
     if terms:
         yield f"# {', '.join(terms)}"
 

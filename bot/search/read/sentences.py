@@ -7,7 +7,7 @@ answer can be found by the words of its question.
 Documentation adds three shapes, read the same way from Markdown and from docs.py's reading of
 HTML: a definition list's term (a line followed by a `: description` line, as Markdown extensions
 write it; an API signature or a command-line option) is the heading of its description and its
-first sentence's prompt, like an FAQ question; a fenced code block (```) is never a sentence but
+description's prompt, like an FAQ question; a fenced code block (```) is never a sentence but
 belongs to the prose sentence before it, which shows it; admonition markers (`!!! note`, `:::tip`,
 `> [!NOTE]`) are not text.
 """
@@ -86,7 +86,8 @@ def split_passages(text: str, *, lines_as_sentences: bool = False) -> list[Passa
     lines = _logical_lines(text)
     for number, line in enumerate(lines):
         if line.startswith(("```", "~~~")):
-            if passages and passages[-1].kind is Kind.LEAD_IN:  # "…as in this example:" now says something
+            if passages and passages[-1].kind is Kind.LEAD_IN and _says_something(passages[-1].text):
+                # "…as in this example:" now says something; a bare "git push uses" still does not
                 passages[-1] = Passage(passages[-1].text, Kind.TEXT, passages[-1].section, passages[-1].prompt)
             passages.append(Passage(line.split("\n", 1)[1] if "\n" in line else "", Kind.CODE, section))
             continue
@@ -100,7 +101,8 @@ def split_passages(text: str, *, lines_as_sentences: bool = False) -> list[Passa
             kind, body = _classify(line, headings=not lines_as_sentences)
             introduces_code = number + 1 < len(lines) and lines[number + 1].startswith(("```", "~~~"))
             if kind is Kind.HEADING and introduces_code and not _MARKDOWN_HEADING.match(line):
-                kind = Kind.TEXT  # "If that version works correctly, type" introduces its example
+                # "If that version works correctly, type" introduces its example: not a heading
+                kind = Kind.TEXT if _says_something(body) else Kind.LEAD_IN
         if kind is Kind.HEADING:
             section, prompt = body, ""
             passages.append(Passage(body, kind))
@@ -114,10 +116,13 @@ def split_passages(text: str, *, lines_as_sentences: bool = False) -> list[Passa
         elif kind is Kind.TEXT:
             prompt = ""
         for sentence in split_sentences(body):
-            passages.append(Passage(sentence, _sentence_kind(sentence, kind), section, prompt))
-        if kind is Kind.ANSWER and _DEFINITION.match(line):
-            prompt = ""  # a term prompts its description's first paragraph, as a question its answer
+            passages.append(Passage(sentence, kind if kind is Kind.LEAD_IN else _sentence_kind(sentence, kind), section, prompt))
     return passages
+
+
+def _says_something(line: str) -> bool:
+    """Whether a line introducing a code example is a sentence of its own, not a fragment ("git push uses")."""
+    return len(line.split()) >= _LEAD_IN_MIN_WORDS
 
 
 def _sentence_kind(sentence: str, kind: Kind) -> Kind:

@@ -251,3 +251,30 @@ def test_markdown_fenced_code_and_admonitions_read_like_html() -> None:
         (Kind.CODE, "  pip install orchard"),
         (Kind.TEXT, "Use a virtual environment for every project."),
     ]
+
+
+def test_every_paragraph_of_a_description_is_searched_with_its_term() -> None:
+    text = "--keep-index\n: This option is only valid for push.\n: All changes already added to the index are left intact.\n\nUnrelated text follows here."
+    read = split_passages(text)
+    assert [(p.kind, p.prompt) for p in read] == [
+        (Kind.TERM, ""), (Kind.ANSWER, "--keep-index"), (Kind.ANSWER, "--keep-index"), (Kind.TEXT, ""),
+    ]
+
+
+def test_a_fragment_before_code_is_no_answer_but_a_sentence_introducing_it_is() -> None:
+    text = "git push uses\n\n```\nrefs/heads/*\n```\n\nIf that version works correctly, type\n\n```\ngit bisect good\n```"
+    assert passages(text) == [
+        (Kind.LEAD_IN, "git push uses"),
+        (Kind.CODE, "refs/heads/*"),
+        (Kind.TEXT, "If that version works correctly, type"),
+        (Kind.CODE, "git bisect good"),
+    ]
+
+
+def test_a_definition_list_nested_in_a_description_keeps_its_own_terms(tmp_path: Path) -> None:
+    page = ASCIIDOC_PAGE.replace(
+        "<dd><p>",
+        "<dd><p>The mode must be one of the following:</p><dl><dt>--soft</dt><dd><p>Keeps the index.</p></dd></dl><p>",
+    )
+    read = passages(document(tmp_path, "orchard-prune.html", page).text)
+    assert read[read.index((Kind.TERM, "--soft")) + 1] == (Kind.ANSWER, "Keeps the index.")
