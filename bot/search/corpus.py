@@ -61,6 +61,10 @@ class Metadata:
         layers = (self, *fallbacks)
         return Metadata(**{name: next((getattr(m, name) for m in layers if getattr(m, name)), None) for name in _METADATA_FIELDS})
 
+    def single_spaced(self) -> Metadata:
+        """Each value on one line with single spaces: a title is shown in one line of a list or an embed."""
+        return Metadata(**{name: " ".join(value.split()) or None if (value := getattr(self, name)) else None for name in _METADATA_FIELDS})
+
 
 @dataclass(frozen=True)
 class Document:
@@ -98,7 +102,7 @@ def load_folder(folder: Path, *, max_bytes: int = MAX_FILE_BYTES) -> CorpusLoad:
         if not cleaned.strip():
             load.warnings.append(f"{path}: nothing but page furniture is left after cleaning; skipped")
             continue
-        meta = metadata.get(path.name, Metadata()).over(own, footer)
+        meta = metadata.get(path.name, Metadata()).over(own, footer).single_spaced()
         load.documents.append(Document(path.name, cleaned, meta))
     if not load.documents:
         found = f"no {READ_FORMATS} files" if not paths else "no usable articles"
@@ -240,11 +244,15 @@ _WIDGET_WORDS = frozenset(
     "on off toggle article highlights highlight save bookmark follow us subscribe advertisement ad "
     "sponsored listen to this audio font size a a+ a- show hide summary ai-generated".split()
 )
-_CITATION = re.compile(r"\s*\((?:https?://)?(?:www\.)?(?:[a-z0-9-]+\.)+[a-z]{2,}(?:/\S*)?\)", re.IGNORECASE)
+_CITATION = re.compile(r"(?<!\s)\s*\((?:https?://)?(?:www\.)?(?:[a-z0-9-]+\.)+[a-z]{2,}(?:/\S*)?\)", re.IGNORECASE)
 _DOMAIN = re.compile(r"^(?:https?://)?(?:www\.)?((?:[a-z0-9-]+\.)+[a-z]{2,})(/\S*)?$", re.IGNORECASE)
 _SOURCE_FOOTER = re.compile(r"^(sources?|via|originally published (?:on|at|by)|credits?)\b\s*(:?)\s*(.*)$", re.IGNORECASE)
 _STRAY_QUOTE_MARK = re.compile(r"(^|(?<=[.!?]))\s*>+\s*(?=\S)")
-_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+# Line breaks as str.splitlines knows them (form feeds, vertical tabs, U+2028 and U+2029 too) end a
+# line; every other kind of whitespace is one space. Collapsing them first keeps the patterns below
+# linear: none of them then meets a run of whitespace longer than one character.
+_LINE_BREAKS = re.compile("\r\n|[\r\v\f\x1c-\x1e\x85\u2028\u2029]")
+_SPACES = re.compile(r"(?:[^\S\n]|\u200b)+")
 
 _TAIL_FRACTION = 0.3
 _FOOTER_LINES = 3
@@ -252,7 +260,7 @@ _FOOTER_LINES = 3
 
 def clean_text(text: str) -> tuple[str, Metadata]:
     """Strip page furniture; return the article text and what a "Source:" footer said."""
-    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = _LINE_BREAKS.sub("\n", unicodedata.normalize("NFC", text))
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     lines = _cut_trailing_furniture(lines)
     lines, footer = _take_source_footer(lines)
