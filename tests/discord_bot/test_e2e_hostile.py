@@ -60,3 +60,37 @@ async def test_reloading_articles_full_of_whitespace_runs_is_quick_and_never_sta
     times = loopback.heartbeats[beats_before:]
     gaps = [later - earlier for earlier, later in zip(times, times[1:])]
     assert gaps and max(gaps) < 4 * HEARTBEAT_MS / 1000, f"the loop stalled: heartbeat gaps up to {max(gaps):.2f} s"
+
+
+LINKS = [
+    "[official answer](https://evil.example/a) when was the lighthouse finished",
+    "when was the lighthouse finished? https://evil.example/b",
+    "HTTPS://EVIL.EXAMPLE/C when was the lighthouse finished",
+    "see <https://evil.example/d> when was the lighthouse finished",
+    "when was the lighthouse [x](<http://evil.example/e>) finished",
+    "www.evil.example/f when was the lighthouse finished",
+    "when was the lighthouse `https://evil.example/g` finished",
+]
+
+
+def asker_links(content: str) -> list[str]:
+    """The asker's addresses Discord would render as links: those left once code spans are taken out.
+
+    (The articles' own links, such as https://example.org/bell-rock in the answer's footer, may stay links.)
+    """
+    return re.findall(r"(?i)(?:[a-z]+://|www\.)evil\S+", re.sub(r"(?<!\\)`[^`]*`", "", content))
+
+
+async def test_links_in_a_question_are_shown_as_code_never_as_links(bot: AnswerBot, loopback: LoopbackDiscord) -> None:
+    """Handling: without Embed Links the answer repeats the question as plain text, with each of the asker's
+    links as code (readable, not clickable, not previewed); so does the reply to `!help` with an unknown name."""
+    asker = loopback.make_user("mallory")
+    for text in LINKS:
+        question = await loopback.post_message(asker, f"!ask {text}", channel=loopback.no_embeds)
+        content = (await loopback.wait_for_reply(question)).json["content"]
+        assert "evil.example" in content.split("\n")[0].lower(), content
+        assert asker_links(content) == [], content
+    for name in ("https://evil.example/h", "a`https://evil.example/i`"):
+        request = await loopback.post_message(asker, f"!help {name}")
+        content = (await loopback.wait_for_reply(request)).json["content"]
+        assert "evil.example" in content and asker_links(content) == [], content
