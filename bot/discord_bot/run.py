@@ -141,7 +141,7 @@ async def _serve(settings: Settings) -> int:
             return EXIT_CONFIG
         for warning in engine.warnings:
             log.warning("%s", warning)
-        log.info("Loaded %d articles from %s", len(engine.sources()), settings.corpus_dir)
+        log.info("Loaded %d articles from %s; %s", len(engine.sources()), settings.corpus_dir, engine.semantic_status.signals)
         return await _run_until_stopped(make_bot(settings, engine), settings.token.value, stop)
 
 

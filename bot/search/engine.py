@@ -108,6 +108,13 @@ class SemanticStatus:
     sha256: str = ""
     vectors: str = ""  # where the sentence vectors came from
 
+    @property
+    def signals(self) -> str:
+        """Which signals answer, in words for the log: an operator reading it must see that meaning is off."""
+        if not self.model:
+            return "answering by word matching (BM25) alone; semantic search is off"
+        return f"answering by word matching (BM25) and by meaning ({self.model})"
+
 
 class Engine:
     def __init__(
