@@ -41,6 +41,7 @@ from bot.discord_bot.client import (
 )
 from bot.feedback_report import read_votes, summarise
 from bot.search.corpus import CorpusError
+from bot.terminal import shown
 
 log = logging.getLogger("bot")
 
@@ -81,7 +82,8 @@ _INTERACTION_TOKENS = (
 
 
 class RedactingFormatter(logging.Formatter):
-    """Formats records and masks the bot token and interaction tokens wherever they appear, tracebacks included."""
+    """Formats records, masks the bot token and interaction tokens wherever they appear (tracebacks included),
+    and shows control characters from questions or file names as escapes instead of passing them to the terminal."""
 
     def __init__(self, fmt: str, secret: str) -> None:
         super().__init__(fmt)
@@ -93,7 +95,7 @@ class RedactingFormatter(logging.Formatter):
             text = text.replace(self._secret, "********")
         for pattern, masked in _INTERACTION_TOKENS:
             text = pattern.sub(masked, text)
-        return text
+        return shown(text)
 
 
 def setup_logging(settings: Settings, stream: TextIO | None = None) -> None:
