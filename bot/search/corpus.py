@@ -253,6 +253,7 @@ _STRAY_QUOTE_MARK = re.compile(r"(^|(?<=[.!?]))\s*>+\s*(?=\S)")
 # linear: none of them then meets a run of whitespace longer than one character.
 _LINE_BREAKS = re.compile("\r\n|[\r\v\f\x1c-\x1e\x85\u2028\u2029]")
 _SPACES = re.compile(r"(?:[^\S\n]|\u200b)+")
+_BLANK_LINES = re.compile(r"\n(?:[^\S\n]*\n)+")  # one blank line or a million: the same paragraph break
 
 _TAIL_FRACTION = 0.3
 _FOOTER_LINES = 3
@@ -260,7 +261,7 @@ _FOOTER_LINES = 3
 
 def clean_text(text: str) -> tuple[str, Metadata]:
     """Strip page furniture; return the article text and what a "Source:" footer said."""
-    text = _LINE_BREAKS.sub("\n", unicodedata.normalize("NFC", text))
+    text = _BLANK_LINES.sub("\n\n", _LINE_BREAKS.sub("\n", unicodedata.normalize("NFC", text)))
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     lines = _cut_trailing_furniture(lines)
     lines, footer = _take_source_footer(lines)
