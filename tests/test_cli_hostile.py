@@ -9,6 +9,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,43 @@ def test_saved_files_are_readable_by_other_users(kept: Path) -> None:
     saved = [path for path in kept.rglob("*") if path.is_file()]
     assert {path.suffix for path in saved} >= {".npz", ".onnx", ".sha256"}
     assert {path.name: stat.S_IMODE(path.stat().st_mode) for path in saved} == {path.name: 0o644 for path in saved}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root, to run the second process as the user nobody")
+def test_another_users_process_reuses_the_saved_index(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Handling: as above, checked as two users. Root builds and saves the index; a forked child that has become
+    nobody (uid 65534) answers from it without a warning and without rewriting it. Before, it could not read
+    the 0600 file, rebuilt the index and warned that it could not save it."""
+    import encodings.cp437  # noqa: F401  (zipfile's, imported lazily: nobody cannot read root's Python install)
+
+    from bot.cli import main
+
+    shared = Path(tempfile.mkdtemp(prefix="corpus-bot-two-users-"))
+    try:
+        shared.chmod(0o755)
+        shutil.copytree(ORCHARD, shared / "orchard")
+        monkeypatch.setenv("SEMANTIC", "off")
+        monkeypatch.setenv("INDEX_CACHE", str(shared / "cache"))
+        ask = ["ask", "--json", "--corpus", str(shared / "orchard"), QUESTION]
+        assert main(ask) == 0
+        (saved,) = (shared / "cache").rglob("engine.npz")
+        written = saved.stat().st_mtime_ns
+        reading, writing = os.pipe()
+        child = os.fork()
+        if child == 0:
+            os.close(reading)
+            sys.stdout = sys.stderr = open(writing, "w")  # noqa: SIM115  (the child ends with os._exit)
+            os.setgid(65534)
+            os.setuid(65534)
+            code = main(ask)
+            sys.stdout.flush()
+            os._exit(code)
+        os.close(writing)
+        with open(reading) as said:
+            output = said.read()
+        _, status = os.waitpid(child, 0)
+        rewritten = saved.stat().st_mtime_ns != written
+    finally:
+        shutil.rmtree(shared)
+    assert os.waitstatus_to_exitcode(status) == 0 and "warning" not in output, output
+    assert json.loads(output)["answers"] and not rewritten
