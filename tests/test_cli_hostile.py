@@ -132,3 +132,16 @@ def test_another_users_process_reuses_the_saved_index(monkeypatch: pytest.Monkey
         shutil.rmtree(shared)
     assert os.waitstatus_to_exitcode(status) == 0 and "warning" not in output, output
     assert json.loads(output)["answers"] and not rewritten
+
+
+def test_health_reads_a_few_bytes_of_whatever_health_file_names(tmp_path: Path) -> None:
+    """Handling: `check_health` reads at most 64 bytes. HEALTH_FILE linked to /dev/zero was read until memory
+    ran out (here a 1 GB address-space limit on the child), instead of failing the check with a reason."""
+    link = tmp_path / "heartbeat"
+    link.symlink_to("/dev/zero")
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "health"], env={**os.environ, "PYTHONPATH": str(REPO), "HEALTH_FILE": str(link)},
+        capture_output=True, text=True, timeout=60,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (2**30, 2**30)),
+    )
+    assert done.returncode == 1 and f"heartbeat file {link} does not hold a time" in done.stderr, done.stderr

@@ -206,6 +206,9 @@ def _read_metadata(folder: Path, warnings: list[str]) -> dict[str, Metadata]:
     if not path.is_file():
         return {}
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            warnings.append(f"{path}: larger than {MAX_FILE_BYTES / 1e6:.0f} MB, so not read; articles load without it")
+            return {}
         table = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         warnings.append(f"{path}: unreadable metadata ({error}); articles load without it")
