@@ -6,6 +6,7 @@ import json
 import os
 import resource
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -116,6 +117,7 @@ def test_another_users_process_reuses_the_saved_index(monkeypatch: pytest.Monkey
         reading, writing = os.pipe()
         child = os.fork()
         if child == 0:
+            signal.alarm(120)  # a child stuck on a lock another thread held at the fork ends, and the test fails
             os.close(reading)
             sys.stdout = sys.stderr = open(writing, "w")  # noqa: SIM115  (the child ends with os._exit)
             os.setgid(65534)

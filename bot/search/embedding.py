@@ -259,7 +259,8 @@ def _kept(path: Path, limit: int) -> bytes | None:
     The size is checked before reading: a huge file there (3 GB once) would otherwise be read whole.
     """
     try:
-        recorded = path.with_suffix(".sha256").read_bytes()[:100].decode("ascii").strip()
+        with path.with_suffix(".sha256").open("rb") as file:
+            recorded = file.read(100).decode("ascii").strip()  # a checksum is 64 hex digits, whatever the file holds
         with path.open("rb") as file:
             status = os.fstat(file.fileno())
             if not stat.S_ISREG(status.st_mode) or status.st_size > limit:
