@@ -147,6 +147,7 @@ async def test_a_burst_of_450_clicks_on_a_slow_disk_saves_450_votes(
         append_line(path, data)
 
     monkeypatch.setattr(feedback, "append_line", slow_append)
+    loopback.interaction_deadline = 30.0  # the point is the votes: give a loaded test machine time to answer 450 clicks
     await start_bot(feedback_file=tmp_path / "votes.jsonl")
     answer = await ask(loopback)
     button = next(i for i in custom_ids(answer) if i.startswith("answer:vote:up:"))
