@@ -21,6 +21,7 @@ import platformdirs
 from bot.config import TOP_K_RANGE, Settings, SettingsError, load_settings, whole_number
 from bot.health import DEFAULT_MAX_AGE, check_health
 from bot.memory import return_freed_memory
+from bot.terminal import ShownStream
 
 if TYPE_CHECKING:
     from bot.search.engine import Answer, Engine, Progress
@@ -39,6 +40,8 @@ HISTORY_FILE = Path(platformdirs.user_state_dir("corpus-answer-bot", appauthor=F
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; Ctrl-C and a reader that stops reading (`| head`) end it quietly, without a traceback."""
     return_freed_memory()
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = ShownStream(sys.stdout), ShownStream(sys.stderr)  # type: ignore[assignment]
     try:
         code = _dispatch(argv)
         sys.stdout.flush()  # a closed pipe shows up here, not at exit where it could not be caught
@@ -50,6 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Point stdout at /dev/null so the interpreter's own flush at exit does not fail again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
+    finally:
+        sys.stdout, sys.stderr = streams
 
 
 def _dispatch(argv: Sequence[str] | None) -> int:
@@ -164,7 +169,7 @@ def _load(settings: Settings) -> Engine | None:
     from bot.search.read.corpus import CorpusError
 
     try:
-        engine = load_engine(settings, progress=_progress_bar(sys.stderr))
+        engine = load_engine(settings, progress=_progress_bar(getattr(sys.stderr, "stream", sys.stderr)))
     except CorpusError as error:
         print(f"error: {error}", file=sys.stderr)
         return None

@@ -22,6 +22,9 @@ from pathlib import Path
 DEFAULT_MAX_AGE = 90.0
 
 
+_MOST_BYTES = 64
+
+
 def write_heartbeat(path: Path) -> None:
     """Record "connected now" in `path`, atomically: a reader sees the old or the new time, never half.
 
@@ -51,7 +54,8 @@ def check_health(path: Path, max_age: float, now: float | None = None) -> tuple[
     path = Path(path)
     now = time.time() if now is None else now
     try:
-        raw = path.read_text(encoding="ascii", errors="replace").strip()
+        with path.open("rb") as file:  # a time is a few bytes: HEALTH_FILE pointing at /dev/zero is never read whole
+            raw = file.read(_MOST_BYTES).decode("ascii", errors="replace").strip()
     except FileNotFoundError:
         return False, f"no heartbeat file at {path}: the bot has not connected yet (or HEALTH_FILE differs)"
     except OSError as error:

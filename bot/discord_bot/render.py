@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import discord
 
 from bot.discord_bot.stats import Snapshot
-from bot.discord_bot.text import clip, duration, escape, flat, highlight, plural, safe_url, units
+from bot.discord_bot.text import clip, duration, escape, flat, highlight, inert, plural, safe_url, units
 from bot.search.engine import Answer, Hit, Sentence
 from bot.search.read.corpus import Article
 
@@ -99,7 +99,7 @@ def footer(answer: Answer, article_count: int) -> str:
 
 def answer_embed(answer: Answer, *, article_count: int) -> discord.Embed:
     """The answer as an embed: numbered quoted sentences with their articles, search time below."""
-    title = clip(escape(answer.question), TITLE_LIMIT) or "Answer"
+    title = clip(inert(answer.question), TITLE_LIMIT) or "Answer"
     foot = clip(footer(answer, article_count), FOOTER_LIMIT)
     budget = min(DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT - units(title) - units(foot))
     description = "\n\n".join(_blocks(answer.hits, budget, links=True))
@@ -110,7 +110,7 @@ def answer_embed(answer: Answer, *, article_count: int) -> discord.Embed:
 
 def answer_text(answer: Answer, *, article_count: int) -> str:
     """The answer as plain text, for channels where the bot may not embed links."""
-    header = f"**{clip(escape(answer.question), 300)}**"
+    header = f"**{clip(inert(answer.question), 300)}**"
     foot = f"-# {footer(answer, article_count)}"
     budget = CONTENT_LIMIT - units(header) - units(foot) - 4
     body = "\n\n".join(_blocks(answer.hits, budget, links=False))

@@ -42,6 +42,7 @@ from bot.discord_bot.client import (
 from bot.discord_bot.text import plural
 from bot.feedback_report import read_votes, summarise
 from bot.search.read.corpus import CorpusError
+from bot.terminal import shown
 
 log = logging.getLogger("bot")
 
@@ -82,7 +83,8 @@ _INTERACTION_TOKENS = (
 
 
 class RedactingFormatter(logging.Formatter):
-    """Formats records and masks the bot token and interaction tokens wherever they appear, tracebacks included."""
+    """Formats records, masks the bot token and interaction tokens wherever they appear (tracebacks included),
+    and shows control characters from questions or file names as escapes instead of passing them to the terminal."""
 
     def __init__(self, fmt: str, secret: str) -> None:
         super().__init__(fmt)
@@ -94,7 +96,7 @@ class RedactingFormatter(logging.Formatter):
             text = text.replace(self._secret, "********")
         for pattern, masked in _INTERACTION_TOKENS:
             text = pattern.sub(masked, text)
-        return text
+        return shown(text)
 
 
 def setup_logging(settings: Settings, stream: TextIO | None = None) -> None:
@@ -142,7 +144,7 @@ async def _serve(settings: Settings) -> int:
             return EXIT_CONFIG
         for warning in engine.warnings:
             log.warning("%s", warning)
-        log.info("Loaded %d articles from %s", len(engine.sources()), settings.corpus_dir)
+        log.info("Loaded %d articles from %s; %s", len(engine.sources()), settings.corpus_dir, engine.semantic_status.signals)
         return await _run_until_stopped(make_bot(settings, engine), settings.token.value, stop)
 
 

@@ -17,6 +17,11 @@ _MARKDOWN = re.compile(r"(https?://[^\s<>()\[\]]*[^\s<>()\[\].,:;\"'])|([\\*_~`|
 # Characters that are markdown only at the start of a line: quotes, headings, lists.
 _LINE_START = re.compile(r"^([>#-])")
 _MENTION = re.compile(r"@(everyone|here)")
+# A link in someone's own words (a question, an unknown command) is shown as code: readable, but neither
+# clickable nor previewed, because the bot's message must carry no link the articles do not contain
+# ("[official answer](https://evil.example)" included). Any scheme, any case, and www. addresses; the
+# lookbehind starts a match only where a run of scheme characters begins, which keeps the search linear.
+_THEIR_LINK = re.compile(r"(?<![\w+.-])(?:[a-z][\w+.-]*:/+|www\.)[^\s`]+", re.IGNORECASE)
 # Invisible formatting characters in article or question text: bidirectional embeddings, overrides and
 # isolates (an RLO reverses the rest of a quoted line), directional marks, zero-width spaces, word
 # joiners and BOMs. They are dropped when rendering. ZWJ and ZWNJ stay: scripts such as Persian and
@@ -47,6 +52,19 @@ def clip(text: str, limit: int, ellipsis: str = "…") -> str:
 def escape(text: str) -> str:
     """Show corpus or user text literally: no markdown, no mention pings, no masked links, no bidi tricks, one line."""
     return _escape_inline(flat(text), at_start=True)
+
+
+def inert(text: str) -> str:
+    """Show what a person wrote literally, as `escape` does, with any link in it shown as code that links nowhere."""
+    one_line = flat(text)
+    parts: list[str] = []
+    last = 0
+    for match in _THEIR_LINK.finditer(one_line):
+        parts.append(_escape_inline(one_line[last : match.start()], at_start=last == 0))
+        parts.append(f"`{match.group()}`")
+        last = match.end()
+    parts.append(_escape_inline(one_line[last:], at_start=last == 0))
+    return "".join(parts)
 
 
 def flat(text: str) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime
 import functools
-import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -23,7 +22,6 @@ from bot.discord_bot.failures import Interaction, Restarting
 from bot.discord_bot.feedback import user_hash
 from bot.search.engine import Answer
 
-log = logging.getLogger(__name__)
 
 CUSTOM_ID_LIMIT = 100
 CONTEXT_WINDOW = 2
@@ -182,8 +180,7 @@ class VoteButton(
         }
         try:
             await interaction.client.feedback.append(record)
-        except OSError as error:
-            log.error("Cannot write feedback to %s: %s", interaction.client.feedback.path, error)
+        except OSError:  # FeedbackLog.append has logged it
             await interaction.response.send_message(
                 "Thanks! I couldn't save that right now; the operator has been told.", ephemeral=True
             )

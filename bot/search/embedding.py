@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -37,6 +38,7 @@ BATCH_SIZE = 32
 # in batches of at most 2,048 word pieces, at the same speed.
 BATCH_TOKENS = 2048
 TOKENIZE_CHUNK = 2048  # texts tokenized at a time: bounds the token lists held while embedding
+MAX_MODEL_BYTES = 2**31
 
 
 class ModelError(Exception):
@@ -56,6 +58,7 @@ class ModelSpec:
     max_tokens: int = DEFAULT_MAX_TOKENS
     licence: str = ""
     source: str = ""
+    lighten: bool = True  # False for a file already in onnxruntime's own int8 operators (nothing to rewrite or keep)
 
 
 def default_model() -> ModelSpec:
@@ -209,7 +212,7 @@ def load_session(spec: ModelSpec, *, threads: int | None = None, cache: Path | N
     options.log_severity_level = 3
     try:
         # lighten: keep the int8 weights int8 rather than let onnxruntime fold them to float32 (bot/search/model_graph.py).
-        model = _lightened(model_bytes, sha256, cache)
+        model = _lightened(model_bytes, sha256, cache) if spec.lighten else model_bytes
         session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
     except Exception as error:  # onnxruntime's errors share no public base class
         raise ModelError(f"{spec.model}: onnxruntime cannot load it ({error})") from error
@@ -222,7 +225,11 @@ def _mean(tokens: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def _read(path: Path, what: str) -> bytes:
+    """The whole file, after checking its size: an ONNX model cannot be over 2 GiB (protobuf's limit)."""
     try:
+        size = path.stat().st_size
+        if size > MAX_MODEL_BYTES:
+            raise ModelError(f"{path}: the {what} file is {size / 2**30:.1f} GiB, more than any ONNX model can be (2 GiB)")
         return path.read_bytes()
     except OSError as error:
         raise ModelError(f"{path}: cannot read the {what} file ({error.strerror or error})") from error
@@ -236,16 +243,17 @@ def _verified(path: Path, data: bytes, expected: str | None, what: str) -> str:
 
 
 def _lightened(model: bytes, sha256: str, cache: Path | None) -> bytes:
-    """`lighten(model)`, from `cache` when an earlier start left it there intact (its own checksum beside it)."""
+    """`lighten(model)`, from `cache` when an earlier start left it there intact (its own checksum beside it).
+
+    Anything wrong with the kept files (a damaged checksum file, a graph that does not match it, a file far
+    larger than a lightened graph can be) only means making the graph again and keeping the new one.
+    """
     if cache is None:
         return lighten(model)
     path = cache / f"{sha256[:16]}-{LIGHTEN_VERSION}.onnx"
-    try:
-        kept = path.read_bytes()
-        if hashlib.sha256(kept).hexdigest() == path.with_suffix(".sha256").read_text(encoding="ascii").strip():
-            return kept
-    except OSError:
-        pass
+    kept = _kept(path, limit=2 * len(model) + 1_000_000)
+    if kept is not None:
+        return kept
     light = lighten(model)
     try:
         write_atomically(path, light)
@@ -253,3 +261,21 @@ def _lightened(model: bytes, sha256: str, cache: Path | None) -> bytes:
     except OSError:
         pass  # a read-only cache only costs the next start the same work again
     return light
+
+
+def _kept(path: Path, limit: int) -> bytes | None:
+    """The kept graph if it is a regular file of at most `limit` bytes matching its checksum file, else None.
+
+    The size is checked before reading: a huge file there (3 GB once) would otherwise be read whole.
+    """
+    try:
+        with path.with_suffix(".sha256").open("rb") as file:
+            recorded = file.read(100).decode("ascii").strip()  # a checksum is 64 hex digits, whatever the file holds
+        with path.open("rb") as file:
+            status = os.fstat(file.fileno())
+            if not stat.S_ISREG(status.st_mode) or status.st_size > limit:
+                return None
+            kept = file.read(limit + 1)
+    except (OSError, UnicodeDecodeError):
+        return None
+    return kept if hashlib.sha256(kept).hexdigest() == recorded else None

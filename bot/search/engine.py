@@ -118,6 +118,13 @@ class SemanticStatus:
     reranker: str = ""  # the reranker's name, or "" when it is off
     reranker_sha256: str = ""
 
+    @property
+    def signals(self) -> str:
+        """Which signals answer, in words for the log: an operator reading it must see that meaning is off."""
+        if not self.model:
+            return "answering by word matching (BM25) alone; semantic search is off"
+        return f"answering by word matching (BM25) and by meaning ({self.model})"
+
 
 class Engine:
     def __init__(

@@ -32,6 +32,7 @@ def default_reranker() -> ModelSpec:
         max_tokens=MAX_TOKENS,
         licence="Apache-2.0 (weights from all-MiniLM-L6-v2); trained on CC BY-SA 4.0 and MSR research data",
         source="bot/search/model_data/reranker, made by train/reranker",
+        lighten=False,  # onnxruntime's dynamic int8 operators already keep its weights int8
     )
 
 

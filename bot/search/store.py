@@ -25,6 +25,7 @@ import numpy as np
 FORMAT = "corpus-answer-bot/arrays"
 VERSION = 2  # 2: the meta record holds a checksum over the arrays
 _META = "__meta__"
+FILE_MODE = 0o644  # saved indexes, vectors and kept models: the owner writes, everyone may read
 
 MetaValue = str | int | float
 
@@ -50,10 +51,15 @@ def save_arrays(path: Path, arrays: Mapping[str, np.ndarray], meta: Mapping[str,
 
 
 def write_atomically(path: Path, content: bytes | Callable[[BinaryIO], object]) -> None:
-    """Write `content` (bytes, or a function writing to a file) so a reader sees the old file or the new one."""
+    """Write `content` (bytes, or a function writing to a file) so a reader sees the old file or the new one.
+
+    The file is readable by everyone (FILE_MODE), as a package cache is: mkstemp's 0600 kept another user's
+    process from reusing a saved index, so it rebuilt on every start. Nothing saved here is secret.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as file:
             if isinstance(content, bytes):
                 file.write(content)

@@ -124,7 +124,7 @@ async def test_help_about_an_unknown_or_operator_command_says_so(bot: AnswerBot,
         request = await loopback.post_message(hal, asked)
         name = asked.split()[1]
         assert (await loopback.wait_for_reply(request)).json["content"] == (
-            f"I have no command called `{name}`. `!help` lists them all."
+            f"I have no command called “{name}”. `!help` lists them all."
         )
     owner = await loopback.post_message(loopback.owner, "!help sync")
     embed = (await loopback.wait_for_reply(owner)).json["embeds"][0]

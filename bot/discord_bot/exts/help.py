@@ -18,7 +18,7 @@ from bot.discord_bot.client import AnswerBot
 from bot.discord_bot.exts.ask import MENU_NAME
 from bot.discord_bot.failures import Interaction
 from bot.discord_bot.replies import Context, reply
-from bot.discord_bot.text import escape
+from bot.discord_bot.text import clip, inert
 
 AnyCommand = commands.Command[Any, ..., Any]
 
@@ -56,11 +56,11 @@ class AnswerHelp(commands.HelpCommand):
         await reply(self.context, embed=embed, ephemeral=True)
 
     def command_not_found(self, string: str, /) -> str:
-        return f"I have no command called `{escape(string)[:50]}`. `{self._prefix()}help` lists them all."
+        return f"I have no command called “{inert(clip(string, 50))}”. `{self._prefix()}help` lists them all."
 
     def subcommand_not_found(self, command: AnyCommand, string: str, /) -> str:
         prefix = self._prefix()
-        return f"`{prefix}{command.qualified_name}` takes no `{escape(string)[:50]}`. `{prefix}help {command.name}` shows how to use it."
+        return f"`{prefix}{command.qualified_name}` takes no “{inert(clip(string, 50))}”. `{prefix}help {command.name}` shows how to use it."
 
     async def send_error_message(self, error: str, /) -> None:
         await reply(self.context, error, ephemeral=True)

@@ -47,7 +47,9 @@ class Reload(commands.Cog):
                 return
             self.bot.serving = serving
         engine = serving.engine
-        log.info("Reloaded %s: %d articles (was %d)", folder, len(engine.sources()), len(old.sources()))
+        log.info(
+            "Reloaded %s: %d articles (was %d); %s", folder, len(engine.sources()), len(old.sources()), engine.semantic_status.signals
+        )
         for warning in engine.warnings:
             log.warning("%s", warning)
         lines = [

@@ -65,6 +65,10 @@ class Metadata:
         layers = (self, *fallbacks)
         return Metadata(**{name: next((getattr(m, name) for m in layers if getattr(m, name)), None) for name in _METADATA_FIELDS})
 
+    def single_spaced(self) -> Metadata:
+        """Each value on one line with single spaces: a title is shown in one line of a list or an embed."""
+        return Metadata(**{name: " ".join(value.split()) or None if (value := getattr(self, name)) else None for name in _METADATA_FIELDS})
+
 
 @dataclass(frozen=True)
 class Document:
@@ -109,7 +113,7 @@ def load_folder(folder: Path, *, max_bytes: int = MAX_FILE_BYTES, ignore: Sequen
         if not cleaned.strip():
             load.warnings.append(f"{path}: nothing but page furniture is left after cleaning; skipped")
             continue
-        meta = metadata.get(name.as_posix(), Metadata()).over(own, footer)
+        meta = metadata.get(name.as_posix(), Metadata()).over(own, footer).single_spaced()
         load.documents.append(Document(name.as_posix(), cleaned, meta))
     if not load.documents:
         found = f"no {READ_FORMATS} files" if not paths else "no usable articles"
@@ -213,6 +217,9 @@ def _read_metadata(folder: Path, warnings: list[str]) -> dict[str, Metadata]:
     if not path.is_file():
         return {}
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            warnings.append(f"{path}: larger than {MAX_FILE_BYTES / 1e6:.0f} MB, so not read; articles load without it")
+            return {}
         table = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         warnings.append(f"{path}: unreadable metadata ({error}); articles load without it")
@@ -251,11 +258,16 @@ _WIDGET_WORDS = frozenset(
     "on off toggle article highlights highlight save bookmark follow us subscribe advertisement ad "
     "sponsored listen to this audio font size a a+ a- show hide summary ai-generated".split()
 )
-_CITATION = re.compile(r"\s*\((?:https?://)?(?:www\.)?(?:[a-z0-9-]+\.)+[a-z]{2,}(?:/\S*)?\)", re.IGNORECASE)
+_CITATION = re.compile(r"(?<!\s)\s*\((?:https?://)?(?:www\.)?(?:[a-z0-9-]+\.)+[a-z]{2,}(?:/\S*)?\)", re.IGNORECASE)
 _DOMAIN = re.compile(r"^(?:https?://)?(?:www\.)?((?:[a-z0-9-]+\.)+[a-z]{2,})(/\S*)?$", re.IGNORECASE)
 _SOURCE_FOOTER = re.compile(r"^(sources?|via|originally published (?:on|at|by)|credits?)\b\s*(:?)\s*(.*)$", re.IGNORECASE)
 _STRAY_QUOTE_MARK = re.compile(r"(^|(?<=[.!?]))\s*>+\s*(?=\S)")
-_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+# Line breaks as str.splitlines knows them (form feeds, vertical tabs, U+2028 and U+2029 too) end a
+# line; every other kind of whitespace is one space. Collapsing them first keeps the patterns below
+# linear: none of them then meets a run of whitespace longer than one character.
+_LINE_BREAKS = re.compile("\r\n|[\r\v\f\x1c-\x1e\x85\u2028\u2029]")
+_SPACES = re.compile(r"(?:[^\S\n]|\u200b)+")
+_BLANK_LINES = re.compile(r"\n(?:[^\S\n]*\n)+")  # one blank line or a million: the same paragraph break
 
 _TAIL_FRACTION = 0.3
 _FOOTER_LINES = 3
@@ -263,7 +275,7 @@ _FOOTER_LINES = 3
 
 def clean_text(text: str) -> tuple[str, Metadata]:
     """Strip page furniture; return the article text and what a "Source:" footer said."""
-    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = _BLANK_LINES.sub("\n\n", _LINE_BREAKS.sub("\n", unicodedata.normalize("NFC", text)))
     code = set(code_lines(text.split("\n")))
     lines = [line.rstrip() if number in code else _SPACES.sub(" ", line).strip() for number, line in enumerate(text.split("\n"))]
     lines = _cut_trailing_furniture(lines)

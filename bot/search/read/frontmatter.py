@@ -20,12 +20,15 @@ from dataclasses import dataclass, field
 
 _FENCE = "---"
 _CLOSERS = ("---", "...")
-_KEY = re.compile(r"^([A-Za-z_][\w-]*)\s*:(?:\s+(.*?))?\s*$")
-_ITEM = re.compile(r"^\s*-\s+(.*?)\s*$")
-_DOUBLE = re.compile(r'^"((?:[^"\\]|\\.)*)"\s*(?:#.*)?$')
-_SINGLE = re.compile(r"^'((?:[^']|'')*)'\s*(?:#.*)?$")
-_FLOW_ITEM = re.compile(r'\s*(?:"(?:[^"\\]|\\.)*"|\'(?:[^\']|\'\')*\'|[^,]+)')
-_COMMENT = re.compile(r"\s+#.*$")
+# Every pattern here is linear in the line: a value is taken whole and stripped in Python, and no
+# pattern scans a run of whitespace from each of its characters (a 1 MB run of spaces in a value
+# once took longer than the bot could wait). `(?<!\s)` makes a search start only where a run begins.
+_KEY = re.compile(r"^([A-Za-z_][\w-]*)\s*:(?:(?=\s)(.*))?$")
+_ITEM = re.compile(r"^\s*-(?=\s)(.*)$")
+_DOUBLE = re.compile(r'^"([^"\\]*(?:\\.[^"\\]*)*)"\s*(?:#.*)?$')
+_SINGLE = re.compile(r"^'([^']*(?:''[^']*)*)'\s*(?:#.*)?$")
+_FLOW_ITEM = re.compile(r'(?<!\s)\s*(?:"[^"\\]*(?:\\.[^"\\]*)*"|\'[^\']*(?:\'\'[^\']*)*\'|[^,]+)')
+_COMMENT = re.compile(r"(?<!\s)\s+#.*$")
 
 
 @dataclass
@@ -74,7 +77,7 @@ def _read_block(block: list[str], keys: frozenset[str], found: FrontMatter) -> N
             if key is None:
                 continue  # part of a key that is not a field, or of one already given up on
             fits = (listed or not items) if item else (bool(items) and not listed)
-            value = _scalar(item[1] if item else line.strip())
+            value = _scalar(item[1].strip() if item else line.strip())
             if value is None or not fits:
                 found.notes.append(f"front matter line {number}: {key} is not plain text or a list of it; ignored")
                 key, items = None, []
@@ -95,7 +98,7 @@ def _read_block(block: list[str], keys: frozenset[str], found: FrontMatter) -> N
             name = name[:-1]
         if name not in keys:
             continue
-        raw = match[2] or ""
+        raw = (match[2] or "").strip()
         value = _flow_list(raw) if raw.startswith("[") else _scalar(raw) if raw else ""
         if value is None:
             found.notes.append(f"front matter line {number}: {name} is not plain text or a list of it; ignored")
