@@ -436,6 +436,8 @@ class Engine:
         ranked = self._ranked(found, fuse(found, self.answering.lexical_weight))
         if self._reranker is None or not self.answering.rerank:
             return ranked
+        if all(c.semantic is not None and c.semantic < self.answering.abstention.off_topic for c in ranked):
+            return ranked  # nothing close: select refuses it without the reranker's time
         return rerank(question, ranked, self._rerank_text, self._reranker, self.answering.combination)
 
     def _mentioned(self, term: str) -> bool:

@@ -18,7 +18,7 @@ from bot.search.embedding import MODEL_DATA, ModelError, ModelSpec, load_session
 # What the model was trained with (train/reranker/train.py MAX_TOKENS): question, sentence and title.
 MAX_TOKENS = 96
 # Pairs of similar length run together: a batch padded to its longest pair computes the padding too.
-BATCH_PAIRS = 8
+BATCH_PAIRS = 4
 
 
 def default_reranker() -> ModelSpec:
@@ -36,7 +36,7 @@ def default_reranker() -> ModelSpec:
     )
 
 
-RERANKER_SHA256 = "bc35c67f41120a188e0c0d4b82154f13e1ee4036da5c4b7a3ee4d367fbae336f"
+RERANKER_SHA256 = "e7f53a825aa61774d413d95e6ebcf90b233d4d7457b91dab5676bc707141d4b1"
 
 
 def shown(sentence: str, title: str) -> str:

@@ -162,9 +162,11 @@ async def test_past_max_waiting_newcomers_are_told_to_come_back_and_answered_onc
     waiting = [await loopback.post_message(loopback.make_user(f"early{n}"), f"!ask {QUESTIONS[0]}") for n in range(2)]
     await eventually(lambda: gated.searching == 2)
 
+    # The chat message goes first: by the time the later question's BUSY reply is back, the bot has
+    # handled both (events are dispatched in order), so opening the gate cannot race the chat message.
+    unheard = await loopback.post_message(loopback.make_user("chatty"), QUESTIONS[0], channel=chat)
     refused = await loopback.post_message(loopback.make_user("late"), f"!ask {QUESTIONS[0]}")
     assert (await loopback.wait_for_reply(refused)).json["content"] == BUSY
-    unheard = await loopback.post_message(loopback.make_user("chatty"), QUESTIONS[0], channel=chat)
     gated.gate.set()
     for question in waiting:
         assert (await loopback.wait_for_reply(question)).json["embeds"]

@@ -74,4 +74,4 @@ def rerank(
 
 
 # Fitted by train/reranker/combine.py for the shipped reranker (see Combination).
-DEFAULT_COMBINATION = Combination(weights=(0.3348, 5.1569, 2.149, 1.5957, 1.3616), bias=-8.7745, candidates=8)
+DEFAULT_COMBINATION = Combination(weights=(0.5345, 3.365, 2.0767, -0.6637, 1.0463), bias=-6.0537, candidates=8)

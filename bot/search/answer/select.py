@@ -48,7 +48,7 @@ class Abstention:
     min_coverage: float = 0.2
     off_topic: float = 0.3
     close: float = 0.6
-    answers: float = 0.11  # with the reranker: the probability a shown sentence needs (answer/rerank.py Combination)
+    answers: float = 0.03  # with the reranker: the probability a shown sentence needs (answer/rerank.py Combination)
 
 
 _WANTED = {Expects.NUMBER: "a number", Expects.TIME: "a date"}
