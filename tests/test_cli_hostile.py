@@ -21,13 +21,16 @@ QUESTION = "how many bees live in a hive?"
 OFF = "semantic search is off"
 
 
-# `python -m bot ARGS`, then the process's own peak RSS on stderr (RUSAGE_CHILDREN would be the peak of
-# every child the test run ever had).
+# `python -m bot ARGS`, then the process's own peak RSS (VmHWM) on stderr. Not getrusage: RUSAGE_CHILDREN
+# is the peak of every child the test run ever had, and Linux carries ru_maxrss across exec, so a child
+# forked from a big pytest process starts with pytest's peak.
 PEAK = (
-    "import resource, runpy, sys\n"
+    "import runpy, sys\n"
     "sys.argv = ['bot', *sys.argv[1:]]\n"
     "try:\n    runpy.run_module('bot', run_name='__main__')\n"
-    "finally:\n    print('peak KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+    "finally:\n"
+    "    status = open('/proc/self/status').read()\n"
+    "    print('peak KB', status.split('VmHWM:')[1].split()[0], file=sys.stderr)\n"
 )
 
 

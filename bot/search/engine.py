@@ -421,7 +421,7 @@ class Engine:
         unknown_names = question.unknown_names(self._mentioned)
         if unknown_names:
             return [], f"the articles never mention {', '.join(dict.fromkeys(unknown_names))}"
-        ranked = self._candidates(question)
+        ranked = self._candidates(question, top_k)
         groups, reason = select(question, ranked, top_k, self._idf, self.answering.abstention)
         wanted = set(question.terms)
         return [self._hit(group.best, group.others, wanted) for group in groups], reason
@@ -431,14 +431,14 @@ class Engine:
         question = analyse(text[:MAX_QUESTION_CHARS], self._idf, self.speller.correct)
         return question, self._candidates(question) if question.terms else []
 
-    def _candidates(self, question: Question) -> list[Candidate]:
+    def _candidates(self, question: Question, top_k: int = 0) -> list[Candidate]:
         found = retrieve(question.query, question.text, self._lexical, self._semantic)
         ranked = self._ranked(found, fuse(found, self.answering.lexical_weight))
         if self._reranker is None or not self.answering.rerank:
             return ranked
         if all(c.semantic is not None and c.semantic < self.answering.abstention.off_topic for c in ranked):
             return ranked  # nothing close: select refuses it without the reranker's time
-        return rerank(question, ranked, self._rerank_text, self._reranker, self.answering.combination)
+        return rerank(question, ranked, self._rerank_text, self._reranker, self.answering.combination, at_least=top_k)
 
     def _mentioned(self, term: str) -> bool:
         """Whether the articles use a term anywhere, their titles and headings included."""

@@ -83,3 +83,8 @@ def test_chat_filler_is_dropped_before_searching() -> None:
 def test_a_question_of_only_filler_keeps_its_words() -> None:
     assert analyse("or what", idf, no_correction).text == "or what"
     assert analyse("this and that", idf, no_correction).text == "this and that"
+
+
+def test_a_mention_before_when_does_not_hide_the_question_word() -> None:
+    assert analyse("@everyone when did the talks start?", idf, no_correction).expects is Expects.TIME
+    assert analyse("<@123> when did the talks start?", idf, no_correction).expects is Expects.TIME

@@ -110,3 +110,17 @@ def test_a_date_question_without_a_date_in_sight_says_so() -> None:
     question = analyse("When did Jane Roe sue Acme?", idf, no_correction)
     groups, reason = select(question, [candidate("Jane Roe sued Acme.", 0.2)], 3, idf, Abstention(answers=0.5))
     assert groups == [] and reason == "no sentence that answers it gives a date"
+
+
+def test_on_the_shipped_articles_a_good_answer_is_not_followed_by_filler() -> None:
+    """The issue's example: "did elon musk sue openai?" got the lawsuit sentence, then two unrelated ones."""
+    from bot.config import Settings
+    from bot.factory import load_engine
+
+    shipped = load_engine(Settings(corpus_dir=Path(__file__).resolve().parents[2] / "corpus", index_cache=None))
+    answer = shipped.ask("did elon musk sue openai?")
+    assert [hit.text for hit in answer.hits] == [
+        "Legal battles, including a high-profile lawsuit from co-founder Elon Musk, and debates over the company’s "
+        "mission have kept OpenAI in the headlines."
+    ]
+    assert 0.5 < answer.hits[0].score <= 1.0  # the probability that it answers

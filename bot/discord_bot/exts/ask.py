@@ -32,8 +32,8 @@ NO_TEXT = "That message has no text for me to look up. Ask with `/ask` instead."
 # flood would otherwise grow without bound. bench/discord_load.py, semantic signal on, 2 busy cores:
 # 50 questions/s each with a new word are answered at p50 15-19 ms with RSS flat at 186-189 MB;
 # 100/s outgrows the searches, and the queue had added 85 MB and 11 s of wait after 40 s; with
-# this bound RSS levelled at 259 MB over 12,000 questions. A burst of 1,000 is answered within
-# 5 s, so 2,000 waiting is tens of seconds' work at most.
+# this bound RSS levelled at 259 MB over 12,000 questions (before the reranker). With the reranker a
+# burst of 1,000 is answered within 37 s (27/s, RSS peak 296 MB), so 2,000 waiting is about 75 s of work.
 MAX_WAITING = 2000
 
 

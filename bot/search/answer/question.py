@@ -60,8 +60,8 @@ class Expects(Enum):
     TIME = "time"
 
 
-# Chat markup that is not words: mentions, custom emoji, links, markdown emphasis and quotes.
-_MARKUP = re.compile(r"<(?:[@#][!&]?|a?:\w+:)\d+>|https?://\S+|[*_~`|>]+")
+# Chat markup that is not words: mentions (@everyone too), custom emoji, links, markdown emphasis and quotes.
+_MARKUP = re.compile(r"<(?:[@#][!&]?|a?:\w+:)\d+>|@(?:everyone|here)\b|https?://\S+|[*_~`|>]+")
 _CAPITALISED = re.compile(r"\b[A-Z][\w'’-]*|\b\w+[A-Z]\w*")
 _ASKS_NUMBER = re.compile(r"\bhow (many|much)\b|\bwhat (percentage|percent|share|amount|number)\b")
 _ASKS_TIME = re.compile(r"\b(what year|which year|what date|in what year|by what year|how long ago)\b")
