@@ -36,12 +36,11 @@ class Combination:
     candidates: int
 
 
-def features(question: Question, candidates: Sequence[Candidate], logits: np.ndarray) -> np.ndarray:
-    """One row of FEATURES per candidate: the reranker's logit, cosine, BM25 over the best BM25 of the
-    candidates, the share of the question's information the sentence holds, and whether it has the
-    kind of fact asked for (a number, a date)."""
+def features(question: Question, candidates: Sequence[Candidate], logits: np.ndarray, best_lexical: float) -> np.ndarray:
+    """One row of FEATURES per candidate: the reranker's logit, cosine, BM25 over the best BM25 of all
+    that retrieval found (however many are read), the share of the question's information the
+    sentence holds, and whether it has the kind of fact asked for (a number, a date)."""
     rows = np.zeros((len(candidates), len(FEATURES)), dtype=np.float64)
-    best_lexical = max((c.lexical for c in candidates), default=0.0)
     for i, candidate in enumerate(candidates):
         rows[i] = (
             logits[i],
@@ -67,7 +66,7 @@ def rerank(
     if not chosen:
         return []
     logits = reranker.logits(question.text, [text_of(candidate) for candidate in chosen])
-    rows = features(question, chosen, logits)
+    rows = features(question, chosen, logits, max(c.lexical for c in ranked))
     probabilities = 1.0 / (1.0 + np.exp(-(rows @ np.asarray(combination.weights) + combination.bias)))
     for candidate, row, probability in zip(chosen, rows, probabilities.tolist()):
         candidate.features = row
@@ -76,6 +75,6 @@ def rerank(
 
 
 # Fitted by train/reranker/combine.py for the shipped reranker (sha256 e7f53a82…) on the first half of
-# its 1,408 calibration questions; on the second half, hit1 0.698 against 0.620 in the fused order.
-# 8 candidates: hit1 0.698 there against 0.707 with 15, at 40 ms p50 instead of 67 (bench/answer_latency.py).
-DEFAULT_COMBINATION = Combination(weights=(0.5345, 3.365, 2.0767, -0.6637, 1.0463), bias=-6.0537, candidates=8)
+# its 1,408 calibration questions; on the second half, hit1 0.688 against 0.620 in the fused order.
+# 8 candidates: hit1 0.688 there against 0.707 with 15, at 40 ms p50 instead of 67 (bench/answer_latency.py).
+DEFAULT_COMBINATION = Combination(weights=(0.528, 3.377, 2.0772, -0.5966, 1.0649), bias=-6.1195, candidates=8)
