@@ -19,7 +19,7 @@ from discord.ext import commands
 from bot.discord_bot import render
 
 if TYPE_CHECKING:
-    from bot.discord_bot.client import AnswerBot
+    pass
 
 log = logging.getLogger(__name__)
 

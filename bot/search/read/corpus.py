@@ -15,7 +15,7 @@ import tomllib
 import unicodedata
 from dataclasses import dataclass, field
 from collections.abc import Sequence
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from bot.search.read.folders import FolderError, Listing, list_site
 from bot.search.read.frontmatter import split_front_matter
