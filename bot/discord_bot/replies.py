@@ -11,15 +11,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import discord
 from discord.ext import commands
 
 from bot.discord_bot import render
-
-if TYPE_CHECKING:
-    pass
 
 log = logging.getLogger(__name__)
 
