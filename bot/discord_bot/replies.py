@@ -11,12 +11,15 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
 from discord.ext import commands
 
 from bot.discord_bot import render
+
+if TYPE_CHECKING:
+    from bot.discord_bot.client import AnswerBot  # named in Context's string annotation
 
 log = logging.getLogger(__name__)
 
