@@ -17,7 +17,7 @@ import time
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -164,8 +164,6 @@ class Engine:
         self.answering = answering
         self._lexical = Lexical(index, table.articles[indexed])
         self._semantic = None if embedder is None else Semantic(embedder, vectors, self._model_text)
-        self._embedder = embedder
-        self._vectors_origin = vectors_origin
         self._reranker = reranker
         self.semantic_status = SemanticStatus(
             embedder.name if embedder else "",
@@ -336,11 +334,14 @@ class Engine:
         )
 
     def with_reranker(self, reranker: Reranker | None) -> Engine:
-        """This engine with the reranker ordering the best candidates (None: without it)."""
-        return Engine(
-            self._articles, self.table, self.index, self.indexed, self.speller, self.settings, self.warnings,
-            self._embedder, self.vectors, self._vectors_origin, self.answering, reranker,
+        """This engine with the reranker ordering the best candidates (None: without it); the index,
+        vectors and caches are shared, not rebuilt."""
+        engine = copy.copy(self)
+        engine._reranker = reranker
+        engine.semantic_status = replace(
+            self.semantic_status, reranker=reranker.name if reranker else "", reranker_sha256=reranker.sha256 if reranker else ""
         )
+        return engine
 
     def answering_with(self, answering: Answering) -> Engine:
         """The same index answering by other rules (for benchmarks that compare rules without rebuilding)."""
