@@ -169,6 +169,7 @@ def main() -> None:
     parser.add_argument("--held-out", type=Path, help="where the held-out articles' groups go (calibration)")
     parser.add_argument("--unanswerable-share", type=float, default=0.25, help="SQuAD questions made unanswerable")
     parser.add_argument("--max-squad", type=int, default=0, help="cap on SQuAD groups (0: all)")
+    parser.add_argument("--skip-squad", type=int, default=0, help="SQuAD groups to pass over first (those an earlier leg trained on)")
     args = parser.parse_args()
     rng = random.Random(SEED)
     groups: list[dict] = []
@@ -179,6 +180,7 @@ def main() -> None:
         kept = {i for i in order[: args.held_out_articles]}
         train = squad_groups([a for i, a in enumerate(articles) if i not in kept], rng, "squad-train", args.unanswerable_share)
         rng.shuffle(train)
+        train = train[args.skip_squad :]
         if args.max_squad:
             train = train[: args.max_squad]
         groups += train

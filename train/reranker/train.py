@@ -120,6 +120,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--epochs", type=float, default=1.0)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--init", type=Path, help="start from these weights (an earlier leg's final.pt) instead of --base's")
+    parser.add_argument("--learning-rate", type=float, default=LEARNING_RATE)
     parser.add_argument("--stop-at", type=int, default=0, help="stop (with a checkpoint) after this step; run again to resume")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -132,12 +134,14 @@ def main() -> None:
     total_steps = int(per_epoch * args.epochs)
     tokenizer = AutoTokenizer.from_pretrained(args.base)
     model = CrossEncoder(args.base)
+    if args.init:
+        model.load_state_dict(torch.load(args.init, weights_only=True))
     no_decay = ("bias", "LayerNorm.weight")
     parameters = [
         {"params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)], "weight_decay": WEIGHT_DECAY},
         {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
     ]
-    optimizer = torch.optim.AdamW(parameters, lr=LEARNING_RATE)
+    optimizer = torch.optim.AdamW(parameters, lr=args.learning_rate)
     warmup = max(1, int(WARMUP * total_steps))
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: min((step + 1) / warmup, max(0.0, (total_steps - step) / max(1, total_steps - warmup)))
