@@ -28,7 +28,9 @@ from rank_bm25 import BM25Okapi
 
 from bot.search.read.sentences import split_sentences
 from bot.search.tokens import tokenize
+from yes_no import yes_no_group
 
+NO_SHARE = 0.25  # of yes/no questions, asked with another answer of their article (the answer is "no")
 NEGATIVES = 7  # per answerable question: 1 positive + 7 negatives is one softmax group of 8
 UNANSWERABLE_NEGATIVES = 4
 SEED = 20261205
@@ -66,8 +68,13 @@ def _holding(spans: list[tuple[int, int, str]], start: int) -> int | None:
     return None
 
 
-def squad_groups(articles: list[dict], rng: random.Random, source: str, unanswerable_share: float) -> list[dict]:
-    """Groups from SQuAD paragraphs; a share of questions become unanswerable ones.
+def squad_groups(
+    articles: list[dict], rng: random.Random, source: str, unanswerable_share: float,
+    yes_no_share: float = 0.0, yes_no_rng: random.Random | None = None,
+) -> list[dict]:
+    """Groups from SQuAD paragraphs; a share of questions become unanswerable ones, and a share of the
+    answerable ones are asked as yes/no questions (yes_no.py; their own random stream, so the other
+    groups are the same with or without them).
 
     SQuAD 1.x has no unanswerable questions, so some are made the way SQuAD 2.0's look: the
     question, shown only the sentences of its article that best match it but come from other
@@ -80,6 +87,7 @@ def squad_groups(articles: list[dict], rng: random.Random, source: str, unanswer
         sentences = [s for p in article["paragraphs"] for (_, _, s) in p["spans"]]
         folded = [s.casefold() for s in sentences]
         bm25 = BM25Okapi([tokenize(s) or ["_"] for s in sentences])
+        article_answers = [a["text"].strip() for p in article["paragraphs"] for qa in p["qas"] for a in (qa.get("answers") or [])[:1]]
         offset = 0
         for paragraph in article["paragraphs"]:
             spans = paragraph["spans"]
@@ -106,14 +114,16 @@ def squad_groups(articles: list[dict], rng: random.Random, source: str, unanswer
                 spare = [i for i in clean if i not in picked]
                 picked += rng.sample(spare, min(NEGATIVES - len(picked), len(spare)))
                 if picked:
-                    groups.append(
-                        {
-                            "q": qa["question"].strip(),
-                            "pos": [shown(sentences[i], title) for i in sorted(positives)],
-                            "neg": [shown(sentences[i], title) for i in picked],
-                            "source": source,
-                        }
-                    )
+                    group = {
+                        "q": qa["question"].strip(),
+                        "pos": [shown(sentences[i], title) for i in sorted(positives)],
+                        "neg": [shown(sentences[i], title) for i in picked],
+                        "source": source,
+                    }
+                    if yes_no_rng is not None and yes_no_rng.random() < yes_no_share:
+                        others = [a for a in article_answers if a.casefold() not in texts]
+                        group = yes_no_group(group, answers[0]["text"], others, yes_no_rng, NO_SHARE) or group
+                    groups.append(group)
             offset += len(spans)
     return groups
 
@@ -169,6 +179,7 @@ def main() -> None:
     parser.add_argument("--held-out", type=Path, help="where the held-out articles' groups go (calibration)")
     parser.add_argument("--unanswerable-share", type=float, default=0.25, help="SQuAD questions made unanswerable")
     parser.add_argument("--max-squad", type=int, default=0, help="cap on SQuAD groups (0: all)")
+    parser.add_argument("--yes-no-share", type=float, default=0.0, help="answerable SQuAD questions asked as yes/no questions")
     parser.add_argument("--skip-squad", type=int, default=0, help="SQuAD groups to pass over first (those an earlier leg trained on)")
     args = parser.parse_args()
     rng = random.Random(SEED)
@@ -178,7 +189,10 @@ def main() -> None:
         order = list(range(len(articles)))
         rng.shuffle(order)
         kept = {i for i in order[: args.held_out_articles]}
-        train = squad_groups([a for i, a in enumerate(articles) if i not in kept], rng, "squad-train", args.unanswerable_share)
+        yes_no_rng = random.Random(SEED + 1) if args.yes_no_share else None
+        train = squad_groups(
+            [a for i, a in enumerate(articles) if i not in kept], rng, "squad-train", args.unanswerable_share, args.yes_no_share, yes_no_rng
+        )
         rng.shuffle(train)
         train = train[args.skip_squad :]
         if args.max_squad:
