@@ -88,3 +88,12 @@ def test_a_question_of_only_filler_keeps_its_words() -> None:
 def test_a_mention_before_when_does_not_hide_the_question_word() -> None:
     assert analyse("@everyone when did the talks start?", idf, no_correction).expects is Expects.TIME
     assert analyse("<@123> when did the talks start?", idf, no_correction).expects is Expects.TIME
+
+
+def test_a_question_asks_and_a_claim_or_keywords_do_not() -> None:
+    for question in ("does put block when the queue is full", "wait was openai a nonprofit at first",
+                     "git clean -x what does it do", "which product competes with chatgpt", "stargate cost?"):
+        assert analyse(question, idf, no_correction).asks, question
+    for statement in ("stargate cost", "tell me about stargate", "Cells divide when exposed to light.",
+                      "The genes which control growth are known."):
+        assert not analyse(statement, idf, no_correction).asks, statement

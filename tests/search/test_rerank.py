@@ -69,17 +69,27 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_reranker_decides_the_order_and_each_answer_s_probability(corpus: Path, tiny: Path) -> None:
     plain = Engine.from_dir(corpus)
+    asked = "what about the apples in the orchard?"
     # BM25 prefers the sentence with both words; the tiny reranker prefers the one with "hive" in it.
-    assert plain.ask("apples in the orchard", top_k=1).hits[0].text == "The ship brings apples back to the orchard."
+    assert plain.ask(asked, top_k=1).hits[0].text == "The ship brings apples back to the orchard."
     only_the_reranker = Combination(weights=(1.0, 0.0, 0.0, 0.0, 0.0), bias=-1.0, candidates=10)
     rules = Answering(combination=only_the_reranker, abstention=Abstention(answers=0.5))
     reranked = plain.with_reranker(Reranker(tiny_spec(tiny))).answering_with(rules)
-    answer = reranked.ask("apples in the orchard", top_k=3)
+    answer = reranked.ask(asked, top_k=3)
     # "The hive sits by the orchard wall." has logit 2 (p 0.73); the ship's sentence logit 0 (p 0.27) is not shown.
     assert [hit.text for hit in answer.hits] == ["The hive sits by the orchard wall."]
     assert reranked.semantic_status.reranker == "tiny reranker"
     rerank_off = reranked.answering_with(replace(rules, rerank=False))
-    assert rerank_off.ask("apples in the orchard", top_k=1).hits[0].text == "The ship brings apples back to the orchard."
+    assert rerank_off.ask(asked, top_k=1).hits[0].text == "The ship brings apples back to the orchard."
+
+
+def test_keywords_and_claims_keep_retrieval_s_order(corpus: Path, tiny: Path) -> None:
+    """The reranker learnt from questions; what does not ask is matched as retrieval matches it."""
+    only_the_reranker = Combination(weights=(1.0, 0.0, 0.0, 0.0, 0.0), bias=-1.0, candidates=10)
+    rules = Answering(combination=only_the_reranker, abstention=Abstention(answers=0.5))
+    reranked = Engine.from_dir(corpus).with_reranker(Reranker(tiny_spec(tiny))).answering_with(rules)
+    for statement in ("apples in the orchard", "The ship brings apples to the orchard."):
+        assert reranked.ask(statement, top_k=1).hits[0].text == "The ship brings apples back to the orchard."
 
 
 def candidate(text: str, probability: float, article: int = 1) -> Candidate:

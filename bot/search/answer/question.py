@@ -70,6 +70,15 @@ _CLOSES_WITH_WHEN = re.compile(r"\bwhen\W*$")
 _WH_PHRASE = re.compile(r"\b(?:which|what|whose)\s+((?:[\w'-]+\s+){0,1}[\w'-]+)")
 _COUNTED = re.compile(r"\bhow many (\w+)")
 _WORD = re.compile(r"\w+")
+# Whether the text asks at all: a question mark, a question word, or an auxiliary opening it
+# ("does put block ...", "wait was openai ..."). "When" and "which" are left out of the anywhere test:
+# inside a statement they join clauses ("... when exposed to ...", "... genes which ...").
+_QUESTION_WORD = re.compile(r"\b(?:what|who|whom|whose|where|why|how)\b")
+_OPENS_ASKING = re.compile(
+    r"^\W*(?:(?:so|and|but|ok|okay|then|also|um|uh|well|wait|hmm|quick question)\W+)*"
+    r"(?:is|are|was|were|am|do|does|did|can|could|will|would|should|shall|has|have|had|may|might|must|when|which"
+    r"|isn't|aren't|wasn't|weren't|don't|doesn't|didn't|can't|couldn't|won't|wouldn't|shouldn't|hasn't|haven't)\b"
+)
 
 
 @dataclass(frozen=True)
@@ -91,6 +100,7 @@ class Question:
     expects: Expects
     counted: str = ""  # the term after "how many", which the answer must mention
     text: str = ""  # as a sentence model should read it: no chat markup, misspellings corrected
+    asks: bool = True  # phrased as a question; False for a statement, a claim or bare keywords
 
     @property
     def query(self) -> list[str]:
@@ -127,6 +137,7 @@ def analyse(question: str, idf: Callable[[str], float], correct: Callable[[str],
         _expects(folded),
         counted_terms[0] if counted_terms else "",
         text,
+        _asks(question, folded),
     )
 
 
@@ -179,6 +190,11 @@ def _named_words(text: str) -> dict[str, str]:
         if re.search(r"\w", opening):
             names.update((word, match.group()) for word in words(match.group()))
     return names
+
+
+def _asks(written: str, folded: str) -> bool:
+    """Whether the text is phrased as a question, not a claim to check or keywords to look up."""
+    return "?" in written or bool(_QUESTION_WORD.search(folded) or _OPENS_ASKING.search(folded))
 
 
 def _expects(folded: str) -> Expects:
