@@ -1,10 +1,11 @@
-"""Answer quality on four question sets, side by side, in every mode: BM25 alone, the semantic
+"""Answer quality on six question sets, side by side, in every mode: BM25 alone, the semantic
 signal alone, fused (RERANK=off), the reranker's logit alone, and the product's reranked order.
 
 * dev: the 25 development questions about the default articles (../shared/eval), scored by
   their own scorer: hit1, hit3, right abstentions and wrong ones.
 * unseen: 45 questions about the default articles written before the reranker (bench/sets), same
-  scorer; for measuring only, never for tuning.
+  scorer; for measuring only, never for tuning. unseen2: 23 more, written before the retrained reranker.
+* gitdoc: 88 help-channel questions over git's HTML documentation (bench/gitdoc), its own scorer.
 * WikiQA: 325 real search questions over 619 Wikipedia summaries, 62% with no answer
   (../shared/data/wikiqa), scored by its own scorer: hit1, hit3 and answer-triggering F1.
 * SciFact: 300 scientific claims over 5,183 abstracts (../shared/data/scifact): nDCG@10 of the
@@ -129,6 +130,28 @@ class Unseen(Dev):
     path = ROOT / "bench" / "sets" / "default-unseen.jsonl"
 
 
+class Unseen2(Dev):
+    name = "unseen2"
+    path = ROOT / "bench" / "sets" / "default-unseen-2.jsonl"
+
+
+class GitDoc(QuestionSet):
+    name = "gitdoc"
+    corpus = ROOT / "bench" / "gitdoc" / "corpus"
+    columns = ("hit1", "hit3", "abstain", "wrong_abstain")
+    top_k = 5  # as bench/gitdoc/run asks
+
+    def __init__(self) -> None:
+        self._path = ROOT / "bench" / "gitdoc" / "questions.jsonl"
+        self._rows = _jsonl(self._path)
+
+    def questions(self) -> list[str]:
+        return [row["q"] for row in self._rows]
+
+    def score(self, answers: Sequence[Answer]) -> dict[str, float]:
+        return _scored_by(ROOT / "bench" / "gitdoc" / "score.py", self._path, answers, self.columns)
+
+
 @functools.cache
 def reranker() -> Reranker:
     return Reranker(default_reranker())
@@ -148,13 +171,17 @@ class WikiQA(QuestionSet):
         return [row["q"] for row in self._rows]
 
     def score(self, answers: Sequence[Answer]) -> dict[str, float]:
-        with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as out:
-            out.writelines(json.dumps(answer_json(a)) + "\n" for a in answers)
-        scorer = SHARED / "data" / "wikiqa" / "score.py"
-        printed = subprocess.run([sys.executable, str(scorer), str(self._path), out.name, "--json"], capture_output=True, text=True, check=True)
-        Path(out.name).unlink()
-        report = json.loads(printed.stdout)
-        return {column: report[column] for column in self.columns}
+        return _scored_by(SHARED / "data" / "wikiqa" / "score.py", self._path, answers, self.columns)
+
+
+def _scored_by(scorer: Path, questions: Path, answers: Sequence[Answer], columns: Sequence[str]) -> dict[str, float]:
+    """A set's own scorer (a script taking the questions and `ask --json` lines) run on the answers."""
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as out:
+        out.writelines(json.dumps(answer_json(a)) + "\n" for a in answers)
+    printed = subprocess.run([sys.executable, str(scorer), str(questions), out.name, "--json"], capture_output=True, text=True, check=True)
+    Path(out.name).unlink()
+    report = json.loads(printed.stdout)
+    return {column: report[column] for column in columns}
 
 
 class SciFact(QuestionSet):
@@ -290,10 +317,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     what.add_argument("--fusion", action="store_true", help="sweep the fused lexical weight")
     what.add_argument("--abstention", action="store_true", help="sweep the abstention thresholds")
     what.add_argument("--grid", action="store_true", help="sweep BM25 settings on SciFact (index level)")
-    parser.add_argument("--sets", default="dev,unseen,wikiqa,scifact", help="comma-separated: dev, unseen, wikiqa, scifact")
+    parser.add_argument(
+        "--sets", default="dev,unseen,unseen2,gitdoc,wikiqa,scifact", help="comma-separated: dev, unseen, unseen2, gitdoc, wikiqa, scifact"
+    )
     parser.add_argument("--modes", default=",".join(m.name for m in MODES), help="comma-separated: " + ", ".join(m.name for m in MODES))
     args = parser.parse_args(argv)
-    makers: dict[str, Callable[[], QuestionSet]] = {"dev": Dev, "unseen": Unseen, "wikiqa": WikiQA, "scifact": SciFact}
+    makers: dict[str, Callable[[], QuestionSet]] = {
+        "dev": Dev, "unseen": Unseen, "unseen2": Unseen2, "gitdoc": GitDoc, "wikiqa": WikiQA, "scifact": SciFact
+    }
     sets = [makers[name]() for name in args.sets.split(",")]
     if args.grid:
         bm25_grid(next(s for s in sets if isinstance(s, SciFact)))
