@@ -2,7 +2,9 @@
 
 The fingerprint hashes every article file's bytes, the metadata file, the engine settings and
 the source of the search modules themselves, so editing an article or upgrading the bot
-rebuilds the index instead of serving a stale one.
+rebuilds the index instead of serving a stale one. A file's hash is taken from the stat record
+beside the index (bot.search.file_hashes) while its size and times are unchanged, so a restart
+reads only the files that changed.
 
 Sentence vectors live beside the index, one file per model (named by the model file's
 checksum), each row under a hash of the text the model read. So a vector is reused exactly
@@ -13,14 +15,17 @@ throws any vectors away, or rebuilds BM25.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from dataclasses import asdict
 from pathlib import Path
+from stat import S_ISREG
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from bot.search.file_hashes import RECORD_FILE, FileHashes
 from bot.search.index import BM25Index
 from bot.search.read.corpus import ARTICLE_SUFFIXES, MAX_FILE_BYTES, METADATA_FILE, Article, site_files
 from bot.search.spelling import Speller
@@ -38,25 +43,30 @@ VECTORS_FILE = "vectors-{model}.npz"  # the model file's sha256, first 16 hex di
 _SEARCH_CODE = Path(__file__).resolve().parent
 
 
-def fingerprint(folder: Path, settings: SearchSettings) -> str:
-    """A digest of everything an engine built from `folder` depends on."""
+def fingerprint(folder: Path, settings: SearchSettings, cache_dir: Path | None = None) -> str:
+    """A digest of everything an engine built from `folder` depends on.
+
+    With `cache_dir`, a file whose stat is unchanged since it was last hashed there is not read
+    again (see bot.search.file_hashes); the digest is the same either way.
+    """
     digest = hashlib.sha256()
     digest.update(json.dumps(asdict(settings), sort_keys=True).encode())
     for source in sorted(_SEARCH_CODE.rglob("*.py")):
         digest.update(source.relative_to(_SEARCH_CODE).as_posix().encode() + b"\0" + source.read_bytes())
+    hashes = FileHashes(folder, cache_dir and cache_dir / RECORD_FILE)
     for name in site_files(folder, settings.ignore).files:
         if name.suffix.lower() not in ARTICLE_SUFFIXES and name.as_posix() != METADATA_FILE:
             continue
-        path = folder / name
         digest.update(b"\0" + name.as_posix().encode() + b"\0")
         try:
-            size = path.stat().st_size
-            digest.update(str(size).encode())
-            if path.is_file() and size <= MAX_FILE_BYTES:
-                with path.open("rb") as file:
-                    digest.update(hashlib.file_digest(file, "sha256").digest())
+            stat = (folder / name).stat()
+            digest.update(str(stat.st_size).encode())
+            if S_ISREG(stat.st_mode) and stat.st_size <= MAX_FILE_BYTES:
+                digest.update(bytes.fromhex(hashes.digest(name.as_posix(), stat)))
         except OSError as error:
             digest.update(f"unreadable {error.errno}".encode())
+    with contextlib.suppress(OSError):  # unrecorded, the changed files are only hashed again next time
+        hashes.save()
     return digest.hexdigest()
 
 
