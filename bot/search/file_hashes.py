@@ -66,7 +66,7 @@ class FileHashes:
         if known is not None and known.matches(stat) and known.mtime_ns + RACY_WINDOW_NS < self._checked_ns:
             self._now[name] = known
             return known.digest
-        with (self._folder / name).open("rb") as file:
+        with open(os.path.join(self._folder, name), "rb") as file:
             digest = hashlib.file_digest(file, "sha256").hexdigest()
         self.hashed.append(name)
         self._now[name] = Stamp(stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, digest)
