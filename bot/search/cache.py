@@ -30,7 +30,7 @@ from bot.search.file_hashes import RECORD_FILE, FileHashes
 from bot.search.index import BM25Index
 from bot.search.read.corpus import ARTICLE_SUFFIXES, MAX_FILE_BYTES, METADATA_FILE, Article, site_files
 from bot.search.spelling import Speller
-from bot.search.store import load_arrays, pack_strings, save_arrays, unpack_strings
+from bot.search.store import load_arrays, save_arrays
 from bot.search.table import SentenceTable
 
 if TYPE_CHECKING:
@@ -73,8 +73,6 @@ def fingerprint(folder: Path, settings: SearchSettings, cache_dir: Path | None =
 
 
 def save(engine: Engine, path: Path, fingerprint: str) -> None:
-    speller_words = list(engine.speller.counts)
-    word_blob, word_offsets = pack_strings(speller_words)
     header = {
         "fingerprint": fingerprint,
         "articles": [asdict(article) for article in engine.sources()],
@@ -83,9 +81,7 @@ def save(engine: Engine, path: Path, fingerprint: str) -> None:
     arrays = {
         "header": np.array(json.dumps(header)),
         "indexed": engine.indexed,
-        "speller.words": word_blob,
-        "speller.word_offsets": word_offsets,
-        "speller.counts": np.array([engine.speller.counts[w] for w in speller_words], dtype=np.int64),
+        **engine.speller.to_arrays(),
         **engine.table.to_arrays(),
         **engine.index.to_arrays(),
     }
@@ -107,8 +103,7 @@ def load(path: Path, fingerprint: str, settings: SearchSettings) -> Engine | Non
         if header.get("fingerprint") != fingerprint:
             return None
         articles = [Article(**fields) for fields in header["articles"]]
-        words = unpack_strings(arrays["speller.words"], arrays["speller.word_offsets"])
-        speller = Speller(dict(zip(words, arrays["speller.counts"].tolist())))
+        speller = Speller.from_arrays(arrays)
         table = SentenceTable.from_arrays(arrays)
         indexed = arrays["indexed"].astype(np.int32, copy=False)
         return Engine(articles, table, BM25Index.from_arrays(arrays), indexed, speller, settings, header["warnings"])
