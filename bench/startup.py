@@ -2,6 +2,7 @@
 
     python bench/startup.py validity [--files 25000]     # hashing every file against trusting the stat record
     python bench/startup.py cli [--runs 7]               # `python -m bot ask` from a saved index, per mode
+    python bench/startup.py stages                       # where the default mode's start goes (after `cli`)
 
 Files are generated into bench/.data/ (git-ignored). This is a report, not a test: nothing here fails a build.
 """
@@ -98,14 +99,46 @@ def _ask(env: dict[str, str]) -> tuple[float, float]:
     return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
 
 
+def stages() -> None:
+    """CPU seconds of each stage of the default mode's start, in one process: what dominates the CLI's time."""
+    started = time.process_time()
+    marks = []
+
+    def mark(stage: str) -> None:
+        marks.append((stage, time.process_time() - started - sum(seconds for _, seconds in marks)))
+
+    from bot.config import load_settings
+    from bot.factory import load_model, load_reranker
+    from bot.search.engine import Engine, SearchSettings
+
+    mark("imports (numpy, the bot's modules)")
+    os.environ.update({"CORPUS_DIR": str(DEFAULT_CORPUS), "INDEX_CACHE": str(DATA / "startup-cache")})
+    settings = load_settings()
+    embedder, _ = load_model(settings)
+    mark("sentence model: onnxruntime import, checksums, session")
+    reranker, _ = load_reranker(settings)
+    mark("reranker: checksum, session")
+    cache_dir = settings.index_cache / next(p.name for p in settings.index_cache.iterdir() if p.name.startswith("corpus-"))
+    engine = Engine.from_dir(DEFAULT_CORPUS, settings=SearchSettings(), cache_dir=cache_dir, embedder=embedder).with_reranker(reranker)
+    mark("saved index and vectors: validity check and load")
+    engine.ask(QUESTION)
+    mark("the first answer (question embedded, candidates reranked)")
+    print("| default mode, stage | CPU (s) |\n|---|---|")
+    for stage, seconds in marks:
+        print(f"| {stage} | {seconds:.2f} |")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("validity").add_argument("--files", type=int, default=25_000)
     commands.add_parser("cli").add_argument("--runs", type=int, default=7)
+    commands.add_parser("stages")
     args = parser.parse_args(argv)
     if args.command == "validity":
         validity(args.files)
+    elif args.command == "stages":
+        stages()
     else:
         cli(args.runs)
     return 0
