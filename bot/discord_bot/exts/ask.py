@@ -12,6 +12,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_bot import failures, render
+from bot.discord_bot.backlog import SearchTimes
 from bot.discord_bot.client import AnswerBot, in_allowed_channel
 from bot.discord_bot.failures import Busy, CannotReply, Interaction
 from bot.discord_bot.feedback import user_hash
@@ -33,7 +34,8 @@ NO_TEXT = "That message has no text for me to look up. Ask with `/ask` instead."
 # 50 questions/s each with a new word are answered at p50 15-19 ms with RSS flat at 186-189 MB;
 # 100/s outgrows the searches, and the queue had added 85 MB and 11 s of wait after 40 s; with
 # this bound RSS levelled at 259 MB over 12,000 questions (before the reranker). With the reranker a
-# burst of 1,000 is answered within 37 s (27/s, RSS peak 296 MB), so 2,000 waiting is about 75 s of work.
+# burst of 1,000 is answered within 37 s (27/s, RSS peak 296 MB), so 2,000 waiting is about 75 s of work:
+# MAX_ANSWER_DELAY (bot/config.py) refuses newcomers long before that when searches are that slow.
 MAX_WAITING = 2000
 
 
@@ -79,7 +81,8 @@ class Ask(commands.Cog):
             self._notices = commands.CooldownMapping.from_cooldown(1, per, _by_user_id)
         self._menu = app_commands.ContextMenu(name=MENU_NAME, callback=self.ask_about_message)
         self._waiting = 0
-        self._swamped = False  # refusing newcomers since the last time the queue fell to half
+        self._search_times = SearchTimes()
+        self._swamped = False  # refusing newcomers since the last time the queue fell to half (by count and lateness)
 
     async def cog_load(self) -> None:
         self.bot.tree.add_command(self._menu)
@@ -169,18 +172,27 @@ class Ask(commands.Cog):
         )
 
     async def _search(self, serving: Serving, question: str) -> Answer:
-        """The engine's answer, from a worker thread; Busy when MAX_WAITING questions are already waiting."""
-        if self._waiting >= MAX_WAITING:
+        """The engine's answer, from a worker thread; Busy when MAX_WAITING questions are already waiting,
+        or when the answer would be more than MAX_ANSWER_DELAY seconds late."""
+        limit = self.bot.settings.max_answer_delay
+        late = self._search_times.delay_s(self._waiting)
+        if self._waiting >= MAX_WAITING or (limit and late > limit):
             if not self._swamped:
-                log.warning("%d questions are waiting for a search; telling newcomers to ask again later", self._waiting)
+                log.warning(
+                    "%d questions are waiting for a search (a new one would be answered in about %.0f s); "
+                    "telling newcomers to ask again later",
+                    self._waiting,
+                    late,
+                )
                 self._swamped = True
             raise Busy()
-        if self._swamped and self._waiting <= MAX_WAITING // 2:
+        if self._swamped and self._waiting <= MAX_WAITING // 2 and not (limit and late > limit / 2):
             log.info("Caught up: %d questions waiting for a search; taking new ones again", self._waiting)
             self._swamped = False
         self._waiting += 1
         try:
-            return await asyncio.to_thread(serving.engine.ask, question, self.bot.settings.top_k)
+            top_k = self.bot.settings.top_k
+            return await asyncio.to_thread(self._search_times.timed, serving.engine.ask, question, top_k)
         finally:
             self._waiting -= 1
 
