@@ -8,6 +8,7 @@ measures them against the real `python -m bot run` process.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import itertools
 import sys
 import threading
@@ -15,6 +16,7 @@ import time
 from collections import Counter
 from typing import Any
 
+import discord
 import pytest
 from loopback.server import LoopbackDiscord, Recorded
 
@@ -236,3 +238,22 @@ async def test_with_max_answer_delay_0_only_the_count_bounds_the_queue(
     slow.gate.set()
     for question in (ahead, late):
         assert (await loopback.wait_for_reply(question)).json["embeds"]
+
+
+async def test_a_question_that_reaches_the_search_already_too_late_is_told_to_come_back(
+    start_bot: StartBot, loopback: LoopbackDiscord, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no search measured and nobody waiting, lateness is the question's own age: an event loop that fell
+    behind in a flood hands questions on late, and one 40 s old would be answered past the 30 s bound."""
+    bot = await start_bot(cooldown_seconds=0.0, max_answer_delay=30.0)
+    cog = bot.get_cog("Ask")
+
+    def forty_seconds_on() -> datetime.datetime:
+        return discord.utils.utcnow() + datetime.timedelta(seconds=40)
+
+    monkeypatch.setattr(cog, "_now", forty_seconds_on)
+    old = await loopback.post_message(loopback.make_user("old"), f"!ask {QUESTIONS[0]}")
+    assert (await loopback.wait_for_reply(old)).json["content"] == BUSY
+    monkeypatch.setattr(cog, "_now", discord.utils.utcnow)
+    fresh = await loopback.post_message(loopback.make_user("fresh"), f"!ask {QUESTIONS[0]}")
+    assert (await loopback.wait_for_reply(fresh)).json["embeds"]

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import re
 import time
+from datetime import datetime
 
 import discord
 from discord import app_commands
@@ -82,6 +83,7 @@ class Ask(commands.Cog):
         self._menu = app_commands.ContextMenu(name=MENU_NAME, callback=self.ask_about_message)
         self._waiting = 0
         self._search_times = SearchTimes()
+        self._now = discord.utils.utcnow
         self._swamped = False  # refusing newcomers since the last time the queue fell to half (by count and lateness)
 
     async def cog_load(self) -> None:
@@ -143,7 +145,7 @@ class Ask(commands.Cog):
         serving = self.bot.serving
         if via == "channel":
             try:
-                answer = await self._search(serving, question)
+                answer = await self._search(serving, question, ctx.message.created_at)
             except Busy:
                 return  # chatter or not, a message in an answer channel is left alone when the bot is swamped
             if answer.abstained:
@@ -157,7 +159,7 @@ class Ask(commands.Cog):
             if await self._cooling_down(ctx, asker, notify=True):
                 return
             async with typing_indicator(ctx, ephemeral=private):
-                answer = await self._search(serving, question)
+                answer = await self._search(serving, question, ctx.message.created_at)
         await self._deliver(ctx, answer, serving, private=private)
         latency_ms = (time.perf_counter() - started) * 1000
         self.bot.stats.record(abstained=answer.abstained, latency_ms=latency_ms)
@@ -171,11 +173,16 @@ class Ask(commands.Cog):
             latency_ms,
         )
 
-    async def _search(self, serving: Serving, question: str) -> Answer:
+    async def _search(self, serving: Serving, question: str, asked_at: datetime) -> Answer:
         """The engine's answer, from a worker thread; Busy when MAX_WAITING questions are already waiting,
-        or when the answer would be more than MAX_ANSWER_DELAY seconds late."""
+        or when the answer would be more than MAX_ANSWER_DELAY seconds late.
+
+        How late counts from `asked_at`, when Discord took the question: an event loop that has fallen
+        behind (searches in threads take its CPU) makes a question late before it reaches this line.
+        """
         limit = self.bot.settings.max_answer_delay
-        late = self._search_times.delay_s(self._waiting)
+        age_s = max(0.0, (self._now() - asked_at).total_seconds())
+        late = age_s + self._search_times.delay_s(self._waiting)
         if self._waiting >= MAX_WAITING or (limit and late > limit):
             if not self._swamped:
                 log.warning(
