@@ -264,7 +264,8 @@ def _lightened(model: bytes, sha256: str, cache: Path | None) -> bytes:
 
 
 def _lighten(model: bytes) -> bytes:
-    from bot.search.model_graph import lighten  # here: protobuf's import is only worth paying when a graph is made
+    """model_graph.lighten, imported here: protobuf's import is only worth paying when a graph is made."""
+    from bot.search.model_graph import lighten
 
     return lighten(model)
 
