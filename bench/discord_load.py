@@ -16,9 +16,10 @@ at p50, p90, p99 and max, throughput, the largest gap between gateway heartbeats
 reports the exit code. The cooldown is off unless --cooldown is given, so every question is answered.
 
 With --soak N it posts N questions at a steady --rate instead of bursts, and prints, for every
---report-every questions (2,000), their reply latency at p50 and p99, the largest heartbeat gap
-while they were answered, and the bot's memory after them: whether anything degrades or grows over
-time. --novel-words adds a made-up word to each question, as users with typos and names do, which
+--report-every questions (2,000), their reply latency at p50 and p99, how many were told to come
+back later (a flood past MAX_ANSWER_DELAY or 2,000 waiting) and the latest answer among the others,
+the largest heartbeat gap while they were answered, and the bot's memory after them: whether anything
+degrades or grows over time. --novel-words adds a made-up word to each question, as users with typos and names do, which
 is what the tokenizer's caches must not grow without bound on.
 This is a report, not a test: nothing here fails a build. Linux only (/proc).
 """
@@ -42,6 +43,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from loopback.server import LoopbackDiscord, Recorded  # noqa: E402  (tests/ is on sys.path for this script)
+
+from bot.discord_bot.failures import BUSY  # noqa: E402
 
 TOKEN = "bench-token"
 QUESTIONS = (
@@ -206,7 +209,10 @@ async def soak(server: LoopbackDiscord, pid: int, channels: list[Any], args: arg
         f"soak: {args.soak} questions at {args.rate:g}/s from {args.users} users in {len(channels)} channels"
         f"{', each with a new word' if args.novel_words else ''}; one row per {args.report_every}"
     )
-    print(f"{'questions':>9} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'max beat gap s':>14} {'RSS MB':>7} {'peak MB':>7}")
+    print(
+        f"{'questions':>9} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'come back':>9} {'answered max ms':>15} "
+        f"{'max beat gap s':>14} {'RSS MB':>7} {'peak MB':>7}"
+    )
 
     async def post_all() -> None:
         started = time.monotonic()
@@ -235,11 +241,16 @@ async def soak(server: LoopbackDiscord, pid: int, channels: list[Any], args: arg
             )
             latencies = replies.latencies_ms(window)
             cut = statistics.quantiles(latencies, n=100, method="inclusive")
+            refused = [qid for qid in window if (replies.first[qid].json or {}).get("content") == BUSY]
+            answered = replies.latencies_ms([qid for qid in window if qid not in set(refused)]) or [0.0]
             times = server.heartbeats[beats[number] :]
             gap = max((b - a for a, b in zip(times, times[1:])), default=0.0)
             done += len(window)
             rss, peak = memory_mb(pid)
-            print(f"{done:>9} {cut[49]:>7.0f} {cut[98]:>7.0f} {latencies[-1]:>7.0f} {gap:>14.3f} {rss:>7.0f} {peak:>7.0f}")
+            print(
+                f"{done:>9} {cut[49]:>7.0f} {cut[98]:>7.0f} {latencies[-1]:>7.0f} {len(refused):>9} {answered[-1]:>15.0f} "
+                f"{gap:>14.3f} {rss:>7.0f} {peak:>7.0f}"
+            )
             # The loopback server keeps every request and message: without this its own full garbage
             # collections (close to a second by the end) would delay heartbeats and replies it receives
             # and pass for the bot's pauses.

@@ -24,7 +24,7 @@ from bot.memory import return_freed_memory
 from bot.terminal import ShownStream
 
 if TYPE_CHECKING:
-    from bot.search.engine import Answer, Engine, Progress
+    from bot.search.engine import Answer, Engine
     from bot.search.read.corpus import Article
 
 EXIT_USAGE = 2
@@ -166,29 +166,17 @@ def _with_corpus(args: argparse.Namespace, settings: Settings) -> Settings:
 
 def _load(settings: Settings) -> Engine | None:
     from bot.factory import load_engine
+    from bot.progress import progress_to
     from bot.search.read.corpus import CorpusError
 
     try:
-        engine = load_engine(settings, progress=_progress_bar(getattr(sys.stderr, "stream", sys.stderr)))
+        engine = load_engine(settings, progress=progress_to(getattr(sys.stderr, "stream", sys.stderr)))
     except CorpusError as error:
         print(f"error: {error}", file=sys.stderr)
         return None
     for warning in engine.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     return engine
-
-
-def _progress_bar(out: TextIO) -> Progress | None:
-    """A one-line bar for long builds in a terminal; nothing when output is not a terminal."""
-    if not out.isatty():
-        return None
-
-    def report(what: str, done: int, total: int) -> None:
-        filled = 30 * done // max(total, 1)
-        end = "\n" if done >= total else ""
-        print(f"\r{what} [{'#' * filled}{'.' * (30 - filled)}] {done:,}/{total:,}", end=end, file=out, flush=True)
-
-    return report
 
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:

@@ -164,6 +164,10 @@ class Settings:
     feedback_file: Path = _setting("FEEDBACK_FILE", Path("feedback.jsonl"), _path)
     cooldown_seconds: float = _setting("COOLDOWN_SECONDS", 10.0, _seconds)
     cooldown_questions: int = _setting("COOLDOWN_QUESTIONS", 3, _whole(range(1, 1001)))
+    # How late an answer may be before newcomers are told to come back (0: no time bound, only the
+    # 2,000-question one). 30 s is issue 16's target for a flood, which left answers up to 128 s late;
+    # past half a minute the asker has moved on, and "ask again in a minute" serves them better.
+    max_answer_delay: float = _setting("MAX_ANSWER_DELAY", 30.0, _seconds)
     message_content: bool = _setting("MESSAGE_CONTENT_INTENT", True, _bool)
     api_base: str | None = _setting("DISCORD_API_BASE", None, _text)
     gateway_url: str | None = _setting("DISCORD_GATEWAY_URL", None, _text)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import Any
 
 import discord
@@ -21,8 +20,9 @@ from bot.discord_bot.serving import Serving
 from bot.discord_bot.stats import Stats
 from bot.discord_bot.views import DYNAMIC_ITEMS
 from bot.health import write_heartbeat
+from bot.progress import Lines
 from bot import factory
-from bot.search.engine import Engine, Progress
+from bot.search.engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -77,21 +77,7 @@ def use_endpoints(api_base: str | None, gateway_url: str | None) -> None:
 
 def load_engine(settings: Settings) -> Engine:
     """Build the engine from the corpus folder (slow for big corpora: call it in a thread)."""
-    return factory.load_engine(settings, progress=_log_progress())
-
-
-def _log_progress(every: float = 10.0) -> Progress:
-    """Progress as a log line at most every `every` seconds, and at the end."""
-    last = 0.0
-
-    def report(what: str, done: int, total: int) -> None:
-        nonlocal last
-        now = time.monotonic()
-        if done == total or now - last >= every:
-            last = now
-            log.info("Building the index: %s, %d of %d (%d%%)", what, done, total, 100 * done // max(total, 1))
-
-    return report
+    return factory.load_engine(settings, progress=Lines(lambda line: log.info("Building the index: %s", line)))
 
 
 def in_allowed_channel(settings: Settings, channel: object) -> bool:

@@ -20,11 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from bot.search.model_graph import lighten
 from bot.search.store import write_atomically
 
 # Which version of model_graph.lighten made a kept graph: a change to it makes a new one.
-LIGHTEN_VERSION = hashlib.sha256(Path(lighten.__code__.co_filename).read_bytes()).hexdigest()[:8]
+# Read, not imported: model_graph imports protobuf, which a start with its lightened graph kept does not need.
+LIGHTEN_VERSION = hashlib.sha256(Path(__file__).with_name("model_graph.py").read_bytes()).hexdigest()[:8]
 
 MODEL_DATA = Path(__file__).resolve().parent / "model_data"
 # sentence-transformers cuts all-MiniLM-L6-v2's input at 256 word pieces; the longest
@@ -249,18 +249,25 @@ def _lightened(model: bytes, sha256: str, cache: Path | None) -> bytes:
     larger than a lightened graph can be) only means making the graph again and keeping the new one.
     """
     if cache is None:
-        return lighten(model)
+        return _lighten(model)
     path = cache / f"{sha256[:16]}-{LIGHTEN_VERSION}.onnx"
     kept = _kept(path, limit=2 * len(model) + 1_000_000)
     if kept is not None:
         return kept
-    light = lighten(model)
+    light = _lighten(model)
     try:
         write_atomically(path, light)
         write_atomically(path.with_suffix(".sha256"), hashlib.sha256(light).hexdigest().encode("ascii"))
     except OSError:
         pass  # a read-only cache only costs the next start the same work again
     return light
+
+
+def _lighten(model: bytes) -> bytes:
+    """model_graph.lighten, imported here: protobuf's import is only worth paying when a graph is made."""
+    from bot.search.model_graph import lighten
+
+    return lighten(model)
 
 
 def _kept(path: Path, limit: int) -> bytes | None:

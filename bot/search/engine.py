@@ -197,7 +197,7 @@ class Engine:
             )
         require_folder(folder)
         path = Path(cache_dir) / cache.CACHE_FILE
-        digest = cache.fingerprint(folder, settings)
+        digest = cache.fingerprint(folder, settings, Path(cache_dir))
         notes: list[str] = []
         try:
             engine = cache.load(path, digest, settings)

@@ -2,43 +2,92 @@
 
 Only words the corpus does not know are touched, and only towards a corpus word one edit away
 (a deletion, insertion, substitution or swap of neighbours), so a correct word is never changed.
+
+Words are found through their one-letter deletions (a symmetric-delete index). The index is kept
+as two arrays, a sorted 64-bit hash of each key and the word it leads to, so it is saved with the
+rest of the engine: building it took 0.8 s at a million sentences, on the first unknown word after
+every restart. A hash collision only adds a candidate, which the exact one-edit check then drops.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+
+from bot.search.store import pack_strings, unpack_strings
 
 MIN_WORD_CHARS = 5
 
 
 class Speller:
-    def __init__(self, word_counts: Mapping[str, int]) -> None:
+    def __init__(self, word_counts: Mapping[str, int], deletion_index: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """`deletion_index` is `to_arrays`' saved index for these same words; without it, it is built on first use."""
         self.counts = {word: count for word, count in word_counts.items() if word.isalpha() and len(word) >= MIN_WORD_CHARS - 1}
-        self._by_deletion: dict[str, list[str]] | None = None
+        self._words = list(self.counts)  # the order the index's word numbers refer to
+        self._by_deletion = deletion_index
 
     def correct(self, word: str) -> str | None:
         """The likeliest corpus word one edit from `word`, or None when there is none."""
         if len(word) < MIN_WORD_CHARS or not word.isalpha() or word in self.counts:
             return None
-        candidates = {
-            known
-            for key in (word, *_deletions(word))
-            for known in self._deletion_index().get(key, ())
-            if _one_edit(word, known)
-        }
+        keys, words = self._deletion_index()
+        wanted = np.array([_key(key) for key in (word, *_deletions(word))], dtype=np.uint64)
+        starts, stops = np.searchsorted(keys, wanted, "left"), np.searchsorted(keys, wanted, "right")
+        found = {self._words[i] for start, stop in zip(starts.tolist(), stops.tolist()) for i in words[start:stop].tolist()}
+        candidates = [known for known in found if _one_edit(word, known)]
         if not candidates:
             return None
         return max(sorted(candidates), key=lambda known: self.counts[known])
 
-    def _deletion_index(self) -> dict[str, list[str]]:
-        """Every known word under itself and its one-letter deletions (built on first use)."""
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The words, their counts and the deletion index as plain arrays for `bot.search.store`, under "speller."."""
+        blob, offsets = pack_strings(self._words)
+        keys, words = self._deletion_index()
+        return {
+            "speller.words": blob,
+            "speller.word_offsets": offsets,
+            "speller.counts": np.array([self.counts[w] for w in self._words], dtype=np.int64),
+            "speller.deletion_keys": keys,
+            "speller.deletion_words": words,
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> Speller:
+        """The speller `to_arrays` saved, index included; ValueError if the arrays do not fit together."""
+        words = unpack_strings(arrays["speller.words"], arrays["speller.word_offsets"])
+        counts, keys, numbers = arrays["speller.counts"], arrays["speller.deletion_keys"], arrays["speller.deletion_words"]
+        if counts.shape != (len(words),) or keys.dtype != np.uint64 or numbers.dtype != np.int32 or keys.shape != numbers.shape:
+            raise ValueError("saved speller arrays do not fit together")
+        if keys.ndim != 1 or np.any(keys[1:] < keys[:-1]) or (len(numbers) and not 0 <= numbers.min() <= numbers.max() < len(words)):
+            raise ValueError("saved speller index is not sorted or names words it does not have")
+        speller = cls(dict(zip(words, counts.tolist())), (keys, numbers))
+        if speller._words != words:
+            raise ValueError("saved speller words are not words it would keep")
+        return speller
+
+    def _deletion_index(self) -> tuple[np.ndarray, np.ndarray]:
         if self._by_deletion is None:
-            index: dict[str, list[str]] = {}
-            for known in self.counts:
-                for key in (known, *_deletions(known)):
-                    index.setdefault(key, []).append(known)
-            self._by_deletion = index
+            self._by_deletion = deletion_index(self._words)
         return self._by_deletion
+
+
+def deletion_index(words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Every word's number under the hash of itself and of each of its one-letter deletions, sorted by hash."""
+    pairs = [(_key(key), number) for number, known in enumerate(words) for key in (known, *_deletions(known))]
+    keys = np.array([key for key, _ in pairs], dtype=np.uint64)
+    order = np.argsort(keys, kind="stable")
+    return keys[order], np.array([number for _, number in pairs], dtype=np.int32)[order]
+
+
+def _key(text: str) -> int:
+    """64 bits of hash that are the same in every process (Python's own hash() is salted per process).
+
+    CRC-32 and Adler-32 side by side: a third of blake2b's time, and a collision only costs a candidate.
+    """
+    data = text.encode("utf-8")
+    return zlib.crc32(data) << 32 | zlib.adler32(data)
 
 
 def _deletions(word: str) -> Iterable[str]:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from functools import lru_cache, wraps
 from typing import TypeVar
 
-from nltk.stem.snowball import SnowballStemmer
+from bot.search.english_stemmer import EnglishStemmer
 
 # NLTK's English stopword list (its data package is a download we may not use), plus the
 # filler words of chat questions ("pls", "lol"), which carry no meaning in either direction.
@@ -44,7 +44,7 @@ _MAX_JOINED_PARTS = 3
 _MAX_TERM_CHARS = 40
 _MAX_CACHED_CHARS = 32
 
-_stemmer = SnowballStemmer("english")
+_stemmer = EnglishStemmer()
 T = TypeVar("T")
 
 

@@ -8,6 +8,7 @@ measures them against the real `python -m bot run` process.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import itertools
 import sys
 import threading
@@ -15,9 +16,11 @@ import time
 from collections import Counter
 from typing import Any
 
+import discord
 import pytest
 from loopback.server import LoopbackDiscord, Recorded
 
+from bot.discord_bot.backlog import SearchTimes
 from bot.discord_bot.exts import ask
 from bot.discord_bot.failures import BUSY
 from bot.search.engine import Answer, Engine
@@ -92,7 +95,11 @@ async def test_a_burst_of_a_thousand_questions_gets_exactly_one_reply_each_witho
     """
     loopback.heartbeat_interval_ms = HEARTBEAT_MS
     channels = [loopback.general, *(loopback.add_channel(f"load-{n}") for n in range(1, CHANNELS))]
-    await start_bot(with_engine=SometimesSlowEngine(engine), cooldown_questions=PER_USER - 1, cooldown_seconds=3600.0)
+    # No time bound (MAX_ANSWER_DELAY=0): every question must be searched here, however busy the machine
+    # running the tests is; the time bound has its own tests below.
+    await start_bot(
+        with_engine=SometimesSlowEngine(engine), cooldown_questions=PER_USER - 1, cooldown_seconds=3600.0, max_answer_delay=0.0
+    )
     users = [loopback.make_user(f"user{n:03}") for n in range(USERS)]
 
     attempts: Counter[str] = Counter()  # requests to reply to each message
@@ -174,3 +181,79 @@ async def test_past_max_waiting_newcomers_are_told_to_come_back_and_answered_onc
     assert (await loopback.wait_for_reply(after)).json["embeds"]
     await asyncio.sleep(0.2)
     assert loopback.replies_to(unheard) == [] and [len(loopback.replies_to(q)) for q in waiting] == [1, 1]
+
+
+class SlowEngine(GatedEngine):
+    """The gated engine, whose every search takes SEARCH_SECONDS on the test's clock (`now`), not in real time."""
+
+    SEARCH_SECONDS = 20.0
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        self.now = 0.0
+
+    def ask(self, question: str, top_k: int) -> Answer:
+        answer = super().ask(question, top_k)
+        self.now += self.SEARCH_SECONDS
+        return answer
+
+
+async def test_newcomers_are_told_to_come_back_when_their_answer_would_be_more_than_max_answer_delay_late(
+    start_bot: StartBot, loopback: LoopbackDiscord, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Far under MAX_WAITING, searches of 20 s make one question ahead mean 40 s for a newcomer: over the 30 s
+    bound, so it gets BUSY at once; the question ahead is answered, and so is the next one once nobody waits."""
+    slow = SlowEngine(engine)
+    bot = await start_bot(with_engine=slow, cooldown_seconds=0.0, max_answer_delay=30.0)
+    monkeypatch.setattr(bot.get_cog("Ask"), "_search_times", SearchTimes(threads=1, clock=lambda: slow.now))
+    slow.gate.set()
+    first = await loopback.post_message(loopback.make_user("first"), f"!ask {QUESTIONS[0]}")
+    assert (await loopback.wait_for_reply(first)).json["embeds"]  # alone, 20 s is within the bound
+
+    slow.gate.clear()
+    ahead = await loopback.post_message(loopback.make_user("ahead"), f"!ask {QUESTIONS[1]}")
+    await eventually(lambda: slow.searching == 2)
+    refused = await loopback.post_message(loopback.make_user("late"), f"!ask {QUESTIONS[2]}")
+    assert (await loopback.wait_for_reply(refused)).json["content"] == BUSY
+    slow.gate.set()
+    assert (await loopback.wait_for_reply(ahead)).json["embeds"]
+    after = await loopback.post_message(loopback.make_user("later"), f"!ask {QUESTIONS[2]}")
+    assert (await loopback.wait_for_reply(after)).json["embeds"]
+
+
+async def test_with_max_answer_delay_0_only_the_count_bounds_the_queue(
+    start_bot: StartBot, loopback: LoopbackDiscord, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slow = SlowEngine(engine)
+    bot = await start_bot(with_engine=slow, cooldown_seconds=0.0, max_answer_delay=0.0)
+    monkeypatch.setattr(bot.get_cog("Ask"), "_search_times", SearchTimes(threads=1, clock=lambda: slow.now))
+    slow.gate.set()
+    first = await loopback.post_message(loopback.make_user("first"), f"!ask {QUESTIONS[0]}")
+    assert (await loopback.wait_for_reply(first)).json["embeds"]
+    slow.gate.clear()
+    ahead = await loopback.post_message(loopback.make_user("ahead"), f"!ask {QUESTIONS[1]}")
+    await eventually(lambda: slow.searching == 2)
+    late = await loopback.post_message(loopback.make_user("late"), f"!ask {QUESTIONS[2]}")
+    await eventually(lambda: slow.searching == 3)  # searched, not refused: 40 s late is allowed without the bound
+    slow.gate.set()
+    for question in (ahead, late):
+        assert (await loopback.wait_for_reply(question)).json["embeds"]
+
+
+async def test_a_question_that_reaches_the_search_already_too_late_is_told_to_come_back(
+    start_bot: StartBot, loopback: LoopbackDiscord, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no search measured and nobody waiting, lateness is the question's own age: an event loop that fell
+    behind in a flood hands questions on late, and one 40 s old would be answered past the 30 s bound."""
+    bot = await start_bot(cooldown_seconds=0.0, max_answer_delay=30.0)
+    cog = bot.get_cog("Ask")
+
+    def forty_seconds_on() -> datetime.datetime:
+        return discord.utils.utcnow() + datetime.timedelta(seconds=40)
+
+    monkeypatch.setattr(cog, "_now", forty_seconds_on)
+    old = await loopback.post_message(loopback.make_user("old"), f"!ask {QUESTIONS[0]}")
+    assert (await loopback.wait_for_reply(old)).json["content"] == BUSY
+    monkeypatch.setattr(cog, "_now", discord.utils.utcnow)
+    fresh = await loopback.post_message(loopback.make_user("fresh"), f"!ask {QUESTIONS[0]}")
+    assert (await loopback.wait_for_reply(fresh)).json["embeds"]

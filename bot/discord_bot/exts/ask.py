@@ -6,12 +6,14 @@ import asyncio
 import logging
 import re
 import time
+from datetime import datetime
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_bot import failures, render
+from bot.discord_bot.backlog import SearchTimes
 from bot.discord_bot.client import AnswerBot, in_allowed_channel
 from bot.discord_bot.failures import Busy, CannotReply, Interaction
 from bot.discord_bot.feedback import user_hash
@@ -33,7 +35,8 @@ NO_TEXT = "That message has no text for me to look up. Ask with `/ask` instead."
 # 50 questions/s each with a new word are answered at p50 15-19 ms with RSS flat at 186-189 MB;
 # 100/s outgrows the searches, and the queue had added 85 MB and 11 s of wait after 40 s; with
 # this bound RSS levelled at 259 MB over 12,000 questions (before the reranker). With the reranker a
-# burst of 1,000 is answered within 37 s (27/s, RSS peak 296 MB), so 2,000 waiting is about 75 s of work.
+# burst of 1,000 is answered within 37 s (27/s, RSS peak 296 MB), so 2,000 waiting is about 75 s of work:
+# MAX_ANSWER_DELAY (bot/config.py) refuses newcomers long before that when searches are that slow.
 MAX_WAITING = 2000
 
 
@@ -79,7 +82,9 @@ class Ask(commands.Cog):
             self._notices = commands.CooldownMapping.from_cooldown(1, per, _by_user_id)
         self._menu = app_commands.ContextMenu(name=MENU_NAME, callback=self.ask_about_message)
         self._waiting = 0
-        self._swamped = False  # refusing newcomers since the last time the queue fell to half
+        self._search_times = SearchTimes()
+        self._now = discord.utils.utcnow
+        self._swamped = False  # refusing newcomers since the last time the queue fell to half (by count and lateness)
 
     async def cog_load(self) -> None:
         self.bot.tree.add_command(self._menu)
@@ -140,7 +145,7 @@ class Ask(commands.Cog):
         serving = self.bot.serving
         if via == "channel":
             try:
-                answer = await self._search(serving, question)
+                answer = await self._search(serving, question, ctx.message.created_at)
             except Busy:
                 return  # chatter or not, a message in an answer channel is left alone when the bot is swamped
             if answer.abstained:
@@ -154,7 +159,7 @@ class Ask(commands.Cog):
             if await self._cooling_down(ctx, asker, notify=True):
                 return
             async with typing_indicator(ctx, ephemeral=private):
-                answer = await self._search(serving, question)
+                answer = await self._search(serving, question, ctx.message.created_at)
         await self._deliver(ctx, answer, serving, private=private)
         latency_ms = (time.perf_counter() - started) * 1000
         self.bot.stats.record(abstained=answer.abstained, latency_ms=latency_ms)
@@ -168,19 +173,33 @@ class Ask(commands.Cog):
             latency_ms,
         )
 
-    async def _search(self, serving: Serving, question: str) -> Answer:
-        """The engine's answer, from a worker thread; Busy when MAX_WAITING questions are already waiting."""
-        if self._waiting >= MAX_WAITING:
+    async def _search(self, serving: Serving, question: str, asked_at: datetime) -> Answer:
+        """The engine's answer, from a worker thread; Busy when MAX_WAITING questions are already waiting,
+        or when the answer would be more than MAX_ANSWER_DELAY seconds late.
+
+        How late counts from `asked_at`, when Discord took the question: an event loop that has fallen
+        behind (searches in threads take its CPU) makes a question late before it reaches this line.
+        """
+        limit = self.bot.settings.max_answer_delay
+        age_s = max(0.0, (self._now() - asked_at).total_seconds())
+        late = age_s + self._search_times.delay_s(self._waiting)
+        if self._waiting >= MAX_WAITING or (limit and late > limit):
             if not self._swamped:
-                log.warning("%d questions are waiting for a search; telling newcomers to ask again later", self._waiting)
+                log.warning(
+                    "%d questions are waiting for a search (a new one would be answered in about %.0f s); "
+                    "telling newcomers to ask again later",
+                    self._waiting,
+                    late,
+                )
                 self._swamped = True
             raise Busy()
-        if self._swamped and self._waiting <= MAX_WAITING // 2:
+        if self._swamped and self._waiting <= MAX_WAITING // 2 and not (limit and late > limit / 2):
             log.info("Caught up: %d questions waiting for a search; taking new ones again", self._waiting)
             self._swamped = False
         self._waiting += 1
         try:
-            return await asyncio.to_thread(serving.engine.ask, question, self.bot.settings.top_k)
+            top_k = self.bot.settings.top_k
+            return await asyncio.to_thread(self._search_times.timed, serving.engine.ask, question, top_k)
         finally:
             self._waiting -= 1
 

@@ -19,8 +19,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
+from typing import TYPE_CHECKING
 
-from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
+if TYPE_CHECKING:
+    from nltk.tokenize.punkt import PunktSentenceTokenizer
 
 # Punkt's trained models are a data download we may not use, so its abbreviations come from here.
 ABBREVIATIONS = frozenset(
@@ -285,6 +287,10 @@ def _break_point(text: str, start: int, limit: int, marks: tuple[str, ...]) -> i
 
 @cache
 def _punkt() -> PunktSentenceTokenizer:
+    """Imported here, on first use: `import nltk` loads the whole toolkit (0.45 s), and a start from a
+    saved index, which splits nothing, should not pay for it."""
+    from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
+
     parameters = PunktParameters()
     parameters.abbrev_types = set(ABBREVIATIONS)
     return PunktSentenceTokenizer(parameters)

@@ -1,0 +1,148 @@
+"""How fast the bot starts: deciding that a saved index is still valid, and the CLI's first answer.
+
+    python bench/startup.py validity [--files 25000]     # hashing every file against trusting the stat record
+    python bench/startup.py cli [--runs 7]               # `python -m bot ask` from a saved index, per mode
+    python bench/startup.py stages                       # where the default mode's start goes (after `cli`)
+
+Files are generated into bench/.data/ (git-ignored). This is a report, not a test: nothing here fails a build.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DATA = ROOT / "bench" / ".data"
+DEFAULT_CORPUS = ROOT / "corpus"
+SENTENCES_PER_FILE = 40  # 25,000 files of 40 sentences: the issue's 1M-sentence corpus
+SETTLED_NS = 1_600_000_000_000_000_000  # files dated well before the record, so none is racily clean
+QUESTION = "who sued openai?"
+MODES = {  # name: the settings that select it
+    "SEMANTIC=off (BM25 alone)": {"SEMANTIC": "off"},
+    "RERANK=off (BM25 + sentence model)": {"RERANK": "off"},
+    "default (BM25 + sentence model + reranker)": {},
+}
+
+
+def validity(files: int) -> None:
+    """Seconds to fingerprint a folder of `files` articles: every file hashed, then trusted from the stat record."""
+    from bot.search import cache
+    from bot.search.engine import SearchSettings
+
+    folder = _articles(files)
+    record = DATA / f"validity-{files}-cache"
+    shutil.rmtree(record, ignore_errors=True)
+    started = time.perf_counter()
+    every = cache.fingerprint(folder, SearchSettings())
+    hashed_s = time.perf_counter() - started
+    cache.fingerprint(folder, SearchSettings(), record)  # writes the record
+    started = time.perf_counter()
+    trusted = cache.fingerprint(folder, SearchSettings(), record)
+    trusted_s = time.perf_counter() - started
+    assert trusted == every, "the record must not change the fingerprint"
+    print("| deciding the saved index is valid | seconds |\n|---|---|")
+    print(f"| {files:,} files, every file hashed | {hashed_s:.2f} |")
+    print(f"| {files:,} files, stat record trusted | {trusted_s:.2f} |")
+
+
+def _articles(files: int) -> Path:
+    """`files` text articles of made-up sentences (generated once), dated in the past."""
+    folder = DATA / f"validity-{files}"
+    if not folder.is_dir() or sum(1 for _ in folder.iterdir()) != files:
+        import numpy as np
+
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        rng = np.random.default_rng(7)
+        words = np.array(["".join(rng.choice(list("abcdefghijklmnopqrstuvwxyz"), size=rng.integers(3, 10))) for _ in range(5000)])
+        picks = words[rng.integers(0, len(words), size=(files, SENTENCES_PER_FILE, 12))]
+        for n, article in enumerate(picks):
+            text = " ".join(" ".join(sentence).capitalize() + "." for sentence in article)
+            (folder / f"article-{n:05d}.txt").write_text(text, encoding="utf-8")
+    for path in folder.iterdir():
+        os.utime(path, ns=(SETTLED_NS, SETTLED_NS))
+    return folder
+
+
+def cli(runs: int) -> None:
+    """Median wall and CPU seconds of `python -m bot ask QUESTION`, start to exit, from a saved index, in each mode.
+
+    CPU time (user + system) is reported beside wall time because it hardly moves when other work
+    shares the core, which wall time does.
+    """
+    cache = DATA / "startup-cache"
+    print(f"| `python -m bot ask` from a saved index | wall, median of {runs} (s) | CPU, median (s) |\n|---|---|---|")
+    for name, settings in MODES.items():
+        env = {**os.environ, "CORPUS_DIR": str(DEFAULT_CORPUS), "INDEX_CACHE": str(cache), **settings}
+        _ask(env)  # saves the index and vectors (and the models' kept copies) for the runs that follow
+        wall, cpu = zip(*(_ask(env) for _ in range(runs)))
+        print(f"| {name} | {statistics.median(wall):.2f} | {statistics.median(cpu):.2f} |")
+
+
+def _ask(env: dict[str, str]) -> tuple[float, float]:
+    """Wall and CPU seconds of one `python -m bot ask`."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "bot", "ask", QUESTION], cwd=ROOT, env=env, check=True, capture_output=True)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+
+
+def stages() -> None:
+    """CPU seconds of each stage of the default mode's start, in one process: what dominates the CLI's time."""
+    started = time.process_time()
+    marks = []
+
+    def mark(stage: str) -> None:
+        marks.append((stage, time.process_time() - started - sum(seconds for _, seconds in marks)))
+
+    from bot.config import load_settings
+    from bot.factory import load_model, load_reranker
+    from bot.search.engine import Engine, SearchSettings
+
+    mark("imports (numpy, the bot's modules)")
+    os.environ.update({"CORPUS_DIR": str(DEFAULT_CORPUS), "INDEX_CACHE": str(DATA / "startup-cache")})
+    settings = load_settings()
+    embedder, _ = load_model(settings)
+    mark("sentence model: onnxruntime import, checksums, session")
+    reranker, _ = load_reranker(settings)
+    mark("reranker: checksum, session")
+    cache_dir = settings.index_cache / next(p.name for p in settings.index_cache.iterdir() if p.name.startswith("corpus-"))
+    engine = Engine.from_dir(DEFAULT_CORPUS, settings=SearchSettings(), cache_dir=cache_dir, embedder=embedder).with_reranker(reranker)
+    mark("saved index and vectors: validity check and load")
+    engine.ask(QUESTION)
+    mark("the first answer (question embedded, candidates reranked)")
+    print("| default mode, stage | CPU (s) |\n|---|---|")
+    for stage, seconds in marks:
+        print(f"| {stage} | {seconds:.2f} |")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("validity").add_argument("--files", type=int, default=25_000)
+    commands.add_parser("cli").add_argument("--runs", type=int, default=7)
+    commands.add_parser("stages")
+    args = parser.parse_args(argv)
+    if args.command == "validity":
+        validity(args.files)
+    elif args.command == "stages":
+        stages()
+    else:
+        cli(args.runs)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
