@@ -36,7 +36,7 @@ def default_reranker() -> ModelSpec:
     )
 
 
-RERANKER_SHA256 = "e7f53a825aa61774d413d95e6ebcf90b233d4d7457b91dab5676bc707141d4b1"
+RERANKER_SHA256 = "04bf6297cd2878fa1a094b8c77144396eb042367c4401fdddda1cc0162dbd466"
 
 
 def shown(sentence: str, title: str) -> str:

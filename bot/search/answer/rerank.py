@@ -74,7 +74,8 @@ def rerank(
     return sorted(chosen, key=lambda c: -c.probability)
 
 
-# Fitted by train/reranker/combine.py for the shipped reranker (sha256 e7f53a82…) on the first half of
-# its 1,408 calibration questions; on the second half, hit1 0.688 against 0.620 in the fused order.
-# 8 candidates: hit1 0.688 there against 0.707 with 15, at 40 ms p50 instead of 67 (bench/answer_latency.py).
-DEFAULT_COMBINATION = Combination(weights=(0.528, 3.377, 2.0772, -0.5966, 1.0649), bias=-6.1195, candidates=8)
+# Fitted by train/reranker/combine.py for the shipped reranker (sha256 04bf6297…) on the first half of
+# its 1,407 calibration questions; on the second half, hit1 0.703 against 0.619 in the fused order.
+# 8 candidates: hit1 0.703 there against 0.715 with 15; the first model read 8 at 40 ms p50 and 15 at 67
+# (bench/answer_latency.py), and this one has the same size and shape.
+DEFAULT_COMBINATION = Combination(weights=(0.6099, 2.8585, 2.0009, -0.8012, 0.8978), bias=-5.3671, candidates=8)
