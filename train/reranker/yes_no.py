@@ -22,13 +22,13 @@ import random
 import re
 
 _AUX = r"(is|are|was|were|did|does|do|can|could|will|would|has|have|had|should|may|might|must)"
-_BARE = re.compile(rf"^(?:when|why|how)\s+{_AUX}\s+(.+)$", re.I)
-_WHERE = re.compile(rf"^where\s+{_AUX}\s+(.+)$", re.I)
+_BARE = re.compile(rf"^(?:when|why|how)\s+{_AUX}\s+(.+)$", re.IGNORECASE)
+_WHERE = re.compile(rf"^where\s+{_AUX}\s+(.+)$", re.IGNORECASE)
 # "What can happen to ..." asks for the subject: with a modal, "what" is seldom the object.
-_OBJECT = re.compile(r"^(?:what|which|who|whom)\s+(is|are|was|were|did|does|do|has|have|had)\s+(.+)$", re.I)
-_NOUN_OBJECT = re.compile(rf"^(?:what|which)\s+(\w+)\s+{_AUX}\s+(.+)$", re.I)
-_SUBJECT = re.compile(r"^(who|what|which)\s+(\w+ed)\s+(.+)$", re.I)
-_COUNT = re.compile(r"^how (?:many|much)\s+(.+?)\s+(did|does|do|has|have|had)\s+(.+)$", re.I)
+_OBJECT = re.compile(r"^(?:what|which|who|whom)\s+(is|are|was|were|did|does|do|has|have|had)\s+(.+)$", re.IGNORECASE)
+_NOUN_OBJECT = re.compile(rf"^(?:what|which)\s+(\w+)\s+{_AUX}\s+(.+)$", re.IGNORECASE)
+_SUBJECT = re.compile(r"^(who|what|which)\s+(\w+ed)\s+(.+)$", re.IGNORECASE)
+_COUNT = re.compile(r"^how (?:many|much)\s+(.+?)\s+(did|does|do|has|have|had)\s+(.+)$", re.IGNORECASE)
 _COPULA = {"is", "are", "was", "were"}
 _PREPOSITIONS = {"from", "to", "in", "at", "on", "for", "with", "of", "by", "about", "into", "as"}
 _TIME_NOUNS = {"year", "years", "century", "decade", "month", "day", "date", "era", "period", "season"}
