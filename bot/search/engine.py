@@ -16,7 +16,7 @@ import functools
 import time
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -31,9 +31,9 @@ from bot.search.answer.question import Question, analyse, smooth_idf
 from bot.search.answer.rerank import DEFAULT_COMBINATION, Combination, rerank
 from bot.search.answer.retrieve import Candidates, Lexical, Semantic, retrieve
 from bot.search.answer.select import Abstention, Candidate, select
-from bot.search.read.corpus import Article, CorpusError, Document, load_folder, require_folder
+from bot.search.read.corpus import Article, Articles, CorpusError, Document, read_folder, require_folder
 from bot.search.read.sentences import Kind, Passage, title_of
-from bot.search.read.splitting import split_all
+from bot.search.read.splitting import split_documents, workers_for
 from bot.search.reranker import Reranker, shown
 from bot.search.spelling import Speller
 from bot.search.store import StoreError, why_not_saved
@@ -191,9 +191,9 @@ class Engine:
         """
         folder = Path(folder)
         if cache_dir is None:
-            load = load_folder(folder, ignore=settings.ignore)
+            articles = read_folder(folder, ignore=settings.ignore)
             return cls.from_documents(
-                load.documents, settings=settings, warnings=load.warnings, folder=folder, embedder=embedder, progress=progress
+                articles, settings=settings, warnings=articles.warnings, folder=folder, embedder=embedder, progress=progress
             )
         require_folder(folder)
         path = Path(cache_dir) / cache.CACHE_FILE
@@ -207,8 +207,8 @@ class Engine:
             engine = None
             notes.append(f"{path}: saved index not used ({error}); rebuilt it")
         if engine is None:
-            load = load_folder(folder, ignore=settings.ignore)
-            built = cls.from_documents(load.documents, settings=settings, warnings=load.warnings, folder=folder, progress=progress)
+            articles = read_folder(folder, ignore=settings.ignore)
+            built = cls.from_documents(articles, settings=settings, warnings=articles.warnings, folder=folder, progress=progress)
             engine = _saved(built, path, lambda: cache.save(built, path, digest))
         if embedder is not None:
             engine = engine._with_saved_vectors(embedder, Path(cache_dir), progress)
@@ -238,7 +238,7 @@ class Engine:
     @classmethod
     def from_documents(
         cls,
-        documents: Sequence[Document],
+        documents: Iterable[Document],
         *,
         settings: SearchSettings = SearchSettings(),
         warnings: Sequence[str] = (),
@@ -246,37 +246,47 @@ class Engine:
         embedder: Embedder | None = None,
         progress: Progress | None = None,
     ) -> Engine:
-        """Split and index already-loaded documents; `folder` only names places in messages.
+        """Split and index documents, taking them one at a time; `folder` only names places in messages.
 
-        With an `embedder`, every indexed sentence is embedded too, unless there are more than
-        EMBED_ALL_UP_TO of them (then sentences are embedded as questions need them).
+        `documents` may be `Articles`, which reads each file only when it is reached: `warnings` (its
+        own list) is read once they all are. With an `embedder`, every indexed sentence is embedded
+        too, unless there are more than EMBED_ALL_UP_TO of them (then sentences are embedded as
+        questions need them).
         """
         origin = f"corpus folder {folder}" if folder else "the corpus"
         builder = TableBuilder()
         indexed = array("i")
         surface: Counter[str] = Counter()
         articles: list[Article] = []
-        notes = list(warnings)
+        notes: list[str] = []
+        total = len(documents) if isinstance(documents, Sized) else 0
 
         def splitting(done: int, total: int) -> None:
             if progress is not None:
                 progress("splitting articles", done, total)
 
         def index_terms() -> Iterator[list[str]]:
-            splits = split_all([document.text for document in documents], settings.section_terms, splitting)
-            for number, (document, split) in enumerate(zip(documents, splits), start=1):
-                if split.line_by_line:
+            splits = split_documents(documents, settings.section_terms, splitting, workers=workers_for(_text_size(documents)), total=total)
+            for number, (document, pieces) in enumerate(splits, start=1):
+                opening: list[Passage] = []  # what the title may come from
+                answering = 0
+                line_by_line = False
+                for split in pieces:
+                    line_by_line = split.line_by_line
+                    opening += split.passages[: 3 - len(opening)]
+                    for passage, read in zip(split.passages, split.terms):
+                        sentence_id = builder.add(passage.text, number, passage.kind)
+                        if read is None:
+                            continue
+                        answering += 1
+                        surface_words, terms = read
+                        if terms:
+                            surface.update(surface_words)
+                            indexed.append(sentence_id)
+                            yield terms
+                if line_by_line:
                     notes.append(f"{(folder or Path()) / document.file}: no sentence punctuation; each line is read as one sentence")
-                articles.append(_article(number, document, split.passages))
-                for passage, read in zip(split.passages, split.terms):
-                    sentence_id = builder.add(passage.text, number, passage.kind)
-                    if read is None:
-                        continue
-                    surface_words, terms = read
-                    if terms:
-                        surface.update(surface_words)
-                        indexed.append(sentence_id)
-                        yield terms
+                articles.append(_article(number, document, opening, answering))
 
         try:
             index = BM25Index.build(
@@ -290,7 +300,8 @@ class Engine:
                 "add articles written in sentences"
             ) from None
         engine = cls(
-            articles, builder.build(), index, np.frombuffer(indexed, dtype=np.int32).copy(), Speller(surface), settings, notes
+            articles, builder.build(), index, np.frombuffer(indexed, dtype=np.int32).copy(), Speller(surface), settings,
+            [*warnings, *notes],
         )
         return engine if embedder is None else engine.with_vectors(embedder, progress)
 
@@ -494,11 +505,21 @@ def _surface_words(text: str) -> list[str]:
     return [w for w in (part.strip(".,;:!?\"'()[]“”‘’") for part in text.split()) if w]
 
 
-def _article(number: int, document: Document, passages: list[Passage]) -> Article:
+def _text_size(documents: Iterable[Document]) -> int:
+    """How much there is to split, known before splitting: the files' bytes for Articles, the text of
+    documents already in memory, 0 (so one process) for a stream of unknown length."""
+    if isinstance(documents, Articles):
+        return documents.size
+    if isinstance(documents, Sequence):
+        return sum(len(piece) for document in documents for piece in document.pieces)
+    return 0
+
+
+def _article(number: int, document: Document, opening: list[Passage], answering: int) -> Article:
+    """The article as users see it; `opening` is its first passages, `answering` how many of them may answer."""
     meta = document.metadata
-    title = meta.title or title_of(passages) or _first_line(document.text) or document.file
-    count = sum(1 for p in passages if p.kind.answers)
-    return Article(number, document.file, title, meta.publisher, meta.url, meta.date, count, meta.author)
+    title = meta.title or title_of(opening) or _first_line(document.pieces[0]) or document.file
+    return Article(number, document.file, title, meta.publisher, meta.url, meta.date, answering, meta.author)
 
 
 def _first_line(text: str, limit: int = 80) -> str:
