@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.search import cache
+from bot.search.checkpoint import Checkpoint, checkpoint_path
 from bot.search.embedding import Embedder
 from bot.search.answer.fuse import LEXICAL_WEIGHT, fuse
 from bot.search.index import BM25Index
@@ -45,6 +46,9 @@ MAX_QUESTION_CHARS = 1000
 # 2 cores, 150 MB of vectors); past it, embedding all of them stops paying, so only the
 # sentences BM25 finds are embedded, when a question needs them (see README, "Scale").
 EMBED_ALL_UP_TO = 100_000
+# New sentence vectors are saved to the checkpoint this many at a time: about 10 s of embedding at
+# the 68-180 sentences/s measured on this 2-core machine, so a stop loses at most that much work.
+CHECKPOINT_ROWS = 1024
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
@@ -216,7 +220,11 @@ class Engine:
         return engine
 
     def _with_saved_vectors(self, embedder: Embedder, folder: Path, progress: Progress | None) -> Engine:
-        """With the semantic signal, reusing the vectors saved for this model and saving any new ones."""
+        """With the semantic signal, reusing the vectors saved for this model and saving any new ones.
+
+        New vectors are checkpointed a batch at a time while they are made, so a build that is
+        stopped keeps what it did; the complete file replaces the checkpoint at the end.
+        """
         if len(self.indexed) > EMBED_ALL_UP_TO:
             return self.with_vectors(embedder, progress)  # nothing embedded in advance, nothing to save
         notes: tuple[str, ...] = ()
@@ -227,13 +235,30 @@ class Engine:
             notes = (f"{folder}: saved sentence vectors not used ({error}); embedded again",)
         keys = np.array([cache.text_key(self._model_text(doc)) for doc in range(len(self.indexed))], dtype=np.uint64)
         known = {doc: saved[key] for doc, key in enumerate(keys.tolist()) if key in saved}
-        engine = self.with_vectors(embedder, progress, known)
-        engine.warnings += notes
         if len(known) == len(keys):
+            engine = self.with_vectors(embedder, progress, known)
+            engine.warnings += notes
             return engine
+        try:
+            checkpoint: Checkpoint | None = Checkpoint(checkpoint_path(folder, embedder.sha256), embedder.sha256, embedder.dimensions)
+        except OSError:
+            checkpoint = None  # an unwritable cache folder: the save below says so
+        if checkpoint is not None:
+            known.update({doc: checkpoint.saved[key] for doc, key in enumerate(keys.tolist()) if key in checkpoint.saved})
+        keep = None if checkpoint is None else lambda docs, vectors: checkpoint.append(keys[docs], vectors)
+        engine = self.with_vectors(embedder, progress, known, keep)
+        engine.warnings += notes
         path = cache.vectors_path(folder, embedder.sha256)
-        vectors = engine.vectors
-        return _saved(engine, path, lambda: cache.save_vectors(path, embedder.sha256, keys, vectors))
+        try:
+            cache.save_vectors(path, embedder.sha256, keys, engine.vectors)
+        except OSError as error:
+            engine.warnings += (f"{path}: cannot save the index: {why_not_saved(error, 'INDEX_CACHE')}",)
+            if checkpoint is not None:
+                checkpoint.close()  # kept: the next start continues from it
+            return engine
+        if checkpoint is not None:
+            checkpoint.remove()
+        return engine
 
     @classmethod
     def from_documents(
@@ -306,18 +331,24 @@ class Engine:
         return engine if embedder is None else engine.with_vectors(embedder, progress)
 
     def with_vectors(
-        self, embedder: Embedder, progress: Progress | None = None, known: Mapping[int, np.ndarray] | None = None
+        self,
+        embedder: Embedder,
+        progress: Progress | None = None,
+        known: Mapping[int, np.ndarray] | None = None,
+        keep: Callable[[np.ndarray, np.ndarray], None] | None = None,
     ) -> Engine:
         """This engine with the semantic signal: every sentence embedded, or (past EMBED_ALL_UP_TO) none in advance.
 
         `known` holds vectors this same model already made, by the sentence's position in the index:
-        those sentences are not embedded again.
+        those sentences are not embedded again. The others are embedded CHECKPOINT_ROWS at a time,
+        shortest first (a batch then pads little), and each batch is handed to `keep(docs, vectors)`.
         """
         if len(self.indexed) > EMBED_ALL_UP_TO:
             origin = f"embedded as questions need them ({len(self.indexed):,} sentences is over {EMBED_ALL_UP_TO:,})"
             return self._with(embedder, None, origin)
         known = known or {}
-        missing = [doc for doc in range(len(self.indexed)) if doc not in known]
+        texts = {doc: self._model_text(doc) for doc in range(len(self.indexed)) if doc not in known}
+        missing = sorted(texts, key=lambda doc: len(texts[doc]))
         done = 0
 
         def step(n: int) -> None:
@@ -327,7 +358,11 @@ class Engine:
                 progress("embedding sentences", done, len(missing))
 
         vectors = np.empty((len(self.indexed), embedder.dimensions), dtype=np.float32)
-        vectors[missing] = embedder.embed([self._model_text(doc) for doc in missing], step)
+        for start in range(0, len(missing), CHECKPOINT_ROWS):
+            docs = np.array(missing[start : start + CHECKPOINT_ROWS])
+            vectors[docs] = embedder.embed([texts.pop(doc) for doc in docs.tolist()], step)
+            if keep is not None:
+                keep(docs, vectors[docs])
         if known:
             vectors[list(known)] = np.stack(list(known.values()))
         if not missing:
