@@ -12,6 +12,7 @@ import hashlib
 from pathlib import Path
 
 from bot.config import Settings
+from bot.memory import trim
 from bot.search.embedding import Embedder, ModelError, default_model, folder_model
 from bot.search.engine import Engine, Progress, SearchSettings
 from bot.search.reranker import Reranker, default_reranker
@@ -34,6 +35,7 @@ def load_engine(settings: Settings, progress: Progress | None = None) -> Engine:
     )
     engine = engine.with_reranker(reranker)
     engine.warnings += tuple(p for p in (problem, reranker_problem) if p)
+    trim()  # what building held (pieces, postings being merged) goes back to the system
     return engine
 
 
