@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import synthetic  # noqa: E402  (bench/ is on sys.path when run as a script)
+import synthetic
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = ROOT / "corpus"
@@ -49,9 +49,9 @@ def english_text(size: int, seed: int) -> str:
 
 
 def saved_page(size: int, seed: int) -> str:
-    """About `size` bytes of a saved news page: about a third text, the rest markup, scripts and styles."""
+    """About `size` bytes of a saved news page: a quarter to a third text, the rest markup, scripts and styles."""
     rng = np.random.default_rng(seed)
-    text = english_text(size // 3, seed).split("\n\n")[1:]
+    text = iter(english_text(size, seed).split("\n\n")[1:])
     style = "".join(f".c{n}{{margin:{n % 7}px;color:#{n:06x}}}" for n in range(2000))
     script = "var data = [" + ",".join(str(n) for n in range(20000)) + "];"
     head = (
@@ -62,8 +62,11 @@ def saved_page(size: int, seed: int) -> str:
         "<body><header><nav><ul>" + "".join(f"<li><a href='/s{n}'>Section {n}</a></li>" for n in range(40)) + "</ul></nav></header>"
         "<main><article><h1>A synthetic page</h1>"
     )
-    body = []
+    tail = "</article></main><footer><p>© Example News</p></footer></body></html>\n"
+    body, written = [], len(head) + len(tail)
     for number, paragraph in enumerate(text):
+        if written >= size:
+            break
         classes = " ".join(f"c{c}" for c in rng.integers(0, 2000, 3))
         words = paragraph.split(" ")
         at = int(rng.integers(0, len(words)))
@@ -74,7 +77,7 @@ def saved_page(size: int, seed: int) -> str:
         )
         if number % 50 == 49:
             body.append(f"<h2 class='{classes}'>Part {number // 50 + 1}</h2><script>track({number});</script>")
-    tail = "</article></main><footer><p>© Example News</p></footer></body></html>\n"
+        written += sum(map(len, body[-2:])) if number % 50 == 49 else len(body[-1])
     return head + "".join(body) + tail
 
 

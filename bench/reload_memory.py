@@ -26,14 +26,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from build_memory import DEFAULT_CORPUS, MB, saved_page  # noqa: E402
-from probe import rss_mb  # noqa: E402
+from build_memory import DEFAULT_CORPUS, MB, saved_page
+from probe import rss_mb
 
 TARGET_ABOVE_FRESH_MB = 50
 RELOADS = 2
 
 
-def _settings(folder: Path, cache: Path):  # noqa: ANN202  (bot.config imported in the child only)
+def _settings(folder: Path, cache: Path):
     from bot.config import load_settings
 
     return load_settings({"CORPUS_DIR": str(folder), "INDEX_CACHE": str(cache), "SEMANTIC": "off"}, env_file=None)
