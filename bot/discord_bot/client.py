@@ -75,9 +75,9 @@ def use_endpoints(api_base: str | None, gateway_url: str | None) -> None:
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url) if gateway_url else DISCORD_GATEWAY
 
 
-def load_engine(settings: Settings) -> Engine:
-    """Build the engine from the corpus folder (slow for big corpora: call it in a thread)."""
-    return factory.load_engine(settings, progress=_log_progress())
+def load_engine(settings: Settings, later: factory.Later | None = None) -> Engine:
+    """Build the engine from the corpus folder (slow for big corpora: call it in a thread); see factory.load_engine for `later`."""
+    return factory.load_engine(settings, progress=_log_progress(), later=later)
 
 
 def _log_progress(every: float = 10.0) -> Progress:

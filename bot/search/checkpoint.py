@@ -39,7 +39,7 @@ class Checkpoint:
     def __init__(self, path: Path, model_sha256: str, dimensions: int) -> None:
         """Open (creating it if need be) the checkpoint; `saved` holds every vector written whole before."""
         self.path = path
-        header = FORMAT + b" " + json.dumps({"model": model_sha256, "dimensions": dimensions}).encode() + b"\n"
+        header = _header(model_sha256, dimensions)
         self.saved, good_end = _read(path, header, dimensions)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
@@ -65,6 +65,15 @@ class Checkpoint:
         """The complete vectors are saved: the checkpoint has served."""
         self.close()
         self.path.unlink(missing_ok=True)
+
+
+def read_checkpoint(path: Path, model_sha256: str, dimensions: int) -> dict[int, np.ndarray]:
+    """The vectors a checkpoint holds by text key, without opening it for writing (empty when there is none)."""
+    return _read(path, _header(model_sha256, dimensions), dimensions)[0]
+
+
+def _header(model_sha256: str, dimensions: int) -> bytes:
+    return FORMAT + b" " + json.dumps({"model": model_sha256, "dimensions": dimensions}).encode() + b"\n"
 
 
 def _read(path: Path, header: bytes, dimensions: int) -> tuple[dict[int, np.ndarray], int | None]:

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.search import cache
-from bot.search.checkpoint import Checkpoint, checkpoint_path
+from bot.search.checkpoint import Checkpoint, checkpoint_path, read_checkpoint
 from bot.search.embedding import Embedder
 from bot.search.answer.fuse import LEXICAL_WEIGHT, fuse
 from bot.search.index import BM25Index
@@ -215,11 +215,23 @@ class Engine:
             built = cls.from_documents(articles, settings=settings, warnings=articles.warnings, folder=folder, progress=progress)
             engine = _saved(built, path, lambda: cache.save(built, path, digest))
         if embedder is not None:
-            engine = engine._with_saved_vectors(embedder, Path(cache_dir), progress)
+            engine = engine.with_saved_vectors(embedder, Path(cache_dir), progress)
         engine.warnings += tuple(notes)  # about this start only: not saved with the index
         return engine
 
-    def _with_saved_vectors(self, embedder: Embedder, folder: Path, progress: Progress | None) -> Engine:
+    def unembedded(self, embedder: Embedder, folder: Path) -> int:
+        """How many sentences `with_saved_vectors` would embed: those neither saved nor checkpointed for this model."""
+        if len(self.indexed) > EMBED_ALL_UP_TO:
+            return 0
+        try:
+            saved = cache.load_vectors(folder, embedder.sha256).keys()
+        except (StoreError, ValueError):
+            saved = set()
+        checkpointed = read_checkpoint(checkpoint_path(folder, embedder.sha256), embedder.sha256, embedder.dimensions)
+        keys = (cache.text_key(self._model_text(doc)) for doc in range(len(self.indexed)))
+        return sum(1 for key in keys if key not in saved and key not in checkpointed)
+
+    def with_saved_vectors(self, embedder: Embedder, folder: Path, progress: Progress | None = None) -> Engine:
         """With the semantic signal, reusing the vectors saved for this model and saving any new ones.
 
         New vectors are checkpointed a batch at a time while they are made, so a build that is
