@@ -553,12 +553,12 @@ def _surface_words(text: str) -> list[str]:
 
 
 def _text_size(documents: Iterable[Document]) -> int:
-    """How much there is to split, known before splitting: the files' bytes for Articles, the text of
-    documents already in memory, 0 (so one process) for a stream of unknown length."""
+    """How much text worker processes would split (documents of one piece; longer ones are split in
+    this process), known before splitting; 0 (so one process) for a stream of unknown length."""
     if isinstance(documents, Articles):
-        return documents.size
+        return documents.small_bytes
     if isinstance(documents, Sequence):
-        return sum(len(piece) for document in documents for piece in document.pieces)
+        return sum(len(document.pieces[0]) for document in documents if len(document.pieces) == 1)
     return 0
 
 

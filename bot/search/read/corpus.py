@@ -111,15 +111,16 @@ class Articles:
     """A folder's articles, each file read, cleaned and handed on only when iteration reaches it.
 
     Iterate once. `warnings` fills up as files are read; CorpusError comes at the end of the
-    iteration when no file was usable. `len` and `size` count the article files found and their
-    bytes on disk (files skipped with a warning included): enough to show progress and to choose
-    whether to split over several processes before anything is read.
+    iteration when no file was usable. `len` counts the article files found (files skipped with a
+    warning included), enough to show progress; `small_bytes` adds up the sizes of those that will
+    be a single piece (at most PIECE_CHARS bytes), the ones worker processes split whole: enough
+    to choose whether starting workers pays before anything is read.
     """
 
     def __init__(self, folder: Path, paths: list[PurePosixPath], metadata: dict[str, Metadata], warnings: list[str], max_bytes: int) -> None:
         self.folder = folder
         self.warnings = warnings
-        self.size = sum(_size(folder / name) for name in paths)
+        self.small_bytes = sum(size for size in (_size(folder / name) for name in paths) if size <= PIECE_CHARS)
         self._paths = paths
         self._metadata = metadata
         self._max_bytes = max_bytes
