@@ -230,10 +230,11 @@ def _read_article(path: Path, max_bytes: int, warnings: list[str]) -> tuple[Line
         front = split_front_matter(lambda: split_at_newlines(decoded(data)), _METADATA_FIELDS)
         warnings.extend(f"{path}: {note}" for note in front.notes)
         body = _after_lines(data, front.body_line)
-        if not any(line.strip() for line in split_at_newlines(decoded(body))):
+        encoding = "utf-8" if front.body_line else "utf-8-sig"  # a byte order mark can only open the file
+        if not any(line.strip() for line in split_at_newlines(decoded(body, encoding))):
             warnings.append(f"{path}: nothing but front matter; add the article's text or remove the file")
             return None
-        return lambda: text_lines(decoded(body)), Metadata(**front.fields)
+        return lambda: text_lines(decoded(body, encoding)), Metadata(**front.fields)
     return lambda: text_lines(decoded(data)), Metadata()
 
 
