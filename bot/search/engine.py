@@ -258,7 +258,12 @@ class Engine:
         if checkpoint is not None:
             known.update({doc: checkpoint.saved[key] for doc, key in enumerate(keys.tolist()) if key in checkpoint.saved})
         keep = None if checkpoint is None else lambda docs, vectors: checkpoint.append(keys[docs], vectors)
-        engine = self.with_vectors(embedder, progress, known, keep)
+        try:
+            engine = self.with_vectors(embedder, progress, known, keep)
+        except BaseException:  # stopped (Ctrl-C) or failed: what was checkpointed stays for the next build
+            if checkpoint is not None:
+                checkpoint.close()
+            raise
         engine.warnings += notes
         path = cache.vectors_path(folder, embedder.sha256)
         try:
