@@ -19,6 +19,7 @@ from bot.memory import trim
 from bot.search.embedding import Embedder, ModelError, default_model, folder_model
 from bot.search.engine import Engine, Progress, SearchSettings
 from bot.search.reranker import Reranker, default_reranker
+from bot.search.tokens import clear_caches
 
 log = logging.getLogger(__name__)
 Later = Callable[[Engine | None], None]
@@ -66,15 +67,21 @@ def load_engine(settings: Settings, progress: Progress | None = None, *, later: 
         "answering by word matching (BM25) until they are done"
     )
     answering.warnings += (*problems, note)
-    trim()
+    _after_building()
     return answering
 
 
 def _finished(engine: Engine, reranker: Reranker | None, problems: tuple[str, ...]) -> Engine:
     engine = engine.with_reranker(reranker)
     engine.warnings += problems
-    trim()  # what building held (pieces, postings being merged) goes back to the system
+    _after_building()
     return engine
+
+
+def _after_building() -> None:
+    """Let go of what a build held but serving does not need: then a reload, or a first run, holds what a restart holds."""
+    clear_caches()  # the corpus's words, cached while tokenizing it
+    trim()  # what building held (pieces, postings being merged) goes back to the system
 
 
 def cache_dir(settings: Settings) -> Path | None:
