@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.search.cache import VECTOR_DTYPE, vectors_path
-from bot.search.store import FILE_MODE
+from bot.search.store import write_atomically
 
 FORMAT = b"corpus-answer-bot/vector-checkpoint 1"
 _COUNT = 8
@@ -41,13 +41,10 @@ class Checkpoint:
         self.path = path
         header = _header(model_sha256, dimensions)
         self.saved, good_end = _read(path, header, dimensions)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
-        self._file = os.fdopen(fd, "r+b")
         if good_end is None:  # no checkpoint, another model's or width's, or a damaged header: start it again
-            self._file.truncate(0)
-            self._file.write(header)
-        else:
+            write_atomically(path, header)  # as every saved file is: so an unwritable folder fails here, at once
+        self._file = path.open("r+b")
+        if good_end is not None:
             self._file.truncate(good_end)  # a block cut short by the last stop goes
         self._file.seek(0, os.SEEK_END)
 
