@@ -9,32 +9,79 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from bot.config import Settings
+from bot.memory import trim
 from bot.search.embedding import Embedder, ModelError, default_model, folder_model
 from bot.search.engine import Engine, Progress, SearchSettings
 from bot.search.reranker import Reranker, default_reranker
+from bot.search.tokens import clear_caches
+
+log = logging.getLogger(__name__)
+Later = Callable[[Engine | None], None]
+# Past this many sentences without a saved vector, a bot starts answering by BM25 while they are
+# embedded: at the 68-180 sentences/s measured on a 2-core machine (issue 16), about 5-15 s.
+BACKGROUND_FROM = 1_000
 
 
-def load_engine(settings: Settings, progress: Progress | None = None) -> Engine:
+def load_engine(settings: Settings, progress: Progress | None = None, *, later: Later | None = None) -> Engine:
     """The corpus's engine, with the semantic signal and the reranker unless they are off or their
     models cannot load.
 
-    Raises CorpusError when the articles are unusable; every lesser problem is in `engine.warnings`.
+    With `later`, when BACKGROUND_FROM or more sentences have no saved vector yet, the engine comes
+    back at once answering by BM25 alone, and the vectors are built in a background thread
+    (checkpointed, so a stop keeps them); `later` then gets the engine with both signals, or None
+    if building them failed (logged). Raises CorpusError when the articles are unusable; every
+    lesser problem is in `engine.warnings`.
     """
     embedder, problem = load_model(settings)
     reranker, reranker_problem = load_reranker(settings) if embedder is not None else (None, "")
-    engine = Engine.from_dir(
-        settings.corpus_dir,
-        settings=SearchSettings(ignore=settings.corpus_ignore),
-        cache_dir=cache_dir(settings),
-        embedder=embedder,
-        progress=progress,
+    problems = tuple(p for p in (problem, reranker_problem) if p)
+    folder = cache_dir(settings)
+    search = SearchSettings(ignore=settings.corpus_ignore)
+    if embedder is None or later is None or folder is None:
+        engine = Engine.from_dir(settings.corpus_dir, settings=search, cache_dir=folder, embedder=embedder, progress=progress)
+        return _finished(engine, reranker, problems)
+    plain = Engine.from_dir(settings.corpus_dir, settings=search, cache_dir=folder, progress=progress)
+    missing = plain.unembedded(embedder, folder)
+    if missing < BACKGROUND_FROM:
+        return _finished(plain.with_saved_vectors(embedder, folder, progress), reranker, problems)
+
+    def build() -> None:
+        try:
+            built = _finished(plain.with_saved_vectors(embedder, folder, progress), reranker, problems)
+        except Exception:  # a failure here must not pass silently: the bot keeps answering by BM25
+            log.exception("Building the sentence vectors failed; answering by word matching (BM25) alone")
+            later(None)
+            return
+        later(built)
+
+    threading.Thread(target=build, name="sentence vectors", daemon=True).start()
+    answering = plain.with_reranker(None)  # a copy: the note below is about this start, not the engine to come
+    note = (
+        f"{missing:,} sentences have no saved vector yet: embedding them in the background, "
+        "answering by word matching (BM25) until they are done"
     )
+    answering.warnings += (*problems, note)
+    _after_building()
+    return answering
+
+
+def _finished(engine: Engine, reranker: Reranker | None, problems: tuple[str, ...]) -> Engine:
     engine = engine.with_reranker(reranker)
-    engine.warnings += tuple(p for p in (problem, reranker_problem) if p)
+    engine.warnings += problems
+    _after_building()
     return engine
+
+
+def _after_building() -> None:
+    """Let go of what a build held but serving does not need: then a reload, or a first run, holds what a restart holds."""
+    clear_caches()  # the corpus's words, cached while tokenizing it
+    trim()  # what building held (pieces, postings being merged) goes back to the system
 
 
 def cache_dir(settings: Settings) -> Path | None:

@@ -26,3 +26,22 @@ def return_freed_memory() -> bool:
     except (OSError, AttributeError):
         return False
     return bool(mallopt(_M_MMAP_THRESHOLD, _THRESHOLD_BYTES))
+
+
+def trim() -> bool:
+    """Give the C library's freed memory back to the system (glibc's malloc_trim); False (nothing done) elsewhere.
+
+    Freed small blocks stay in glibc's heaps, one per thread that allocated them, until trimmed: a
+    reload builds the new engine in a worker thread and then lets the old one go, so without this
+    the process kept what both had held (see bench/reload_memory.py).
+    """
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return False
+    try:
+        malloc_trim = ctypes.CDLL(name).malloc_trim
+    except (OSError, AttributeError):
+        return False
+    malloc_trim.argtypes = [ctypes.c_size_t]
+    malloc_trim(0)  # its result says whether anything was returned, which may rightly be nothing
+    return True

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
+from search.tiny_model import write_tiny_model
 
 from bot import factory
 from bot.config import Settings
 from bot.factory import cache_dir, load_engine
+from bot.search.engine import Engine
 from bot.search.reranker import default_reranker
 
 ORCHARD = Path(__file__).resolve().parent / "fixtures" / "orchard"
@@ -80,3 +85,36 @@ def test_a_restart_reuses_the_saved_index_and_its_vectors(tmp_path: Path) -> Non
     assert load_engine(settings).semantic_status.vectors == "built now"
     assert load_engine(settings).semantic_status.vectors == "saved index"
     assert list(tmp_path.glob("orchard-*/engine.npz"))
+
+
+def test_a_bot_answers_by_bm25_while_the_sentence_vectors_are_built_then_gets_both_signals(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = factory.load_model(Settings(corpus_dir=ORCHARD, semantic_model=write_tiny_model(tmp_path / "tiny")))[0]
+    assert model is not None
+    gate = threading.Event()
+
+    class Held:
+        """The tiny model, held at its first batch until the test lets it go."""
+
+        sha256, dimensions, name, spec = model.sha256, model.dimensions, model.name, model.spec
+
+        def embed(self, texts: list[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+            assert gate.wait(60)
+            return model.embed(texts, progress)
+
+    monkeypatch.setattr(factory, "_model", lambda folder, cache: Held())
+    monkeypatch.setattr(factory, "BACKGROUND_FROM", 2)
+    finished: list[Engine | None] = []
+    done = threading.Event()
+    settings = Settings(corpus_dir=ORCHARD, index_cache=tmp_path / "cache", rerank=False)
+    engine = load_engine(settings, later=lambda built: (finished.append(built), done.set()))
+    assert engine.semantic_status.model == ""  # the vectors are still being made
+    assert any("embedding them in the background" in warning for warning in engine.warnings)
+    assert engine.ask("How many bees live in a hive?").hits[0].text == "A healthy hive holds about 50,000 bees."
+    gate.set()
+    assert done.wait(60)
+    [built] = finished
+    assert built is not None and built.vectors is not None and built.semantic_status.model == model.name
+    assert not any("in the background" in warning for warning in built.warnings)
+    assert load_engine(settings, later=finished.append).semantic_status.vectors == "saved index"  # nothing left to do later

@@ -75,9 +75,9 @@ def use_endpoints(api_base: str | None, gateway_url: str | None) -> None:
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url) if gateway_url else DISCORD_GATEWAY
 
 
-def load_engine(settings: Settings) -> Engine:
-    """Build the engine from the corpus folder (slow for big corpora: call it in a thread)."""
-    return factory.load_engine(settings, progress=Lines(lambda line: log.info("Building the index: %s", line)))
+def load_engine(settings: Settings, later: factory.Later | None = None) -> Engine:
+    """Build the engine from the corpus folder (slow for big corpora: call it in a thread); see factory.load_engine for `later`."""
+    return factory.load_engine(settings, progress=Lines(lambda line: log.info("Building the index: %s", line)), later=later)
 
 
 def in_allowed_channel(settings: Settings, channel: object) -> bool:

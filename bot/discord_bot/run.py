@@ -39,8 +39,10 @@ from bot.discord_bot.client import (
     make_bot,
     use_endpoints,
 )
+from bot.discord_bot.serving import Serving
 from bot.discord_bot.text import plural
 from bot.feedback_report import read_votes, summarise
+from bot.search.engine import Engine
 from bot.search.read.corpus import CorpusError
 from bot.terminal import shown
 
@@ -136,16 +138,37 @@ async def _serve(settings: Settings) -> int:
     except SettingsError as error:
         log.error("%s", error)
         return EXIT_CONFIG
+    loop = asyncio.get_running_loop()
+    vectors: asyncio.Future[Engine | None] = loop.create_future()
+
+    def built(engine: Engine | None) -> None:  # from the thread building sentence vectors
+        with contextlib.suppress(RuntimeError):  # the bot stopped meanwhile: nothing to swap
+            loop.call_soon_threadsafe(vectors.set_result, engine)
+
     with _stop_signals() as stop:
         try:
-            engine = await asyncio.to_thread(load_engine, settings)
+            engine = await asyncio.to_thread(load_engine, settings, built)
         except (CorpusError, OSError) as error:
             log.error("Cannot start: %s", error)
             return EXIT_CONFIG
         for warning in engine.warnings:
             log.warning("%s", warning)
         log.info("Loaded %d articles from %s; %s", len(engine.sources()), settings.corpus_dir, engine.semantic_status.signals)
-        return await _run_until_stopped(make_bot(settings, engine), settings.token.value, stop)
+        bot = make_bot(settings, engine)
+        swapping = asyncio.create_task(_swap_in(bot, vectors))
+        try:
+            return await _run_until_stopped(bot, settings.token.value, stop)
+        finally:
+            swapping.cancel()
+
+
+async def _swap_in(bot: AnswerBot, vectors: asyncio.Future[Engine | None]) -> None:
+    """Serve the engine with sentence vectors once the background build finishes (see factory.load_engine)."""
+    engine = await vectors
+    if engine is None:
+        return
+    bot.serving = await asyncio.to_thread(Serving.of, engine)
+    log.info("Sentence vectors are built; %s", engine.semantic_status.signals)
 
 
 async def _run_until_stopped(bot: AnswerBot, token: str, stop: _Stop) -> int:

@@ -16,7 +16,7 @@ import functools
 import time
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.search import cache
+from bot.search.checkpoint import Checkpoint, checkpoint_path, read_checkpoint
 from bot.search.embedding import Embedder
 from bot.search.answer.fuse import LEXICAL_WEIGHT, fuse
 from bot.search.index import BM25Index
@@ -31,9 +32,9 @@ from bot.search.answer.question import Question, analyse, smooth_idf
 from bot.search.answer.rerank import DEFAULT_COMBINATION, Combination, rerank
 from bot.search.answer.retrieve import Candidates, Lexical, Semantic, retrieve
 from bot.search.answer.select import Abstention, Candidate, select
-from bot.search.read.corpus import Article, CorpusError, Document, load_folder, require_folder
+from bot.search.read.corpus import Article, Articles, CorpusError, Document, read_folder, require_folder
 from bot.search.read.sentences import Kind, Passage, title_of
-from bot.search.read.splitting import split_all
+from bot.search.read.splitting import split_documents, workers_for
 from bot.search.reranker import Reranker, shown
 from bot.search.spelling import Speller
 from bot.search.store import StoreError, why_not_saved
@@ -45,6 +46,9 @@ MAX_QUESTION_CHARS = 1000
 # 2 cores, 150 MB of vectors); past it, embedding all of them stops paying, so only the
 # sentences BM25 finds are embedded, when a question needs them (see README, "Scale").
 EMBED_ALL_UP_TO = 100_000
+# New sentence vectors are saved to the checkpoint this many at a time: about 10 s of embedding at
+# the 68-180 sentences/s measured on this 2-core machine, so a stop loses at most that much work.
+CHECKPOINT_ROWS = 1024
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
@@ -191,9 +195,9 @@ class Engine:
         """
         folder = Path(folder)
         if cache_dir is None:
-            load = load_folder(folder, ignore=settings.ignore)
+            articles = read_folder(folder, ignore=settings.ignore)
             return cls.from_documents(
-                load.documents, settings=settings, warnings=load.warnings, folder=folder, embedder=embedder, progress=progress
+                articles, settings=settings, warnings=articles.warnings, folder=folder, embedder=embedder, progress=progress
             )
         require_folder(folder)
         path = Path(cache_dir) / cache.CACHE_FILE
@@ -207,16 +211,32 @@ class Engine:
             engine = None
             notes.append(f"{path}: saved index not used ({error}); rebuilt it")
         if engine is None:
-            load = load_folder(folder, ignore=settings.ignore)
-            built = cls.from_documents(load.documents, settings=settings, warnings=load.warnings, folder=folder, progress=progress)
+            articles = read_folder(folder, ignore=settings.ignore)
+            built = cls.from_documents(articles, settings=settings, warnings=articles.warnings, folder=folder, progress=progress)
             engine = _saved(built, path, lambda: cache.save(built, path, digest))
         if embedder is not None:
-            engine = engine._with_saved_vectors(embedder, Path(cache_dir), progress)
+            engine = engine.with_saved_vectors(embedder, Path(cache_dir), progress)
         engine.warnings += tuple(notes)  # about this start only: not saved with the index
         return engine
 
-    def _with_saved_vectors(self, embedder: Embedder, folder: Path, progress: Progress | None) -> Engine:
-        """With the semantic signal, reusing the vectors saved for this model and saving any new ones."""
+    def unembedded(self, embedder: Embedder, folder: Path) -> int:
+        """How many sentences `with_saved_vectors` would embed: those neither saved nor checkpointed for this model."""
+        if len(self.indexed) > EMBED_ALL_UP_TO:
+            return 0
+        try:
+            saved = cache.load_vectors(folder, embedder.sha256).keys()
+        except (StoreError, ValueError):
+            saved = set()
+        checkpointed = read_checkpoint(checkpoint_path(folder, embedder.sha256), embedder.sha256, embedder.dimensions)
+        keys = (cache.text_key(self._model_text(doc)) for doc in range(len(self.indexed)))
+        return sum(1 for key in keys if key not in saved and key not in checkpointed)
+
+    def with_saved_vectors(self, embedder: Embedder, folder: Path, progress: Progress | None = None) -> Engine:
+        """With the semantic signal, reusing the vectors saved for this model and saving any new ones.
+
+        New vectors are checkpointed a batch at a time while they are made, so a build that is
+        stopped keeps what it did; the complete file replaces the checkpoint at the end.
+        """
         if len(self.indexed) > EMBED_ALL_UP_TO:
             return self.with_vectors(embedder, progress)  # nothing embedded in advance, nothing to save
         notes: tuple[str, ...] = ()
@@ -227,18 +247,40 @@ class Engine:
             notes = (f"{folder}: saved sentence vectors not used ({error}); embedded again",)
         keys = np.array([cache.text_key(self._model_text(doc)) for doc in range(len(self.indexed))], dtype=np.uint64)
         known = {doc: saved[key] for doc, key in enumerate(keys.tolist()) if key in saved}
-        engine = self.with_vectors(embedder, progress, known)
-        engine.warnings += notes
         if len(known) == len(keys):
+            engine = self.with_vectors(embedder, progress, known)
+            engine.warnings += notes
             return engine
+        try:
+            checkpoint: Checkpoint | None = Checkpoint(checkpoint_path(folder, embedder.sha256), embedder.sha256, embedder.dimensions)
+        except OSError:
+            checkpoint = None  # an unwritable cache folder: the save below says so
+        if checkpoint is not None:
+            known.update({doc: checkpoint.saved[key] for doc, key in enumerate(keys.tolist()) if key in checkpoint.saved})
+        keep = None if checkpoint is None else lambda docs, vectors: checkpoint.append(keys[docs], vectors)
+        try:
+            engine = self.with_vectors(embedder, progress, known, keep)
+        except BaseException:  # stopped (Ctrl-C) or failed: what was checkpointed stays for the next build
+            if checkpoint is not None:
+                checkpoint.close()
+            raise
+        engine.warnings += notes
         path = cache.vectors_path(folder, embedder.sha256)
-        vectors = engine.vectors
-        return _saved(engine, path, lambda: cache.save_vectors(path, embedder.sha256, keys, vectors))
+        try:
+            cache.save_vectors(path, embedder.sha256, keys, engine.vectors)
+        except OSError as error:
+            engine.warnings += (f"{path}: cannot save the index: {why_not_saved(error, 'INDEX_CACHE')}",)
+            if checkpoint is not None:
+                checkpoint.close()  # kept: the next start continues from it
+            return engine
+        if checkpoint is not None:
+            checkpoint.remove()
+        return engine
 
     @classmethod
     def from_documents(
         cls,
-        documents: Sequence[Document],
+        documents: Iterable[Document],
         *,
         settings: SearchSettings = SearchSettings(),
         warnings: Sequence[str] = (),
@@ -246,37 +288,47 @@ class Engine:
         embedder: Embedder | None = None,
         progress: Progress | None = None,
     ) -> Engine:
-        """Split and index already-loaded documents; `folder` only names places in messages.
+        """Split and index documents, taking them one at a time; `folder` only names places in messages.
 
-        With an `embedder`, every indexed sentence is embedded too, unless there are more than
-        EMBED_ALL_UP_TO of them (then sentences are embedded as questions need them).
+        `documents` may be `Articles`, which reads each file only when it is reached: `warnings` (its
+        own list) is read once they all are. With an `embedder`, every indexed sentence is embedded
+        too, unless there are more than EMBED_ALL_UP_TO of them (then sentences are embedded as
+        questions need them).
         """
         origin = f"corpus folder {folder}" if folder else "the corpus"
         builder = TableBuilder()
         indexed = array("i")
         surface: Counter[str] = Counter()
         articles: list[Article] = []
-        notes = list(warnings)
+        notes: list[str] = []
+        total = len(documents) if isinstance(documents, Sized) else 0
 
         def splitting(done: int, total: int) -> None:
             if progress is not None:
                 progress("splitting articles", done, total)
 
         def index_terms() -> Iterator[list[str]]:
-            splits = split_all([document.text for document in documents], settings.section_terms, splitting)
-            for number, (document, split) in enumerate(zip(documents, splits), start=1):
-                if split.line_by_line:
+            splits = split_documents(documents, settings.section_terms, splitting, workers=workers_for(_text_size(documents)), total=total)
+            for number, (document, pieces) in enumerate(splits, start=1):
+                opening: list[Passage] = []  # what the title may come from
+                answering = 0
+                line_by_line = False
+                for split in pieces:
+                    line_by_line = split.line_by_line
+                    opening += split.passages[: 3 - len(opening)]
+                    for passage, read in zip(split.passages, split.terms):
+                        sentence_id = builder.add(passage.text, number, passage.kind)
+                        if read is None:
+                            continue
+                        answering += 1
+                        surface_words, terms = read
+                        if terms:
+                            surface.update(surface_words)
+                            indexed.append(sentence_id)
+                            yield terms
+                if line_by_line:
                     notes.append(f"{(folder or Path()) / document.file}: no sentence punctuation; each line is read as one sentence")
-                articles.append(_article(number, document, split.passages))
-                for passage, read in zip(split.passages, split.terms):
-                    sentence_id = builder.add(passage.text, number, passage.kind)
-                    if read is None:
-                        continue
-                    surface_words, terms = read
-                    if terms:
-                        surface.update(surface_words)
-                        indexed.append(sentence_id)
-                        yield terms
+                articles.append(_article(number, document, opening, answering))
 
         try:
             index = BM25Index.build(
@@ -290,23 +342,32 @@ class Engine:
                 "add articles written in sentences"
             ) from None
         engine = cls(
-            articles, builder.build(), index, np.frombuffer(indexed, dtype=np.int32).copy(), Speller(surface), settings, notes
+            articles, builder.build(), index, np.frombuffer(indexed, dtype=np.int32).copy(), Speller(surface), settings,
+            [*warnings, *notes],
         )
         return engine if embedder is None else engine.with_vectors(embedder, progress)
 
     def with_vectors(
-        self, embedder: Embedder, progress: Progress | None = None, known: Mapping[int, np.ndarray] | None = None
+        self,
+        embedder: Embedder,
+        progress: Progress | None = None,
+        known: Mapping[int, np.ndarray] | None = None,
+        keep: Callable[[np.ndarray, np.ndarray], None] | None = None,
     ) -> Engine:
         """This engine with the semantic signal: every sentence embedded, or (past EMBED_ALL_UP_TO) none in advance.
 
         `known` holds vectors this same model already made, by the sentence's position in the index:
-        those sentences are not embedded again.
+        those sentences are not embedded again. The others are embedded CHECKPOINT_ROWS at a time in
+        the corpus's order (`embed` sorts each batch by length, so it pads little), and each batch is
+        handed to `keep(docs, vectors)`. Not shortest first over the whole corpus: then a build
+        stopped at 60% of its sentences would have done well under 60% of its work.
         """
         if len(self.indexed) > EMBED_ALL_UP_TO:
             origin = f"embedded as questions need them ({len(self.indexed):,} sentences is over {EMBED_ALL_UP_TO:,})"
             return self._with(embedder, None, origin)
         known = known or {}
-        missing = [doc for doc in range(len(self.indexed)) if doc not in known]
+        texts = {doc: self._model_text(doc) for doc in range(len(self.indexed)) if doc not in known}
+        missing = list(texts)
         done = 0
 
         def step(n: int) -> None:
@@ -316,7 +377,11 @@ class Engine:
                 progress("embedding sentences", done, len(missing))
 
         vectors = np.empty((len(self.indexed), embedder.dimensions), dtype=np.float32)
-        vectors[missing] = embedder.embed([self._model_text(doc) for doc in missing], step)
+        for start in range(0, len(missing), CHECKPOINT_ROWS):
+            docs = np.array(missing[start : start + CHECKPOINT_ROWS])
+            vectors[docs] = embedder.embed([texts.pop(doc) for doc in docs.tolist()], step)
+            if keep is not None:
+                keep(docs, vectors[docs])
         if known:
             vectors[list(known)] = np.stack(list(known.values()))
         if not missing:
@@ -498,11 +563,21 @@ def _surface_words(text: str) -> list[str]:
     return [w for w in (part.strip(".,;:!?\"'()[]“”‘’") for part in text.split()) if w]
 
 
-def _article(number: int, document: Document, passages: list[Passage]) -> Article:
+def _text_size(documents: Iterable[Document]) -> int:
+    """How much text worker processes would split (documents of one piece; longer ones are split in
+    this process), known before splitting; 0 (so one process) for a stream of unknown length."""
+    if isinstance(documents, Articles):
+        return documents.small_bytes
+    if isinstance(documents, Sequence):
+        return sum(len(document.pieces[0]) for document in documents if len(document.pieces) == 1)
+    return 0
+
+
+def _article(number: int, document: Document, opening: list[Passage], answering: int) -> Article:
+    """The article as users see it; `opening` is its first passages, `answering` how many of them may answer."""
     meta = document.metadata
-    title = meta.title or title_of(passages) or _first_line(document.text) or document.file
-    count = sum(1 for p in passages if p.kind.answers)
-    return Article(number, document.file, title, meta.publisher, meta.url, meta.date, count, meta.author)
+    title = meta.title or title_of(opening) or _first_line(document.pieces[0]) or document.file
+    return Article(number, document.file, title, meta.publisher, meta.url, meta.date, answering, meta.author)
 
 
 def _first_line(text: str, limit: int = 80) -> str:

@@ -122,9 +122,10 @@ class TableBuilder:
         return len(self._articles) - 1
 
     def build(self) -> SentenceTable:
+        """The table, over the builder's own buffers (not copies: the text may be most of the corpus); the builder is done."""
         return SentenceTable(
-            np.frombuffer(bytes(self._blob), dtype=np.uint8),
-            np.frombuffer(self._offsets, dtype=np.int64).copy(),
-            np.frombuffer(self._articles, dtype=np.int32).copy(),
-            np.frombuffer(self._kinds, dtype=np.uint8).copy(),
+            np.frombuffer(self._blob, dtype=np.uint8),
+            np.frombuffer(self._offsets, dtype=np.int64),
+            np.frombuffer(self._articles, dtype=np.int32),
+            np.frombuffer(self._kinds, dtype=np.uint8),
         )

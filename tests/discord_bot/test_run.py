@@ -191,7 +191,7 @@ def test_an_unexpected_crash_exits_1_with_its_traceback_logged_and_the_token_mas
     """Handling: `run_bot` logs any unexpected error through the redacting handler (Python's own traceback
     printer would show the token) and exits 1, so systemd restarts the bot."""
 
-    def explode(settings: Settings) -> None:
+    def explode(settings: Settings, later: object = None) -> None:
         raise RuntimeError(f"something unforeseen while holding {settings.token.value}")
 
     out = io.StringIO()

@@ -21,3 +21,10 @@ def test_short_tokens_are_cached():
     hits = tokens._raw_terms.cache_info().hits
     assert tokenize(word) == ["zyxwvutsrq"]
     assert tokens._raw_terms.cache_info().hits == hits + 1
+
+
+def test_clearing_the_caches_after_a_build_empties_them_and_tokenizing_is_unchanged():
+    before = tokenize("Lighthouses guided the fishing boats home")
+    tokens.clear_caches()
+    assert tokens._raw_terms.cache_info().currsize == 0 and tokens._raw_words.cache_info().currsize == 0
+    assert tokenize("Lighthouses guided the fishing boats home") == before

@@ -12,6 +12,7 @@ from bot.discord_bot.client import AnswerBot, load_engine
 from bot.discord_bot.replies import Context, reply, typing_indicator
 from bot.discord_bot.serving import Serving
 from bot.discord_bot.text import clip, escape, plural
+from bot.memory import trim
 from bot.search.read.corpus import CorpusError
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ class Reload(commands.Cog):
             await reply(ctx, "A reload is already running; wait for it to finish.")
             return
         async with self._reloading, typing_indicator(ctx):
-            old = self.bot.engine
+            was = len(self.bot.engine.sources())  # the count only: the old engine must be free to go
             folder = self.bot.settings.corpus_dir
             try:
                 serving = await asyncio.to_thread(lambda: Serving.of(load_engine(self.bot.settings)))
@@ -40,21 +41,22 @@ class Reload(commands.Cog):
                     ctx,
                     clip(
                         f"Reload failed, so I'm still answering from the previous "
-                        f"{plural(len(old.sources()), 'article')}.\nWhy: {error}",
+                        f"{plural(was, 'article')}.\nWhy: {error}",
                         render.CONTENT_LIMIT,
                     ),
                 )
                 return
             self.bot.serving = serving
+        await asyncio.to_thread(trim)  # what the old engine and the build held goes back to the system
         engine = serving.engine
         log.info(
-            "Reloaded %s: %d articles (was %d); %s", folder, len(engine.sources()), len(old.sources()), engine.semantic_status.signals
+            "Reloaded %s: %d articles (was %d); %s", folder, len(engine.sources()), was, engine.semantic_status.signals
         )
         for warning in engine.warnings:
             log.warning("%s", warning)
         lines = [
             f"Reloaded: {plural(len(engine.sources()), 'article')} "
-            f"(was {len(old.sources())}), {plural(len(engine.warnings), 'warning')}."
+            f"(was {was}), {plural(len(engine.warnings), 'warning')}."
         ]
         lines += [f"- {escape(warning)}" for warning in engine.warnings[:5]]
         await reply(ctx, clip("\n".join(lines), render.CONTENT_LIMIT))

@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import re
 import tomllib
-import unicodedata
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from collections.abc import Sequence
-from pathlib import Path
+from itertools import islice
+from pathlib import Path, PurePosixPath
 
 from bot.search.read.folders import FolderError, Listing, list_site
 from bot.search.read.frontmatter import split_front_matter
 from bot.search.read.html import HTML_SUFFIXES, PageError, read_page
-from bot.search.read.sentences import code_lines
+from bot.search.read.lines import TextError, decoded, split_at_newlines, str_blocks, text_lines
+from bot.search.read.page_stream import read_streamed
+from bot.search.read.sentences import fenced, piece_breaks
 
 MARKDOWN_SUFFIXES = (".md",)
 ARTICLE_SUFFIXES = (".txt", *MARKDOWN_SUFFIXES, *HTML_SUFFIXES)
@@ -28,7 +31,17 @@ READ_FORMATS = ".txt, .md, .html or .htm"
 METADATA_FILE = "sources.toml"
 IGNORE_SETTING = "CORPUS_IGNORE"
 MAX_FILE_BYTES = 50 * 1024 * 1024
+# Up to this size a web page is read whole, as a tree (by trafilatura or docs.py); past it, as it
+# streams (page_stream.py). A tree costs about 25 times the page: reading bench/build_memory.py's
+# saved page took 59 MB more at 2 MB and 127 MB more at 5 MB, and streaming it 7 MB at 5 MB.
+WHOLE_PAGE_BYTES = 5_000_000
+# An article's cleaned text is kept in pieces of about this many characters, and split a piece at a
+# time: splitting holds one piece's sentences with their words and terms, about 25 MB for 1 MB of
+# English-like text (bench/build_memory.py's text file), whatever the article's size.
+PIECE_CHARS = 1_000_000
 _REASONS_SHOWN = 5
+
+LineSource = Callable[[], Iterator[str]]  # an article's lines, read again from the start at each call
 
 
 class CorpusError(Exception):
@@ -72,11 +85,20 @@ class Metadata:
 
 @dataclass(frozen=True)
 class Document:
-    """An article's cleaned text with what is known about it."""
+    """An article's cleaned text with what is known about it.
+
+    The text is held in pieces that split on their own (see `piece_breaks`), so that splitting a
+    50 MB article never holds all of its sentences at once.
+    """
 
     file: str
-    text: str
+    pieces: tuple[str, ...]
     metadata: Metadata
+
+    @property
+    def text(self) -> str:
+        """The whole cleaned text, in one string."""
+        return "\n".join(self.pieces)
 
 
 @dataclass
@@ -85,46 +107,92 @@ class CorpusLoad:
     warnings: list[str] = field(default_factory=list)
 
 
+class Articles:
+    """A folder's articles, each file read, cleaned and handed on only when iteration reaches it.
+
+    Iterate once. `warnings` fills up as files are read; CorpusError comes at the end of the
+    iteration when no file was usable. `len` counts the article files found (files skipped with a
+    warning included), enough to show progress; `small_bytes` adds up the sizes of those that will
+    be a single piece (at most PIECE_CHARS bytes), the ones worker processes split whole: enough
+    to choose whether starting workers pays before anything is read.
+    """
+
+    def __init__(self, folder: Path, paths: list[PurePosixPath], metadata: dict[str, Metadata], warnings: list[str], max_bytes: int) -> None:
+        self.folder = folder
+        self.warnings = warnings
+        self.small_bytes = sum(size for size in (_size(folder / name) for name in paths) if size <= PIECE_CHARS)
+        self._paths = paths
+        self._metadata = metadata
+        self._max_bytes = max_bytes
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+    def __iter__(self) -> Iterator[Document]:
+        found = 0
+        for name in self._paths:
+            document = _document(self.folder, name, self._metadata, self._max_bytes, self.warnings)
+            if document is not None:
+                found += 1
+                yield document
+        if not found:
+            kind = f"no {READ_FORMATS} files" if not self._paths else "no usable articles"
+            reasons = "".join(f"\n- {warning}" for warning in self.warnings[:_REASONS_SHOWN])
+            more = len(self.warnings) - _REASONS_SHOWN
+            raise CorpusError(
+                f"corpus folder {self.folder} has {kind}; put {READ_FORMATS} articles in it "
+                f"or point CORPUS_DIR (or --corpus) at another folder{reasons}"
+                + (f"\n- and {more} more" if more > 0 else "")
+            )
+
+
 def load_folder(folder: Path, *, max_bytes: int = MAX_FILE_BYTES, ignore: Sequence[str] = ()) -> CorpusLoad:
-    """Load every article file under `folder`; a bad or unsupported file is a warning, an empty result an error.
+    """Every article under `folder` at once (`read_folder` reads them one at a time)."""
+    articles = read_folder(folder, max_bytes=max_bytes, ignore=ignore)
+    return CorpusLoad(list(articles), articles.warnings)
+
+
+def read_folder(folder: Path, *, max_bytes: int = MAX_FILE_BYTES, ignore: Sequence[str] = ()) -> Articles:
+    """The article files under `folder`, to be read as they are iterated; a bad or unsupported file is a
+    warning, no usable file at all a CorpusError.
 
     `ignore` holds the operator's glob patterns (CORPUS_IGNORE) for paths never to read.
     """
     require_folder(folder)
-    load = CorpusLoad()
-    metadata = _read_metadata(folder, load.warnings)
+    warnings: list[str] = []
+    metadata = _read_metadata(folder, warnings)
     listing = site_files(folder, ignore)
     paths = [p for p in listing.files if p.suffix.lower() in ARTICLE_SUFFIXES]
-    load.warnings.extend(
+    warnings.extend(
         f"{folder / p}: {p.suffix or 'a file with no suffix'} is not an article format; only {READ_FORMATS} files are read"
         for p in listing.files
         if p.suffix.lower() not in ARTICLE_SUFFIXES and p.as_posix() != METADATA_FILE
     )
-    load.warnings.extend(f"{error.filename}: folder cannot be listed ({error.strerror}); skipped" for error in listing.unreadable)
+    warnings.extend(f"{error.filename}: folder cannot be listed ({error.strerror}); skipped" for error in listing.unreadable)
     if note := listing.skipped_note(IGNORE_SETTING):
-        load.warnings.append(f"corpus folder {folder}: {note}")
-    for name in paths:
-        path = folder / name
-        read = _read_article(path, max_bytes, load.warnings)
-        if read is None:
-            continue
-        text, own = read
-        cleaned, footer = clean_text(text)
-        if not cleaned.strip():
-            load.warnings.append(f"{path}: nothing but page furniture is left after cleaning; skipped")
-            continue
-        meta = metadata.get(name.as_posix(), Metadata()).over(own, footer).single_spaced()
-        load.documents.append(Document(name.as_posix(), cleaned, meta))
-    if not load.documents:
-        found = f"no {READ_FORMATS} files" if not paths else "no usable articles"
-        reasons = "".join(f"\n- {warning}" for warning in load.warnings[:_REASONS_SHOWN])
-        more = len(load.warnings) - _REASONS_SHOWN
-        raise CorpusError(
-            f"corpus folder {folder} has {found}; put {READ_FORMATS} articles in it "
-            f"or point CORPUS_DIR (or --corpus) at another folder{reasons}"
-            + (f"\n- and {more} more" if more > 0 else "")
-        )
-    return load
+        warnings.append(f"corpus folder {folder}: {note}")
+    return Articles(folder, paths, metadata, warnings, max_bytes)
+
+
+def _document(folder: Path, name: PurePosixPath, metadata: dict[str, Metadata], max_bytes: int, warnings: list[str]) -> Document | None:
+    path = folder / name
+    read = _read_article(path, max_bytes, warnings)
+    if read is None:
+        return None
+    lines, own = read
+    pieces, footer = clean_pieces(lines)
+    if not pieces:
+        warnings.append(f"{path}: nothing but page furniture is left after cleaning; skipped")
+        return None
+    meta = metadata.get(name.as_posix(), Metadata()).over(own, footer).single_spaced()
+    return Document(name.as_posix(), pieces, meta)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def site_files(folder: Path, ignore: Sequence[str] = ()) -> Listing:
@@ -143,30 +211,51 @@ def require_folder(folder: Path) -> None:
         )
 
 
-def _read_article(path: Path, max_bytes: int, warnings: list[str]) -> tuple[str, Metadata] | None:
-    """The article's text and the metadata the file itself carries; None (with a warning) if unusable."""
+def _read_article(path: Path, max_bytes: int, warnings: list[str]) -> tuple[LineSource, Metadata] | None:
+    """The article's lines and the metadata the file itself carries; None (with a warning) if unusable."""
     data = _read_bytes(path, max_bytes, warnings)
     if data is None:
         return None
     suffix = path.suffix.lower()
     if suffix in HTML_SUFFIXES:
         try:
-            text, fields = read_page(data)
+            text, fields = read_page(data) if len(data) <= WHOLE_PAGE_BYTES else _read_big_page(path, data, warnings)
         except PageError as error:
             warnings.append(f"{path}: {error}; skipped")
             return None
-        return text, Metadata(**fields)
-    text = _decode(path, data, warnings)
-    if text is None:
+        return lambda: text_lines(str_blocks(text)), Metadata(**fields)
+    if not _decodes(path, data, warnings):
         return None
     if suffix in MARKDOWN_SUFFIXES:
-        front = split_front_matter(text, _METADATA_FIELDS)
+        front = split_front_matter(lambda: split_at_newlines(decoded(data)), _METADATA_FIELDS)
         warnings.extend(f"{path}: {note}" for note in front.notes)
-        if not front.body.strip():
+        body = _after_lines(data, front.body_line)
+        encoding = "utf-8" if front.body_line else "utf-8-sig"  # a byte order mark can only open the file
+        if not any(line.strip() for line in split_at_newlines(decoded(body, encoding))):
             warnings.append(f"{path}: nothing but front matter; add the article's text or remove the file")
             return None
-        return front.body, Metadata(**front.fields)
-    return text, Metadata()
+        return lambda: text_lines(decoded(body, encoding)), Metadata(**front.fields)
+    return lambda: text_lines(decoded(data)), Metadata()
+
+
+def _read_big_page(path: Path, data: bytes, warnings: list[str]) -> tuple[str, dict[str, str]]:
+    """A page past WHOLE_PAGE_BYTES, read as it streams; the operator is told its article was not picked out."""
+    text, fields = read_streamed(data)
+    if not text.strip():
+        raise PageError("no text found in the page (only navigation, scripts or other page furniture)")
+    warnings.append(
+        f"{path}: {len(data) / 1e6:.0f} MB is over the {WHOLE_PAGE_BYTES / 1e6:.0f} MB up to which a page's article is "
+        "picked out of its navigation and teasers; read every paragraph outside menus, headers and footers instead"
+    )
+    return text, fields
+
+
+def _after_lines(data: bytes, lines: int) -> memoryview | bytes:
+    """The bytes after the first `lines` lines (a front matter block), without copying them."""
+    start = 0
+    for _ in range(lines):
+        start = data.index(b"\n", start) + 1
+    return memoryview(data)[start:] if start else data
 
 
 def _read_bytes(path: Path, max_bytes: int, warnings: list[str]) -> bytes | None:
@@ -187,29 +276,32 @@ def _read_bytes(path: Path, max_bytes: int, warnings: list[str]) -> bytes | None
         return None
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
-            data = data.decode("utf-16").encode("utf-8")
+            data = data.decode("utf-16").encode("utf-8")  # rare: held twice for a moment
         except UnicodeDecodeError:
             warnings.append(f"{path}: starts like UTF-16 but does not decode; save it as UTF-8")
             return None
     if b"\x00" in data:
         warnings.append(f"{path}: looks binary (it contains NUL bytes); only text articles and web pages are read")
         return None
-    if not data.strip():
+    if not data or data.isspace():
         warnings.append(f"{path}: empty; add the article's text or remove the file")
         return None
     return data
 
 
-def _decode(path: Path, data: bytes, warnings: list[str]) -> str | None:
+def _decodes(path: Path, data: bytes, warnings: list[str]) -> bool:
+    """Whether the bytes are UTF-8 text with something besides whitespace in it (a warning says why not)."""
+    blank = True
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        warnings.append(f"{path}: not UTF-8 text (bad byte at offset {error.start}); save it as UTF-8")
-        return None
-    if not text.strip():
+        for block in decoded(data):
+            blank = blank and block.isspace()
+    except TextError as error:
+        warnings.append(f"{path}: not UTF-8 text (bad byte at offset {error.offset}); save it as UTF-8")
+        return False
+    if blank:
         warnings.append(f"{path}: empty; add the article's text or remove the file")
-        return None
-    return text
+        return False
+    return True
 
 
 def _read_metadata(folder: Path, warnings: list[str]) -> dict[str, Metadata]:
@@ -262,12 +354,10 @@ _CITATION = re.compile(r"(?<!\s)\s*\((?:https?://)?(?:www\.)?(?:[a-z0-9-]+\.)+[a
 _DOMAIN = re.compile(r"^(?:https?://)?(?:www\.)?((?:[a-z0-9-]+\.)+[a-z]{2,})(/\S*)?$", re.IGNORECASE)
 _SOURCE_FOOTER = re.compile(r"^(sources?|via|originally published (?:on|at|by)|credits?)\b\s*(:?)\s*(.*)$", re.IGNORECASE)
 _STRAY_QUOTE_MARK = re.compile(r"(^|(?<=[.!?]))\s*>+\s*(?=\S)")
-# Line breaks as str.splitlines knows them (form feeds, vertical tabs, U+2028 and U+2029 too) end a
-# line; every other kind of whitespace is one space. Collapsing them first keeps the patterns below
-# linear: none of them then meets a run of whitespace longer than one character.
-_LINE_BREAKS = re.compile("\r\n|[\r\v\f\x1c-\x1e\x85\u2028\u2029]")
+# Every kind of whitespace in a line is one space (line breaks are made "\n" by lines.text_lines).
+# Collapsing them first keeps the patterns below linear: none of them then meets a run of whitespace
+# longer than one character.
 _SPACES = re.compile(r"(?:[^\S\n]|\u200b)+")
-_BLANK_LINES = re.compile(r"\n(?:[^\S\n]*\n)+")  # one blank line or a million: the same paragraph break
 
 _TAIL_FRACTION = 0.3
 _FOOTER_LINES = 3
@@ -275,33 +365,68 @@ _FOOTER_LINES = 3
 
 def clean_text(text: str) -> tuple[str, Metadata]:
     """Strip page furniture; return the article text and what a "Source:" footer said."""
-    text = _BLANK_LINES.sub("\n\n", _LINE_BREAKS.sub("\n", unicodedata.normalize("NFC", text)))
-    code = set(code_lines(text.split("\n")))
-    lines = [line.rstrip() if number in code else _SPACES.sub(" ", line).strip() for number, line in enumerate(text.split("\n"))]
-    lines = _cut_trailing_furniture(lines)
-    lines, footer = _take_source_footer(lines)
-    code = set(code_lines(lines))  # the footer's line is gone: number again
-    kept: list[str] = []
-    for number, line in enumerate(lines):
-        if number in code:
-            kept.append(line)  # a code example is kept exactly, indentation and all
-            continue
-        if _is_furniture_line(line):
-            continue
-        line = _STRAY_QUOTE_MARK.sub(" ", _CITATION.sub("", line)).strip()
-        kept.append(line)
-    return "\n".join(kept).strip(), footer
+    pieces, footer = clean_pieces(lambda: text_lines(str_blocks(text)))
+    return "\n".join(pieces), footer
 
 
-def _cut_trailing_furniture(lines: list[str]) -> list[str]:
-    """Drop a teaser list or comment form and everything after it, once the article has begun."""
-    total = sum(len(line) for line in lines) or 1
+def clean_pieces(lines: LineSource) -> tuple[tuple[str, ...], Metadata]:
+    """`clean_text` of an article's lines, in pieces of about PIECE_CHARS (see `piece_breaks`).
+
+    Three passes over the lines, none holding them all: the first measures the text, the second
+    finds where trailing furniture begins and the "Source:" footer, the third keeps the article.
+    """
+    total = sum(len(line) for line in _spaced(lines())) or 1
+    end, footer_at, footer = _furniture(lines(), total)
+    kept = _kept(islice(_spaced(lines()), end), footer_at)
+    pieces = ["\n".join(piece) for piece in piece_breaks(kept, PIECE_CHARS)]
+    while pieces and not pieces[0].strip():
+        pieces.pop(0)
+    while pieces and not pieces[-1].strip():
+        pieces.pop()
+    if pieces:
+        pieces[0] = pieces[0].lstrip()
+        pieces[-1] = pieces[-1].rstrip()
+    return tuple(pieces), footer
+
+
+def _spaced(lines: Iterable[str]) -> Iterator[str]:
+    """Each line single-spaced and stripped, but a code example's, which keeps its indentation."""
+    for line, role in fenced(lines):
+        yield line.rstrip() if role else _SPACES.sub(" ", line).strip()
+
+
+def _furniture(lines: Iterable[str], total: int) -> tuple[int | None, int | None, Metadata]:
+    """Where the article ends: before a teaser list or comment form once it has begun (None: at the end);
+    and the number of a "Source:" footer line among its last lines, with what it says."""
     seen = 0
-    for number, line in enumerate(lines):
+    end = None
+    last: deque[tuple[int, str]] = deque(maxlen=_FOOTER_LINES)
+    for number, line in enumerate(_spaced(lines)):
         if seen / total >= _TAIL_FRACTION and _is_section_marker(line):
-            return lines[:number]
+            end = number
+            break
         seen += len(line)
-    return lines
+        if line:
+            last.append((number, line))
+    for number, line in reversed(last):
+        match = _SOURCE_FOOTER.match(line)
+        if match is None or len(line) > 200:
+            continue
+        has_colon = bool(match.group(2))
+        if not has_colon and line.endswith((".", "!", "?")):
+            continue
+        return end, number, _footer_metadata(match.group(3)) if has_colon else Metadata()
+    return end, None, Metadata()
+
+
+def _kept(lines: Iterable[str], footer_at: int | None) -> Iterator[str]:
+    """The article's lines without furniture lines, citations or stray quote marks; code kept exactly."""
+    article = (line for number, line in enumerate(lines) if number != footer_at)
+    for line, role in fenced(article):
+        if role:
+            yield line  # a code example is kept exactly, indentation and all
+        elif not _is_furniture_line(line):
+            yield _STRAY_QUOTE_MARK.sub(" ", _CITATION.sub("", line)).strip()
 
 
 def _is_section_marker(line: str) -> bool:
@@ -321,21 +446,6 @@ def _is_furniture_line(line: str) -> bool:
         return True
     words = bare.lower().split()
     return len(words) <= 6 and all(word.strip("|/·•()") in _WIDGET_WORDS for word in words)
-
-
-def _take_source_footer(lines: list[str]) -> tuple[list[str], Metadata]:
-    """A short "Source: site Title" line near the end is attribution, not article text."""
-    content = [i for i, line in enumerate(lines) if line]
-    for index in reversed(content[-_FOOTER_LINES:]):
-        match = _SOURCE_FOOTER.match(lines[index])
-        if match is None or len(lines[index]) > 200:
-            continue
-        has_colon = bool(match.group(2))
-        if not has_colon and lines[index].endswith((".", "!", "?")):
-            continue
-        rest = lines[:index] + lines[index + 1 :]
-        return rest, _footer_metadata(match.group(3)) if has_colon else Metadata()
-    return lines, Metadata()
 
 
 def _footer_metadata(said: str) -> Metadata:

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 
 _FENCE = "---"
 _CLOSERS = ("---", "...")
@@ -33,34 +34,36 @@ _COMMENT = re.compile(r"(?<!\s)\s+#.*$")
 
 @dataclass
 class FrontMatter:
-    """The keys found with their values as text, the article text after the block, and notes on what was skipped."""
+    """The keys found with their values as text, the number of lines before the article text, and notes on what was skipped."""
 
     fields: dict[str, str] = field(default_factory=dict)
-    body: str = ""
+    body_line: int = 0
     notes: list[str] = field(default_factory=list)
 
 
-def split_front_matter(text: str, keys: Collection[str]) -> FrontMatter:
-    """Separate the front matter from the article and read `keys` from it; text without a block comes back whole.
+def split_front_matter(lines: Callable[[], Iterator[str]], keys: Collection[str]) -> FrontMatter:
+    """Find the front matter at the top of a text's lines and read `keys` from it; the article text
+    starts at line `body_line` (0 for a text without a block).
 
+    `lines` gives the text's lines (cut at "\\n") from the start at each call: the block is read
+    in passes over them, so a text that opens with `---` and never closes is not held in memory.
     A block that opens but never closes is no front matter: the whole text is the article, with a note.
     A `---` block with no `key: value` line in it is a horizontal rule, not front matter.
     """
-    lines = text.split("\n")
-    if lines[0].strip() != _FENCE:
-        return FrontMatter(body=text)
-    end = next((i for i in range(1, len(lines)) if lines[i].rstrip() in _CLOSERS), None)
+    first = next(lines(), "")
+    if first.strip() != _FENCE:
+        return FrontMatter()
+    end = next((i for i, line in enumerate(lines()) if i and line.rstrip() in _CLOSERS), None)
     if end is None:
-        return FrontMatter(body=text, notes=["front matter opened with '---' on line 1 never closes with '---'; read as text"])
-    block = lines[1:end]
-    if not any(_KEY.match(line) for line in block):
-        return FrontMatter(body=text)
-    found = FrontMatter(body="\n".join(lines[end + 1 :]))
-    _read_block(block, frozenset(keys), found)
+        return FrontMatter(notes=["front matter opened with '---' on line 1 never closes with '---'; read as text"])
+    if not any(_KEY.match(line) for line in islice(lines(), 1, end)):
+        return FrontMatter()
+    found = FrontMatter(body_line=end + 1)
+    _read_block(islice(lines(), 1, end), frozenset(keys), found)
     return found
 
 
-def _read_block(block: list[str], keys: frozenset[str], found: FrontMatter) -> None:
+def _read_block(block: Iterable[str], keys: frozenset[str], found: FrontMatter) -> None:
     key: str | None = None  # the field being read: list items or continuation lines may follow
     items: list[str] = []
     listed = False

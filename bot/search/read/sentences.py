@@ -15,7 +15,7 @@ belongs to the prose sentence before it, which shows it; admonition markers (`!!
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
@@ -77,14 +77,32 @@ class Passage:
     prompt: str = ""
 
 
+@dataclass(frozen=True)
+class Flow:
+    """Where the text before a piece left off: the heading and FAQ question it is under, and its last passage's kind.
+
+    A long article is split a piece at a time (see `piece_breaks`); carrying this across a break
+    makes the pieces' passages the same as the whole text's.
+    """
+
+    section: str = ""
+    prompt: str = ""
+    last: Kind | None = None
+
+
 def split_passages(text: str, *, lines_as_sentences: bool = False) -> list[Passage]:
     """Turn cleaned article text into passages in reading order.
 
     `lines_as_sentences` is for text with no sentence punctuation at all (a list of lines, a
     transcript), which would otherwise be read as nothing but headings.
     """
+    return continue_passages(text, Flow(), lines_as_sentences=lines_as_sentences)[0]
+
+
+def continue_passages(text: str, flow: Flow, *, lines_as_sentences: bool = False) -> tuple[list[Passage], Flow]:
+    """`split_passages` of a piece that follows text which left off at `flow`; and where this piece leaves off."""
     passages: list[Passage] = []
-    section = prompt = ""
+    section, prompt = flow.section, flow.prompt
     lines = _logical_lines(text)
     for number, line in enumerate(lines):
         if line.startswith(("```", "~~~")):
@@ -113,13 +131,39 @@ def split_passages(text: str, *, lines_as_sentences: bool = False) -> list[Passa
             prompt = body
             passages.append(Passage(body, kind, section))
             continue
-        if kind is Kind.TEXT and passages and passages[-1].kind is Kind.QUESTION:
+        if kind is Kind.TEXT and (passages[-1].kind if passages else flow.last) is Kind.QUESTION:
             kind = Kind.ANSWER
         elif kind is Kind.TEXT:
             prompt = ""
         for sentence in split_sentences(body):
             passages.append(Passage(sentence, kind if kind is Kind.LEAD_IN else _sentence_kind(sentence, kind), section, prompt))
-    return passages
+    return passages, Flow(section, prompt, passages[-1].kind if passages else flow.last)
+
+
+def piece_breaks(lines: Iterable[str], size: int) -> Iterator[list[str]]:
+    """The lines in pieces of about `size` characters, each of which `continue_passages` can split on its own.
+
+    A piece ends only at a blank line outside a code block, and only if the next text line neither
+    opens a code block nor is a `: ` description: there nothing in splitting looks across the
+    break but what `Flow` carries. A piece grows past `size` until such a place comes.
+    """
+    piece: list[str] = []
+    chars = 0
+    may_end = 0  # the piece's length up to a blank line where it may end, once the next text line allows it
+    for line, role in fenced(lines):
+        text = line.strip()
+        if may_end and text and not _ADMONITION.match(text):
+            if not (role == "open" or _DEFINITION.match(text)):
+                yield piece[:may_end]
+                del piece[:may_end]
+                chars = sum(len(kept) + 1 for kept in piece)
+            may_end = 0
+        piece.append(line)
+        chars += len(line) + 1
+        if not role and not text and chars >= size:
+            may_end = len(piece)
+    if piece:
+        yield piece
 
 
 def _says_something(line: str) -> bool:
@@ -190,20 +234,25 @@ def code_lines(lines: list[str]) -> list[int]:
 
 def _fences(lines: list[str]) -> dict[int, str]:
     """Each line of a fenced code block, by number: "open", "body" or "close"."""
-    roles: dict[int, str] = {}
+    return {number: role for number, (_, role) in enumerate(fenced(lines)) if role}
+
+
+def fenced(lines: Iterable[str]) -> Iterator[tuple[str, str]]:
+    """Each line with its role in a fenced code block: "open", "body", "close", or "" outside one."""
     fence = ""
-    for number, line in enumerate(lines):
+    for line in lines:
         match = _FENCE.match(line)
         if not fence:
             if match:
                 fence = match.group(1)
-                roles[number] = "open"
+                yield line, "open"
+            else:
+                yield line, ""
         elif match and match.group(1).startswith(fence) and not line.strip()[len(match.group(1)) :]:
             fence = ""
-            roles[number] = "close"
+            yield line, "close"
         else:
-            roles[number] = "body"
-    return roles
+            yield line, "body"
 
 
 def _wrapped(line: str) -> bool:
