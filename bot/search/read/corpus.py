@@ -14,7 +14,7 @@ import re
 import tomllib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path, PurePosixPath
 
@@ -101,12 +101,6 @@ class Document:
         return "\n".join(self.pieces)
 
 
-@dataclass
-class CorpusLoad:
-    documents: list[Document] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-
 class Articles:
     """A folder's articles, each file read, cleaned and handed on only when iteration reaches it.
 
@@ -144,12 +138,6 @@ class Articles:
                 f"or point CORPUS_DIR (or --corpus) at another folder{reasons}"
                 + (f"\n- and {more} more" if more > 0 else "")
             )
-
-
-def load_folder(folder: Path, *, max_bytes: int = MAX_FILE_BYTES, ignore: Sequence[str] = ()) -> CorpusLoad:
-    """Every article under `folder` at once (`read_folder` reads them one at a time)."""
-    articles = read_folder(folder, max_bytes=max_bytes, ignore=ignore)
-    return CorpusLoad(list(articles), articles.warnings)
 
 
 def read_folder(folder: Path, *, max_bytes: int = MAX_FILE_BYTES, ignore: Sequence[str] = ()) -> Articles:

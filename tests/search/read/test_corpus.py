@@ -3,8 +3,9 @@
 from pathlib import Path
 
 import pytest
+from reading import load_folder
 
-from bot.search.read.corpus import CorpusError, clean_text, load_folder
+from bot.search.read.corpus import CorpusError, clean_text
 
 ARTICLE = "Acme Widgets Expand Into Orbit\n\nAcme Corp. said on Monday that it will sell widgets to satellite makers. The move follows a year of record sales."
 

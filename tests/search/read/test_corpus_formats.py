@@ -10,8 +10,8 @@ import socket
 from pathlib import Path
 
 import pytest
+from reading import load_folder
 
-from bot.search.read.corpus import load_folder
 from bot.search.engine import Engine
 
 NEWS_PAGE = """\

@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from reading import load_folder
 
-from bot.search.read.corpus import MAX_FILE_BYTES, CorpusError, load_folder
 from bot.search.engine import Engine
+from bot.search.read.corpus import MAX_FILE_BYTES, CorpusError
 from bot.search.read.sentences import MAX_SENTENCE_CHARS
 
 GOOD_FILE = "good.txt"

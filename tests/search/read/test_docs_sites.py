@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from reading import load_folder
+
 from bot.search.engine import Engine, SearchSettings
-from bot.search.read.corpus import load_folder
 from bot.search.read.sentences import Kind, split_passages
 
 SPHINX_PAGE = """\
