@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+from typing import Any
 
 _M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
 _THRESHOLD_BYTES = 128 * 1024  # glibc's own starting value
@@ -18,14 +19,8 @@ _THRESHOLD_BYTES = 128 * 1024  # glibc's own starting value
 
 def return_freed_memory() -> bool:
     """Pin glibc's mmap threshold; False (and nothing changed) where the C library is not glibc."""
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return False
-    try:
-        mallopt = ctypes.CDLL(name).mallopt
-    except (OSError, AttributeError):
-        return False
-    return bool(mallopt(_M_MMAP_THRESHOLD, _THRESHOLD_BYTES))
+    mallopt = _libc("mallopt")
+    return mallopt is not None and bool(mallopt(_M_MMAP_THRESHOLD, _THRESHOLD_BYTES))
 
 
 def trim() -> bool:
@@ -35,13 +30,20 @@ def trim() -> bool:
     reload builds the new engine in a worker thread and then lets the old one go, so without this
     the process kept what both had held (see bench/reload_memory.py).
     """
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return False
-    try:
-        malloc_trim = ctypes.CDLL(name).malloc_trim
-    except (OSError, AttributeError):
+    malloc_trim = _libc("malloc_trim")
+    if malloc_trim is None:
         return False
     malloc_trim.argtypes = [ctypes.c_size_t]
     malloc_trim(0)  # its result says whether anything was returned, which may rightly be nothing
     return True
+
+
+def _libc(function: str) -> Any:
+    """A function of the C library, or None where there is none of that name (not glibc)."""
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return None
+    try:
+        return getattr(ctypes.CDLL(name), function)
+    except (OSError, AttributeError):
+        return None
