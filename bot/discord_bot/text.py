@@ -61,7 +61,7 @@ def inert(text: str) -> str:
     last = 0
     for match in _THEIR_LINK.finditer(one_line):
         parts.append(_escape_inline(one_line[last : match.start()], at_start=last == 0))
-        parts.append(f"`{match.group()}`")
+        parts.append("`" + _MENTION.sub("@\u200b\\1", match.group()) + "`")  # "a:/@everyone" is a link, and must not ping
         last = match.end()
     parts.append(_escape_inline(one_line[last:], at_start=last == 0))
     return "".join(parts)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.discord_bot.text import escape, highlight, safe_url
+from bot.discord_bot.text import escape, highlight, inert, safe_url
 
 
 def test_markdown_and_mentions_in_a_sentence_are_shown_literally() -> None:
@@ -40,3 +40,8 @@ def test_bidi_overrides_and_zero_width_characters_are_dropped_from_what_is_shown
     assert escape(tricky) == "Paid $13 billion in 2023 isolated mark"
     assert highlight(tricky, ("billion",)) == "Paid $13 **billion** in 2023 isolated mark"
     assert escape("نمی\u200cخواهم 👩\u200d💻") == "نمی\u200cخواهم 👩\u200d💻", "joiners that scripts and emoji need stay"
+
+
+def test_a_link_in_a_question_is_code_that_neither_links_nor_pings() -> None:
+    # Found by test_render's property test: "A:/@everyone" reads as a link, and the link kept its mention.
+    assert inert("see A:/@everyone and http://x.org/@here") == "see `A:/@\u200beveryone` and `http://x.org/@\u200bhere`"
