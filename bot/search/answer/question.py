@@ -65,7 +65,9 @@ _MARKUP = re.compile(r"<(?:[@#][!&]?|a?:\w+:)\d+>|@(?:everyone|here)\b|https?://
 _CAPITALISED = re.compile(r"\b[A-Z][\w'’-]*|\b\w+[A-Z]\w*")
 _ASKS_NUMBER = re.compile(r"\bhow (many|much)\b|\bwhat (percentage|percent|share|amount|number)\b")
 _ASKS_TIME = re.compile(r"\b(what year|which year|what date|in what year|by what year|how long ago)\b")
-_OPENS_WITH_WHEN = re.compile(r"^\W*(?:(?:so|and|but|ok|okay|then|also|um|uh|well)\W+)*(?:since\s+|until\s+|till\s+|from\s+)?when\b")
+# Words a chat question may open with before it starts asking ("so when did ...", "wait was it ...").
+_LEAD_IN = r"^\W*(?:(?:so|and|but|ok|okay|then|also|um|uh|well|wait|hmm|quick question)\W+)*"
+_OPENS_WITH_WHEN = re.compile(_LEAD_IN + r"(?:since\s+|until\s+|till\s+|from\s+)?when\b")
 _CLOSES_WITH_WHEN = re.compile(r"\bwhen\W*$")
 _WH_PHRASE = re.compile(r"\b(?:which|what|whose)\s+((?:[\w'-]+\s+){0,1}[\w'-]+)")
 _COUNTED = re.compile(r"\bhow many (\w+)")
@@ -75,8 +77,7 @@ _WORD = re.compile(r"\w+")
 # inside a statement they join clauses ("... when exposed to ...", "... genes which ...").
 _QUESTION_WORD = re.compile(r"\b(?:what|who|whom|whose|where|why|how)\b")
 _OPENS_ASKING = re.compile(
-    r"^\W*(?:(?:so|and|but|ok|okay|then|also|um|uh|well|wait|hmm|quick question)\W+)*"
-    r"(?:is|are|was|were|am|do|does|did|can|could|will|would|should|shall|has|have|had|may|might|must|when|which"
+    _LEAD_IN + r"(?:is|are|was|were|am|do|does|did|can|could|will|would|should|shall|has|have|had|may|might|must|when|which"
     r"|isn't|aren't|wasn't|weren't|don't|doesn't|didn't|can't|couldn't|won't|wouldn't|shouldn't|hasn't|haven't)\b"
 )
 
