@@ -1,7 +1,8 @@
 """Questions typed as people chat get the answer their plain form gets, on the shipped articles.
 
 Chat markup is dropped, shorthand spelt out and typos corrected by general rules (question.py);
-the sentence model does the rest. None of these questions is in the development set.
+the sentence model and the reranker do the rest, as in the product. None of these questions is in
+the development set.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ import pytest
 
 from bot.search.embedding import Embedder, default_model
 from bot.search.engine import Engine
+from bot.search.reranker import Reranker, default_reranker
 
 SHIPPED = Path(__file__).resolve().parent.parent.parent / "corpus"
 
 
 @pytest.fixture(scope="module")
 def engine() -> Engine:
-    return Engine.from_dir(SHIPPED, embedder=Embedder(default_model()))
+    return Engine.from_dir(SHIPPED, embedder=Embedder(default_model())).with_reranker(Reranker(default_reranker()))
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,19 @@ def test_known_short_and_far_words_are_left_alone() -> None:
     assert speller.correct("password") is None
 
 
+def test_an_english_word_the_articles_lack_is_not_a_misspelling_of_one_they_have() -> None:
+    news = Speller({"stake": 3, "firms": 7, "setting": 2, "bing": 1})
+    for word in ("state", "farms", "getting", "bring"):
+        assert news.correct(word) is None
+    assert news.correct("stkae") == "stake"  # a real misspelling still is one
+
+
+def test_the_question_the_signals_read_keeps_its_english_words(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("The firms put a stake in the project. Bing is a search engine.\n", encoding="utf-8")
+    engine = Engine.from_dir(tmp_path)
+    assert engine.candidates("Did state farms bring the prjoect in?")[0].text == "Did state farms bring the project in?"
+
+
 
 def _no_building(words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     raise AssertionError("the deletion index was built")

@@ -410,11 +410,28 @@ def _furniture(lines: Iterable[str], total: int) -> tuple[int | None, int | None
 def _kept(lines: Iterable[str], footer_at: int | None) -> Iterator[str]:
     """The article's lines without furniture lines, citations or stray quote marks; code kept exactly."""
     article = (line for number, line in enumerate(lines) if number != footer_at)
+    held: str | None = None  # a line that looks like furniture, until the next text line says what it is
+    blanks = 0
     for line, role in fenced(article):
+        if held is not None:
+            if not role and not line.strip():
+                blanks += 1
+                continue
+            if not role and line.startswith(": "):
+                yield _cleaned(held)  # it names the definition under it: an option "-x", not a share widget's "X"
+            yield from [""] * blanks
+            held, blanks = None, 0
         if role:
             yield line  # a code example is kept exactly, indentation and all
-        elif not _is_furniture_line(line):
-            yield _STRAY_QUOTE_MARK.sub(" ", _CITATION.sub("", line)).strip()
+        elif _is_furniture_line(line):
+            held = line
+        else:
+            yield _cleaned(line)
+    yield from [""] * blanks
+
+
+def _cleaned(line: str) -> str:
+    return _STRAY_QUOTE_MARK.sub(" ", _CITATION.sub("", line)).strip()
 
 
 def _is_section_marker(line: str) -> bool:

@@ -34,6 +34,13 @@ def test_counters_widgets_and_bare_citations_are_removed() -> None:
     assert "satellite makers" in text
 
 
+def test_an_option_named_like_a_share_button_is_kept_over_its_definition() -> None:
+    options = "-q\n\n: Be quiet.\n\n-x\n\n: Don't use the standard ignore rules.\n\nX\n\nShare"
+    text, _ = clean_text(ARTICLE + "\n\n" + options)
+    assert "-x\n\n: Don't use the standard ignore rules." in text
+    assert not text.rstrip().endswith(("X", "Share"))  # without a definition under it, still a widget
+
+
 def test_source_footer_becomes_metadata() -> None:
     text, meta = clean_text(ARTICLE + "\nSource: news.example.org Acme Widgets Expand Into Orbit")
     assert "Source:" not in text
