@@ -166,8 +166,9 @@ class Engine:
         self.warnings = tuple(warnings)
         self.vectors = vectors
         self.answering = answering
-        self._lexical = Lexical(index, table.articles[indexed])
-        self._semantic = None if embedder is None else Semantic(embedder, vectors, self._model_text)
+        article_of_doc = table.articles[indexed]
+        self._lexical = Lexical(index, article_of_doc)
+        self._semantic = None if embedder is None else Semantic(embedder, vectors, self._model_text, article_of_doc)
         self._reranker = reranker
         self.semantic_status = SemanticStatus(
             embedder.name if embedder else "",
