@@ -198,8 +198,7 @@ def load_session(spec: ModelSpec, *, threads: int | None = None, cache: Path | N
     import onnxruntime
     from tokenizers import Tokenizer
 
-    sha256, size = _digest(spec.model)
-    _verified(spec.model, sha256, spec.model_sha256, "model")
+    size = _size(spec.model)
     tokenizer_sha256 = hashlib.sha256(_read(spec.tokenizer, "tokenizer")).hexdigest()
     _verified(spec.tokenizer, tokenizer_sha256, spec.tokenizer_sha256, "tokenizer")
     try:
@@ -218,7 +217,7 @@ def load_session(spec: ModelSpec, *, threads: int | None = None, cache: Path | N
     # and depend on the CPU, which a kept graph must not. The outputs are the same bit for bit.
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
     try:
-        session = _session(spec, sha256, size, options, cache)
+        session, sha256 = _session(spec, size, options, cache)
     except ModelError:
         raise
     except Exception as error:  # onnxruntime's errors share no public base class
@@ -233,23 +232,29 @@ def _mean(tokens: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 def _read(path: Path, what: str) -> bytes:
     """The whole file, after checking its size: an ONNX model cannot be over 2 GiB (protobuf's limit)."""
+    _size(path, what)
     try:
-        size = path.stat().st_size
-        if size > MAX_MODEL_BYTES:
-            raise ModelError(f"{path}: the {what} file is {size / 2**30:.1f} GiB, more than any ONNX model can be (2 GiB)")
         return path.read_bytes()
     except OSError as error:
         raise ModelError(f"{path}: cannot read the {what} file ({error.strerror or error})") from error
 
 
-def _digest(path: Path) -> tuple[str, int]:
-    """The model file's sha256 and size, read a block at a time: a start that finds its graph kept needs no more of it."""
+def _size(path: Path, what: str = "model") -> int:
+    """The file's size; ModelError if it cannot be read or is larger than any ONNX model can be."""
+    try:
+        size = path.stat().st_size
+    except OSError as error:
+        raise ModelError(f"{path}: cannot read the {what} file ({error.strerror or error})") from error
+    if size > MAX_MODEL_BYTES:
+        raise ModelError(f"{path}: the {what} file is {size / 2**30:.1f} GiB, more than any ONNX model can be (2 GiB)")
+    return size
+
+
+def _digest(path: Path) -> str:
+    """The file's sha256, read a block at a time: a start that finds its graph kept needs no more of it."""
     try:
         with path.open("rb") as file:
-            size = os.fstat(file.fileno()).st_size
-            if size > MAX_MODEL_BYTES:
-                raise ModelError(f"{path}: the model file is {size / 2**30:.1f} GiB, more than any ONNX model can be (2 GiB)")
-            return hashlib.file_digest(file, "sha256").hexdigest(), size
+            return hashlib.file_digest(file, "sha256").hexdigest()
     except OSError as error:
         raise ModelError(f"{path}: cannot read the model file ({error.strerror or error})") from error
 
@@ -259,29 +264,41 @@ def _verified(path: Path, actual: str, expected: str | None, what: str) -> None:
         raise ModelError(f"{path}: {what} checksum is {actual}, expected {expected}; the file is damaged or not ours")
 
 
-def _session(spec: ModelSpec, sha256: str, size: int, options: Any, cache: Path | None) -> Any:
-    """A session for the model (`size` bytes that hashed to `sha256`); with `cache`, from the graph an earlier start kept.
+def _session(spec: ModelSpec, size: int, options: Any, cache: Path | None) -> tuple[Any, str]:
+    """A session for the model (of `size` bytes) and its sha256; with `cache`, from the graph an earlier start kept.
 
     Optimizing the graph is about half of what making a session costs (the reranker's took 0.07 s, 0.035 s
     from its kept graph) and gives the same graph every time: the first start keeps onnxruntime's optimized
-    graph, with its checksum beside it, and later starts load that with optimizations off. Its name says which model, which
-    `lighten` and which onnxruntime made it. A kept graph that does not match its checksum file, is far
-    larger than the model, or that onnxruntime refuses, is made again and kept anew: never trusted as it is.
+    graph, with its checksum beside it, and later starts load that with optimizations off. Its name says
+    which model (its sha256), which `lighten` and which onnxruntime made it. A kept graph that does not match
+    its checksum file, is far larger than the model, or that onnxruntime refuses, is made again and kept
+    anew: never trusted as it is.
+
+    A pinned model's kept graph is found by its pin, and the model file is then not read at all (0.015 s
+    each): that graph was only kept after the bytes it was made from matched the pin, and it is checked
+    itself. The model's own checksum is checked whenever its bytes are used.
     """
     import onnxruntime
 
-    if cache is None:
-        return _new_session(_graph(spec, sha256), options)
-    path = cache / f"{sha256[:16]}-{LIGHTEN_VERSION if spec.lighten else 'as-is'}-ort{onnxruntime.__version__}.onnx"
-    kept = _kept(path, 2 * size + 1_000_000, options)
-    if kept is not None:
-        return kept
-    session, optimized = _optimizing(_graph(spec, sha256), options, cache)
+    sha256 = spec.model_sha256 or _digest(spec.model)
+    name = f"{sha256[:16]}-{LIGHTEN_VERSION if spec.lighten else 'as-is'}-ort{onnxruntime.__version__}.onnx"
+    path = cache / name if cache is not None else None
+    if path is not None:
+        kept = _kept(path, 2 * size + 1_000_000, options)
+        if kept is not None:
+            return kept, sha256
+    model = _read(spec.model, "model")
+    _verified(spec.model, hashlib.sha256(model).hexdigest(), sha256, "model")
+    # lighten keeps the int8 weights int8 rather than let onnxruntime fold them to float32 (bot/search/model_graph.py).
+    graph = _lighten(model) if spec.lighten else model
+    if path is None:
+        return _new_session(graph, options), sha256
+    session, optimized = _optimizing(graph, options, path.parent)
     if optimized is not None:
         with contextlib.suppress(OSError):  # a read-only cache only costs the next start the same work again
             write_atomically(path, optimized)
             write_atomically(path.with_suffix(".sha256"), hashlib.sha256(optimized).hexdigest().encode("ascii"))
-    return session
+    return session, sha256
 
 
 def _optimizing(graph: bytes, options: Any, cache: Path) -> tuple[Any, bytes | None]:
@@ -295,16 +312,6 @@ def _optimizing(graph: bytes, options: Any, cache: Path) -> tuple[Any, bytes | N
     except Exception:  # a folder it cannot write to; a graph onnxruntime cannot load fails again below, with its reason
         options.optimized_model_filepath = ""
         return _new_session(graph, options), None
-
-
-def _graph(spec: ModelSpec, sha256: str) -> bytes:
-    """The model's bytes, checked again (they are what onnxruntime gets), and lightened when `spec.lighten`.
-
-    lighten keeps the int8 weights int8 rather than let onnxruntime fold them to float32 (bot/search/model_graph.py).
-    """
-    model = _read(spec.model, "model")
-    _verified(spec.model, hashlib.sha256(model).hexdigest(), sha256, "model")
-    return _lighten(model) if spec.lighten else model
 
 
 def _new_session(graph: str | bytes, options: Any) -> Any:
