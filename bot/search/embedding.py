@@ -133,8 +133,8 @@ class Embedder:
     def __init__(self, spec: ModelSpec, *, threads: int | None = None, cache: Path | None = None) -> None:
         """Check both files against their pinned checksums, then load them; ModelError says what failed.
 
-        With `cache`, a folder, the graph onnxruntime optimized is kept there for the next start
-        (see `_session`).
+        With `cache`, a folder, the graph onnxruntime optimized is kept there for the next start, which
+        checks that graph against its own checksum instead of reading the model again (see `_session`).
         """
         self.spec = spec
         self._session, self._tokenizer, self.sha256, self.tokenizer_sha256 = load_session(spec, threads=threads, cache=cache)
@@ -253,8 +253,7 @@ def _size(path: Path, what: str = "model") -> int:
 def _digest(path: Path) -> str:
     """The file's sha256, read a block at a time: a start that finds its graph kept needs no more of it."""
     try:
-        with path.open("rb") as file:
-            return hashlib.file_digest(file, "sha256").hexdigest()
+        return file_sha256(path)
     except OSError as error:
         raise ModelError(f"{path}: cannot read the model file ({error.strerror or error})") from error
 
