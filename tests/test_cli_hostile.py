@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.search.embedding import default_model
+
 ORCHARD = Path(__file__).resolve().parent / "fixtures" / "orchard"
 REPO = Path(__file__).resolve().parents[1]
 QUESTION = "how many bees live in a hive?"
@@ -46,14 +48,14 @@ def bot(
 
 @pytest.fixture
 def kept(tmp_path: Path) -> Path:
-    """A cache folder after one run: the saved index, its vectors and the kept lightened model with its checksum."""
+    """A cache folder after one run: the saved index, its vectors and both models' kept graphs with their checksums."""
     cache = tmp_path / "cache"
     assert bot("ask", QUESTION, cache=cache).returncode == 0
     return cache
 
 
 def kept_model(cache: Path) -> Path:
-    (graph,) = (cache / "models").glob("*.onnx")
+    (graph,) = (cache / "models").glob(f"{default_model().model_sha256[:16]}-*.onnx")
     return graph
 
 

@@ -51,7 +51,10 @@ class Reranker:
     """
 
     def __init__(self, spec: ModelSpec, *, threads: int | None = None, cache: Path | None = None) -> None:
-        """Check the files against their pinned checksums, then load them; ModelError says what failed."""
+        """Check the files against their pinned checksums, then load them; ModelError says what failed.
+
+        With `cache`, a folder, the optimized graph is kept there for the next start, as the Embedder's is.
+        """
         self.spec = spec
         self._session, self._tokenizer, self.sha256, self.tokenizer_sha256 = load_session(spec, threads=threads, cache=cache)
         self._tokenizer.no_padding()

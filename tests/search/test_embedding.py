@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import onnxruntime
 import pytest
 from tiny_model import write_tiny_model
 
+from bot.search import embedding
 from bot.search.embedding import Embedder, ModelError, default_model, file_sha256, folder_model
 
 
@@ -86,12 +89,76 @@ def test_the_default_model_is_installed_pinned_and_384_wide() -> None:
     assert question @ lawsuit > question @ weather + 0.1
 
 
-def test_the_lightened_graph_is_kept_for_the_next_start_and_remade_if_damaged(tmp_path: Path) -> None:
+TEXTS = ["who sued the company?", "a lawsuit was filed", "OpenAI was sued by The New York Times in December 2023."]
+
+
+@pytest.fixture(scope="module")
+def uncached() -> np.ndarray:
+    """The default model's vectors for TEXTS from a session optimized in memory, no graph kept."""
+    return Embedder(default_model()).embed(TEXTS)
+
+
+def never_optimize(*_: object) -> None:
+    pytest.fail("the graph was optimized again instead of loading the kept one")
+
+
+def test_the_optimized_graph_is_kept_then_loaded_as_it_is_with_the_same_vectors(
+    tmp_path: Path, uncached: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
     first = Embedder(default_model(), cache=tmp_path)
     (kept,) = tmp_path.glob("*.onnx")
+    assert kept.name.startswith(default_model().model_sha256[:16]) and kept.name.endswith(f"-ort{onnxruntime.__version__}.onnx")
+    made = kept.stat()
+    monkeypatch.setattr(embedding, "_optimizing", never_optimize)
     again = Embedder(default_model(), cache=tmp_path)
-    texts = ["who sued the company?", "a lawsuit was filed"]
-    assert np.allclose(first.embed(texts), again.embed(texts), atol=1e-6)
-    kept.write_bytes(b"damaged")
-    mended = Embedder(default_model(), cache=tmp_path)
-    assert np.allclose(mended.embed(texts), first.embed(texts), atol=1e-6) and kept.stat().st_size > 1_000_000
+    assert (kept.stat().st_ino, kept.stat().st_mtime_ns) == (made.st_ino, made.st_mtime_ns)
+    assert np.array_equal(first.embed(TEXTS), uncached) and np.array_equal(again.embed(TEXTS), uncached)
+
+
+def test_without_dev_fd_the_kept_graph_is_read_checked_and_passed_as_bytes(
+    tmp_path: Path, uncached: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Embedder(default_model(), cache=tmp_path)
+    monkeypatch.setattr(embedding, "DESCRIPTORS", str(tmp_path / "no-such-folder"))
+    monkeypatch.setattr(embedding, "_optimizing", never_optimize)
+    assert np.array_equal(Embedder(default_model(), cache=tmp_path).embed(TEXTS), uncached)
+
+
+@pytest.mark.parametrize("descriptors", [embedding.DESCRIPTORS, "/no-such-folder"])
+def test_a_kept_graph_that_is_damaged_or_that_onnxruntime_refuses_is_made_again(
+    tmp_path: Path, uncached: np.ndarray, monkeypatch: pytest.MonkeyPatch, descriptors: str
+) -> None:
+    monkeypatch.setattr(embedding, "DESCRIPTORS", descriptors)
+    Embedder(default_model(), cache=tmp_path)
+    (kept,) = tmp_path.glob("*.onnx")
+    checksum = kept.with_suffix(".sha256")
+    good = kept.read_bytes()
+    damaged = bytearray(good)
+    damaged[len(good) // 2] ^= 1  # one bit of a weight: onnxruntime would load it without a word
+    refused = b"not an onnx graph"  # with its own checksum beside it
+    for graph, recorded in ((bytes(damaged), checksum.read_bytes()), (refused, hashlib.sha256(refused).hexdigest().encode())):
+        kept.write_bytes(graph)
+        checksum.write_bytes(recorded)
+        assert np.array_equal(Embedder(default_model(), cache=tmp_path).embed(TEXTS), uncached)
+        assert kept.read_bytes() == good and checksum.read_bytes() == hashlib.sha256(good).hexdigest().encode()
+
+
+def test_a_cache_folder_that_cannot_be_written_only_means_optimizing_at_each_start(tmp_path: Path, uncached: np.ndarray) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    assert np.array_equal(Embedder(default_model(), cache=blocked).embed(TEXTS), uncached)
+
+
+def test_a_pinned_model_s_kept_graph_is_loaded_without_reading_the_model_whose_checksum_counts_when_it_is_read(
+    tmp_path: Path, uncached: np.ndarray
+) -> None:
+    model = tmp_path / "model.onnx"
+    model.write_bytes(default_model().model.read_bytes())
+    spec, cache = replace(default_model(), model=model), tmp_path / "cache"
+    Embedder(spec, cache=cache)
+    model.write_bytes(bytes(model.stat().st_size))  # damaged after the graph made from it was kept
+    assert np.array_equal(Embedder(spec, cache=cache).embed(TEXTS), uncached)
+    for kept in cache.iterdir():
+        kept.unlink()
+    with pytest.raises(ModelError, match="model checksum is .* the file is damaged or not ours"):
+        Embedder(spec, cache=cache)

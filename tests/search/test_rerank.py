@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 from made_up_corpus import idf, no_correction
 from tiny_model import write_tiny_model
@@ -13,6 +14,7 @@ from tiny_reranker import write_tiny_reranker
 from bot.search.answer.question import analyse
 from bot.search.answer.rerank import Combination
 from bot.search.answer.select import Abstention, Candidate, select
+from bot.search import embedding
 from bot.search.embedding import ModelError, ModelSpec, file_sha256
 from bot.search.engine import Answering, Engine
 from bot.search.reranker import Reranker, default_reranker
@@ -57,6 +59,21 @@ def test_the_shipped_reranker_is_installed_and_pinned() -> None:
     assert spec.model.is_file() and spec.model.stat().st_size < 25_000_000
     assert file_sha256(spec.model) == spec.model_sha256
     assert file_sha256(spec.tokenizer) == spec.tokenizer_sha256
+
+
+def test_the_shipped_reranker_s_optimized_graph_is_kept_and_loaded_with_the_same_scores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    question, candidates = "who sued openai?", ["The New York Times sued OpenAI in December 2023. [SEP] Lawsuits", "It rained."]
+    uncached = Reranker(default_reranker()).logits(question, candidates)
+    first = Reranker(default_reranker(), cache=tmp_path)
+    (kept,) = tmp_path.glob(f"{default_reranker().model_sha256[:16]}-as-is-*.onnx")
+    made = kept.stat()
+    monkeypatch.setattr(embedding, "_optimizing", lambda *_: pytest.fail("the graph was optimized again"))
+    again = Reranker(default_reranker(), cache=tmp_path)
+    assert (kept.stat().st_ino, kept.stat().st_mtime_ns) == (made.st_ino, made.st_mtime_ns)
+    assert np.array_equal(first.logits(question, candidates), uncached)
+    assert np.array_equal(again.logits(question, candidates), uncached)
 
 
 @pytest.fixture(scope="module")
