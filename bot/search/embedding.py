@@ -134,7 +134,7 @@ class Embedder:
         """Check both files against their pinned checksums, then load them; ModelError says what failed.
 
         With `cache`, a folder, the graph onnxruntime optimized is kept there for the next start, which
-        checks that graph against its own checksum instead of reading the model again (see `_session`).
+        checks that graph against its own checksum, and the model against its pin all the same (see `_session`).
         """
         self.spec = spec
         self._session, self._tokenizer, self.sha256, self.tokenizer_sha256 = load_session(spec, threads=threads, cache=cache)
@@ -273,13 +273,13 @@ def _session(spec: ModelSpec, size: int, options: Any, cache: Path | None) -> tu
     its checksum file, is far larger than the model, or that onnxruntime refuses, is made again and kept
     anew: never trusted as it is.
 
-    A pinned model's kept graph is found by its pin, and the model file is then not read at all (0.015 s
-    each): that graph was only kept after the bytes it was made from matched the pin, and it is checked
-    itself. The model's own checksum is checked whenever its bytes are used.
+    The model file's own checksum is checked at every start, graph kept or not (0.015 s each): a model
+    damaged or swapped after its graph was kept is refused, as it would be without a cache.
     """
     import onnxruntime
 
-    sha256 = spec.model_sha256 or _digest(spec.model)
+    sha256 = _digest(spec.model)
+    _verified(spec.model, sha256, spec.model_sha256, "model")
     name = f"{sha256[:16]}-{LIGHTEN_VERSION if spec.lighten else 'as-is'}-ort{onnxruntime.__version__}.onnx"
     path = cache / name if cache is not None else None
     if path is not None:

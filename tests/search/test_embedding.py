@@ -149,16 +149,11 @@ def test_a_cache_folder_that_cannot_be_written_only_means_optimizing_at_each_sta
     assert np.array_equal(Embedder(default_model(), cache=blocked).embed(TEXTS), uncached)
 
 
-def test_a_pinned_model_s_kept_graph_is_loaded_without_reading_the_model_whose_checksum_counts_when_it_is_read(
-    tmp_path: Path, uncached: np.ndarray
-) -> None:
+def test_a_model_damaged_after_its_graph_was_kept_is_refused_all_the_same(tmp_path: Path) -> None:
     model = tmp_path / "model.onnx"
     model.write_bytes(default_model().model.read_bytes())
     spec, cache = replace(default_model(), model=model), tmp_path / "cache"
     Embedder(spec, cache=cache)
     model.write_bytes(bytes(model.stat().st_size))  # damaged after the graph made from it was kept
-    assert np.array_equal(Embedder(spec, cache=cache).embed(TEXTS), uncached)
-    for kept in cache.iterdir():
-        kept.unlink()
     with pytest.raises(ModelError, match="model checksum is .* the file is damaged or not ours"):
         Embedder(spec, cache=cache)
