@@ -9,9 +9,9 @@ import pytest
 from tiny_model import write_tiny_model
 
 from bot.search import engine as engine_module
-from bot.search.answer.retrieve import Semantic
 from bot.search.embedding import Embedder, default_model, folder_model
 from bot.search.engine import Engine
+from bot.search.reranker import Reranker, default_reranker
 
 ARTICLES = {
     "01-court.txt": """\
@@ -52,25 +52,12 @@ def engine(corpus: Path, minilm: Embedder) -> Engine:
 def test_a_paraphrase_finds_the_sentence_bm25_alone_cannot(corpus: Path, engine: Engine) -> None:
     lawsuit = ARTICLES["01-court.txt"].splitlines()[2]
     assert lawsuit not in [hit.text for hit in Engine.from_dir(corpus).ask("who sued acme?").hits]
-    best = engine.ask("who sued acme?").hits[0]
-    assert best.text.startswith("In March, co-founder Jane Roe filed a lawsuit")
+    assert lawsuit in [hit.text for hit in engine.ask("who sued acme?").hits]
+    # The sentence model reads each sentence after its title ("Acme Faces Its Founder in Court: The case will
+    # be heard ..."), so every sentence of that short article is close; the reranker picks the one that answers.
+    best = engine.with_reranker(Reranker(default_reranker())).ask("who sued acme?").hits[0]
+    assert best.text == lawsuit
     assert best.article.file == "01-court.txt"
-
-
-def test_a_sentence_is_found_by_what_its_article_is_about_too(minilm: Embedder) -> None:
-    sentences = [
-        "Rosa's Bakery bakes sourdough bread every morning.", "The bakery buys its flour from a mill.", "It opened in 1998.",
-        "Dan's Garage repairs cars and trucks.", "The garage employs six mechanics.", "The shop opened in 2005.",
-    ]
-    semantic = Semantic(minilm, minilm.embed(sentences), sentences.__getitem__, np.array([1, 1, 1, 2, 2, 2]))
-    question = semantic.encode("when did the sourdough bakery open?")
-    bakery_opened, garage_opened = 2, 5
-    alone = semantic.scores(question, np.array([bakery_opened, garage_opened]))
-    assert alone[0] < alone[1]  # on its own, "It opened in 1998" says nothing of which business
-    by_article = semantic.articles(question, np.array([bakery_opened, garage_opened]))
-    assert by_article[0] > by_article[1] + 0.2
-    proposed = semantic.top(question, 6).tolist()
-    assert proposed.index(bakery_opened) < proposed.index(garage_opened)
 
 
 def test_a_question_in_other_words_is_answered_not_refused(engine: Engine) -> None:

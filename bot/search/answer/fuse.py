@@ -1,8 +1,7 @@
 """The middle stage of answering: one score per candidate from the signals' scores.
 
 A convex combination of normalised scores: BM25 divided by the best candidate's BM25 (so
-the top lexical match counts 1), cosine similarity as it is (already between -1 and 1), raised
-by ARTICLE_WEIGHT times the cosine with the sentence's article (retrieve.py).
+the top lexical match counts 1), cosine similarity as it is (already between -1 and 1).
 Chosen by measurement over reciprocal rank fusion (k = 20, 60; lexical weight 0.5, 1) and
 other normalisations (min-max, the query's largest possible BM25): bench/quality.py, fused
 lexical weight 0.1-0.4 on the dev set, WikiQA and SciFact, where 0.15-0.25 is a plateau on
@@ -14,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bot.search.answer.retrieve import ARTICLE_WEIGHT, Candidates
+from bot.search.answer.retrieve import Candidates
 
 LEXICAL_WEIGHT = 0.2
 
@@ -25,5 +24,4 @@ def fuse(candidates: Candidates, lexical_weight: float = LEXICAL_WEIGHT) -> np.n
         return candidates.lexical
     best = candidates.lexical.max(initial=0.0)
     lexical = candidates.lexical / best if best > 0 else candidates.lexical
-    semantic = candidates.semantic if candidates.article is None else candidates.semantic + ARTICLE_WEIGHT * candidates.article
-    return lexical_weight * lexical + (1 - lexical_weight) * semantic
+    return lexical_weight * lexical + (1 - lexical_weight) * candidates.semantic

@@ -75,9 +75,8 @@ def rerank(
 
 
 # Fitted by train/reranker/combine.py for the shipped reranker (sha256 04bf6297…), with the retrieval it
-# now has (English words kept by the speller, the article's part of the semantic signal), on the first half
-# of its 1,408 calibration questions; on the second half, hit1 0.709 against 0.616 in the fused order.
-# 8 candidates: hit1 0.709 there (0.715 with 5, 0.703 with 10); the model reads 8 at 37 ms p50 and 15 at 67
-# (bench/answer_latency.py). 5 was not taken: with the third model it cost the dev set and WikiQA half A
-# hit3 (0.95 -> 0.90, 0.870 -> 0.854) for +0.009 hit1 on the calibration questions.
-DEFAULT_COMBINATION = Combination(weights=(0.618, 2.4735, 1.9246, -0.8858, 0.791), bias=-4.8896, candidates=8)
+# now has (English words kept by the speller, the title read with each sentence by the sentence model), on
+# the first half of its 1,408 calibration questions; on the second half, hit1 0.737 against 0.622 in the
+# fused order. 8 candidates: hit1 0.737 there (0.728 with 5); the model reads 8 at 37 ms p50 and 15 at 67
+# (bench/answer_latency.py).
+DEFAULT_COMBINATION = Combination(weights=(0.5933, 3.1775, 1.6771, -0.8671, 0.6917), bias=-4.9948, candidates=8)

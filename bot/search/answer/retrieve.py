@@ -26,28 +26,19 @@ CANDIDATES = 30
 # 208 s, 0.615 with 16 in 116 s (0.649 with every vector, 0.559 BM25 alone); the dev set unchanged.
 PER_QUESTION_CANDIDATES = 16
 NEIGHBOUR_WEIGHT = 0.5
-# How much a sentence's article counts beside the sentence itself, in the semantic signal: its cosine is
-# raised by this times the cosine between the question and its article's mean sentence vector ("It was
-# founded in 1998" answers a question about the company its article is about). train/reranker/combine.py's
-# calibration questions (SQuAD train articles, WikiQA train pages), through the whole pipeline: the answer
-# among the fused best 8 in 86.1% of them with 0, 87.5% with 0.3; reranked hit1 0.703 -> 0.709.
-ARTICLE_WEIGHT = 0.3
 # Question vectors kept, so a repeated question (a retry, a popular question) is not embedded again.
 QUESTION_CACHE = 1024
 # Sentence vectors kept when sentences are embedded per question (a corpus too big to embed whole).
 SENTENCE_CACHE = 20_000
-_CHUNK = 65_536  # vectors summed at a time into their articles' directions
 
 
 @dataclass(frozen=True)
 class Candidates:
-    """Sentences worth weighing, with each signal's score for every one of them (None: signal off), and
-    the cosine between the question and each one's article as a whole (None without sentence vectors)."""
+    """Sentences worth weighing, with each signal's score for every one of them (None: signal off)."""
 
     docs: np.ndarray
     lexical: np.ndarray
     semantic: np.ndarray | None
-    article: np.ndarray | None = None
 
 
 class Lexical:
@@ -85,19 +76,14 @@ class Semantic:
     """Cosine similarity between the question's vector and each sentence's.
 
     With `vectors` (one unit row per indexed sentence, made when the index was built) it can
-    search every sentence, and knows each article's direction (the mean of its sentences' vectors),
-    which it proposes sentences by as well (ARTICLE_WEIGHT). Without them (a corpus too big to embed
-    whole) it only scores the sentences the other signals found, embedding them as they are asked for.
+    search every sentence. Without them (a corpus too big to embed whole) it only scores the
+    sentences the other signals found, embedding them as they are asked for.
     """
 
-    def __init__(
-        self, embedder: Embedder, vectors: np.ndarray | None, text_of: Callable[[int], str], article_of_doc: np.ndarray
-    ) -> None:
+    def __init__(self, embedder: Embedder, vectors: np.ndarray | None, text_of: Callable[[int], str]) -> None:
         self.embedder = embedder
         self.vectors = vectors
         self._text_of = text_of
-        self._article = article_of_doc
-        self._directions: np.ndarray | None = None
         self._questions: OrderedDict[str, np.ndarray] = OrderedDict()
         self._sentences: OrderedDict[int, np.ndarray] = OrderedDict()
         self._lock = Lock()
@@ -118,7 +104,7 @@ class Semantic:
     def top(self, question: np.ndarray, n: int) -> np.ndarray:
         if self.vectors is None or not len(self.vectors):
             return np.empty(0, dtype=np.int64)
-        scores = self.vectors @ question + ARTICLE_WEIGHT * (self._article_directions() @ question)[self._article]
+        scores = self.vectors @ question
         n = min(n, len(scores))
         best = np.argpartition(-scores, n - 1)[:n]
         return best[np.argsort(-scores[best], kind="stable")].astype(np.int64)
@@ -127,23 +113,6 @@ class Semantic:
         if self.vectors is not None:
             return self.vectors[docs] @ question
         return np.array([vector @ question for vector in self._sentence_vectors(docs)]) if len(docs) else np.empty(0)
-
-    def articles(self, question: np.ndarray, docs: np.ndarray) -> np.ndarray | None:
-        """Cosine between the question and each sentence's article as a whole; None without vectors."""
-        if self.vectors is None or not len(self.vectors):
-            return None
-        return (self._article_directions() @ question)[self._article[docs]]
-
-    def _article_directions(self) -> np.ndarray:
-        """One unit row per article number (a row of zeros for a number with no sentence): the direction of
-        the mean of its sentences' vectors. Made on first use, a chunk of vectors at a time, in float32."""
-        if self._directions is None:
-            sums = np.zeros((int(self._article.max(initial=0)) + 1, self.vectors.shape[1]), dtype=np.float32)
-            for start in range(0, len(self.vectors), _CHUNK):
-                np.add.at(sums, self._article[start : start + _CHUNK], np.asarray(self.vectors[start : start + _CHUNK], dtype=np.float32))
-            sums /= np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
-            self._directions = sums
-        return self._directions
 
     def _sentence_vectors(self, docs: np.ndarray) -> list[np.ndarray]:
         with self._lock:
@@ -172,5 +141,4 @@ def retrieve(query: Sequence[str], question_text: str, lexical: Lexical, semanti
         docs,
         lexical.scores(query, docs) if len(docs) else np.empty(0),
         semantic.scores(vector, docs) if vector is not None else None,
-        semantic.articles(vector, docs) if vector is not None else None,
     )
