@@ -80,14 +80,24 @@ class Speller:
         return self._by_deletion
 
 
+ENGLISH_VOCABULARY = MODEL_DATA / "all-MiniLM-L6-v2" / "tokenizer.json"
+
+
 @functools.cache
 def english_words() -> frozenset[str]:
     """Common English words: the whole words of the sentence model's WordPiece vocabulary (18,346 of five
     or more letters), read once from the tokenizer file the package ships. Learnt from books and Wikipedia,
-    that vocabulary holds everyday words ("bring", "settle", "farms") and few misspellings."""
-    with (MODEL_DATA / "all-MiniLM-L6-v2" / "tokenizer.json").open(encoding="utf-8") as file:
-        vocabulary = json.load(file)["model"]["vocab"]
-    return frozenset(word for word in vocabulary if len(word) >= MIN_WORD_CHARS and word.isascii() and word.isalpha())
+    that vocabulary holds everyday words ("bring", "settle", "farms") and few misspellings.
+
+    A missing or unreadable file means none: the speller then corrects as it did before it knew them,
+    rather than fail every question with an unknown word (the sentence model, which reads the same
+    file, checks it against its pin)."""
+    try:
+        with ENGLISH_VOCABULARY.open(encoding="utf-8") as file:
+            vocabulary = json.load(file)["model"]["vocab"]
+        return frozenset(word for word in vocabulary if len(word) >= MIN_WORD_CHARS and word.isascii() and word.isalpha())
+    except (OSError, ValueError, KeyError, TypeError):
+        return frozenset()
 
 
 def deletion_index(words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:

@@ -32,6 +32,18 @@ def test_an_english_word_the_articles_lack_is_not_a_misspelling_of_one_they_have
     assert news.correct("stkae") == "stake"  # a real misspelling still is one
 
 
+def test_without_its_word_list_the_speller_still_corrects(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    broken = tmp_path / "tokenizer.json"
+    broken.write_text("{not json", encoding="utf-8")
+    monkeypatch.setattr(spelling, "ENGLISH_VOCABULARY", broken)
+    spelling.english_words.cache_clear()
+    try:
+        assert spelling.english_words() == frozenset()
+        assert speller.correct("microsfot") == "microsoft"
+    finally:
+        spelling.english_words.cache_clear()
+
+
 def test_the_question_the_signals_read_keeps_its_english_words(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("The firms put a stake in the project. Bing is a search engine.\n", encoding="utf-8")
     engine = Engine.from_dir(tmp_path)
