@@ -20,9 +20,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bot.search.answer.select import (  # noqa: E402
+    MERGE_SIMILARITY,
+    Candidate,
+    group_duplicates,
+    similarity,
+)
 from bot.search.engine import Engine  # noqa: E402
-from bot.search.answer.select import MERGE_SIMILARITY, Candidate, group_duplicates, similarity  # noqa: E402
-from bot.search.tokens import tokenize  # noqa: E402
+from bot.search.index.tokens import tokenize  # noqa: E402
 
 CORPORA = {
     "default": REPO / "corpus",

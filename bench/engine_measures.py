@@ -11,8 +11,8 @@ from pathlib import Path
 
 from probe import latency_ms, peak_rss_mb, rss_mb, timed
 
-from bot.search.embedding import Embedder, default_model
 from bot.search.engine import Engine
+from bot.search.models.embedding import Embedder, default_model
 
 WARM_UP = 5
 

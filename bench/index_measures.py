@@ -13,8 +13,8 @@ import synthetic
 from probe import latency_ms, peak_rss_mb, reset_peak_rss, rss_mb, timed
 from rank_bm25 import BM25Okapi
 
-from bot.search.index import BM25Index
-from bot.search.store import load_arrays, save_arrays
+from bot.search.index.bm25 import BM25Index
+from bot.search.index.store import load_arrays, save_arrays
 
 TOP_K = 5
 WARM_UP = 10

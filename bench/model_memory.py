@@ -71,7 +71,8 @@ def install(variant: Variant) -> None:
     """Make `Embedder` load the model as `variant` says (the product always uses `lighten` with defaults)."""
     import onnxruntime
 
-    from bot.search import embedding, model_graph
+    from bot.search.models import embedding
+    from bot.search.models import graph as model_graph
 
     rewrites = {
         "none": lambda model: str(embedding.default_model().model),  # the file itself, as before `lighten`
@@ -134,7 +135,7 @@ def child(variant: Variant, texts_path: Path, vectors_path: Path | None) -> dict
     """One fresh process: load, 50 questions, a batch; `vectors_path`: also embed everything and save."""
     if variant.rewrite == "gathers+dqmm":
         import onnx  # noqa: F401  (imported before the baseline: its 17 MB are the bench's, not the model's)
-    from bot.search.embedding import Embedder, default_model
+    from bot.search.models.embedding import Embedder, default_model
 
     install(variant)
     texts = json.loads(texts_path.read_text())

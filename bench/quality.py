@@ -45,14 +45,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.cli import answer_json  # noqa: E402
-from bot.search.answer.rerank import DEFAULT_COMBINATION  # noqa: E402
-from bot.search.embedding import Embedder, default_model  # noqa: E402
-from bot.search.reranker import Reranker, default_reranker  # noqa: E402
-from bot.search.engine import Answer, Answering, Engine, SearchSettings  # noqa: E402
-from bot.search.index import BM25Index  # noqa: E402
 from bot.search.answer.question import analyse  # noqa: E402
+from bot.search.answer.rerank import DEFAULT_COMBINATION  # noqa: E402
 from bot.search.answer.select import Abstention  # noqa: E402
-from bot.search.tokens import tokenize  # noqa: E402
+from bot.search.engine import Answer, Answering, Engine, SearchSettings  # noqa: E402
+from bot.search.index.bm25 import BM25Index  # noqa: E402
+from bot.search.index.tokens import tokenize  # noqa: E402
+from bot.search.models.embedding import Embedder, default_model  # noqa: E402
+from bot.search.models.reranker import Reranker, default_reranker  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 DATA = ROOT / "bench" / ".data"

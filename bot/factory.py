@@ -16,10 +16,15 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.memory import trim
-from bot.search.embedding import Embedder, ModelError, default_model, folder_model
 from bot.search.engine import Engine, Progress, SearchSettings
-from bot.search.reranker import Reranker, default_reranker
-from bot.search.tokens import clear_caches
+from bot.search.index.tokens import clear_caches
+from bot.search.models.embedding import (
+    Embedder,
+    ModelError,
+    default_model,
+    folder_model,
+)
+from bot.search.models.reranker import Reranker, default_reranker
 
 log = logging.getLogger(__name__)
 Later = Callable[[Engine | None], None]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.search.embedding import default_model
+from bot.search.models.embedding import default_model
 
 ORCHARD = Path(__file__).resolve().parent / "fixtures" / "orchard"
 REPO = Path(__file__).resolve().parents[1]

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from search.tiny_model import write_tiny_model
+from tiny_model import write_tiny_model
 
 from bot import factory
 from bot.config import Settings
 from bot.factory import cache_dir, load_engine
 from bot.search.engine import Engine
-from bot.search.reranker import default_reranker
+from bot.search.models.reranker import default_reranker
 
 ORCHARD = Path(__file__).resolve().parent / "fixtures" / "orchard"
 

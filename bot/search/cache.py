@@ -3,7 +3,7 @@
 The fingerprint hashes every article file's bytes, the metadata file, the engine settings and
 the source of the search modules themselves, so editing an article or upgrading the bot
 rebuilds the index instead of serving a stale one. A file's hash is taken from the stat record
-beside the index (bot.search.file_hashes) while its size and times are unchanged, so a restart
+beside the index (bot.search.index.file_hashes) while its size and times are unchanged, so a restart
 reads only the files that changed.
 
 Sentence vectors live beside the index, one file per model (named by the model file's
@@ -26,12 +26,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bot.search.file_hashes import RECORD_FILE, FileHashes
-from bot.search.index import BM25Index
-from bot.search.read.corpus import ARTICLE_SUFFIXES, MAX_FILE_BYTES, METADATA_FILE, Article, site_files
-from bot.search.spelling import Speller
-from bot.search.store import load_arrays, save_arrays
-from bot.search.table import SentenceTable
+from bot.search.index.bm25 import BM25Index
+from bot.search.index.file_hashes import RECORD_FILE, FileHashes
+from bot.search.index.spelling import Speller
+from bot.search.index.store import load_arrays, save_arrays
+from bot.search.index.table import SentenceTable
+from bot.search.read.corpus import (
+    ARTICLE_SUFFIXES,
+    MAX_FILE_BYTES,
+    METADATA_FILE,
+    Article,
+    site_files,
+)
 
 if TYPE_CHECKING:
     from bot.search.engine import Engine, SearchSettings
@@ -48,7 +54,7 @@ def fingerprint(folder: Path, settings: SearchSettings, cache_dir: Path | None =
     """A digest of everything an engine built from `folder` depends on.
 
     With `cache_dir`, a file whose stat is unchanged since it was last hashed there is not read
-    again (see bot.search.file_hashes); the digest is the same either way.
+    again (see bot.search.index.file_hashes); the digest is the same either way.
     """
     digest = hashlib.sha256()
     digest.update(json.dumps(asdict(settings), sort_keys=True).encode())

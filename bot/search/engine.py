@@ -24,22 +24,29 @@ from pathlib import Path
 import numpy as np
 
 from bot.search import cache
-from bot.search.checkpoint import Checkpoint, checkpoint_path, read_checkpoint
-from bot.search.embedding import Embedder
 from bot.search.answer.fuse import LEXICAL_WEIGHT, fuse
-from bot.search.index import BM25Index
 from bot.search.answer.question import Question, analyse, smooth_idf
 from bot.search.answer.rerank import DEFAULT_COMBINATION, Combination, rerank
 from bot.search.answer.retrieve import Candidates, Lexical, Semantic, retrieve
 from bot.search.answer.select import Abstention, Candidate, select
-from bot.search.read.corpus import Article, Articles, CorpusError, Document, read_folder, require_folder
+from bot.search.index.bm25 import BM25Index
+from bot.search.index.checkpoint import Checkpoint, checkpoint_path, read_checkpoint
+from bot.search.index.spelling import Speller
+from bot.search.index.store import StoreError, why_not_saved
+from bot.search.index.table import KINDS, SentenceTable, TableBuilder
+from bot.search.index.tokens import tokenize
+from bot.search.models.embedding import Embedder
+from bot.search.models.reranker import Reranker, shown
+from bot.search.read.corpus import (
+    Article,
+    Articles,
+    CorpusError,
+    Document,
+    read_folder,
+    require_folder,
+)
 from bot.search.read.sentences import Kind, Passage, title_of
 from bot.search.read.splitting import split_documents, workers_for
-from bot.search.reranker import Reranker, shown
-from bot.search.spelling import Speller
-from bot.search.store import StoreError, why_not_saved
-from bot.search.table import KINDS, SentenceTable, TableBuilder
-from bot.search.tokens import tokenize
 
 MAX_QUESTION_CHARS = 1000
 # Up to this many sentences every one is embedded when the index is built (about 15 minutes on

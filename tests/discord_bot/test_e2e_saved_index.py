@@ -19,7 +19,7 @@ from bot.discord_bot.text import highlight
 from bot.factory import cache_dir, load_engine
 from bot.search import cache
 from bot.search.engine import SearchSettings
-from bot.search.store import load_arrays, save_arrays
+from bot.search.index.store import load_arrays, save_arrays
 
 from .helpers import REPO, environment, finish, running_bot
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.search.embedding import Embedder, default_model
 from bot.search.engine import Engine
-from bot.search.reranker import Reranker, default_reranker
+from bot.search.models.embedding import Embedder, default_model
+from bot.search.models.reranker import Reranker, default_reranker
 
 SHIPPED = Path(__file__).resolve().parent.parent.parent / "corpus"
 

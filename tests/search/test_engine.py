@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 import rank_bm25
 
-from bot.search.read import splitting
 from bot.search.engine import Engine, SearchSettings
-from bot.search.tokens import tokenize
+from bot.search.index.tokens import tokenize
+from bot.search.read import splitting
 
 ORCHARD = Path(__file__).resolve().parent.parent / "fixtures" / "orchard"
 

@@ -16,7 +16,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.search.engine import MAX_QUESTION_CHARS, Answer, Engine
-from bot.search.tokens import tokenize
+from bot.search.index.tokens import tokenize
 
 ARTICLES = {
     "01_lighthouses.txt": """\

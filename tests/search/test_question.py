@@ -4,7 +4,7 @@ from made_up_corpus import idf, no_correction
 
 from bot.search.answer.question import Concept, Expects, analyse
 from bot.search.answer.select import satisfies
-from bot.search.spelling import Speller
+from bot.search.index.spelling import Speller
 
 
 def test_names_count_double_and_type_words_not_at_all() -> None:

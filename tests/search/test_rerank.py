@@ -14,10 +14,10 @@ from tiny_reranker import write_tiny_reranker
 from bot.search.answer.question import analyse
 from bot.search.answer.rerank import Combination
 from bot.search.answer.select import Abstention, Candidate, select
-from bot.search import embedding
-from bot.search.embedding import ModelError, ModelSpec, file_sha256
 from bot.search.engine import Answering, Engine
-from bot.search.reranker import Reranker, default_reranker
+from bot.search.models import embedding
+from bot.search.models.embedding import ModelError, ModelSpec, file_sha256
+from bot.search.models.reranker import Reranker, default_reranker
 
 ARTICLES = {
     "01-bees.txt": "Bees at Home\n\nThe hive sits by the orchard wall.\nEach bee makes a little honey in summer.\n",

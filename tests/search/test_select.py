@@ -3,8 +3,16 @@
 from made_up_corpus import idf, no_correction
 
 from bot.search.answer.question import Expects, analyse
-from bot.search.answer.select import Candidate, coverage, group_duplicates, satisfies, select, similarity, sufficient
-from bot.search.tokens import tokenize
+from bot.search.answer.select import (
+    Candidate,
+    coverage,
+    group_duplicates,
+    satisfies,
+    select,
+    similarity,
+    sufficient,
+)
+from bot.search.index.tokens import tokenize
 
 
 def test_how_many_wants_a_number_of_the_thing_counted() -> None:

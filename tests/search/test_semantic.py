@@ -9,9 +9,9 @@ import pytest
 from tiny_model import write_tiny_model
 
 from bot.search import engine as engine_module
-from bot.search.embedding import Embedder, default_model, folder_model
 from bot.search.engine import Engine
-from bot.search.reranker import Reranker, default_reranker
+from bot.search.models.embedding import Embedder, default_model, folder_model
+from bot.search.models.reranker import Reranker, default_reranker
 
 ARTICLES = {
     "01-court.txt": """\

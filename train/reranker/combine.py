@@ -34,9 +34,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bot.search.answer.rerank import FEATURES, Combination  # noqa: E402
-from bot.search.embedding import Embedder, default_model  # noqa: E402
 from bot.search.engine import Answering, Engine  # noqa: E402
-from bot.search.reranker import Reranker, default_reranker  # noqa: E402
+from bot.search.models.embedding import Embedder, default_model  # noqa: E402
+from bot.search.models.reranker import Reranker, default_reranker  # noqa: E402
 from bot.search.read.sentences import split_sentences  # noqa: E402
 
 SEED = 20261205

@@ -27,8 +27,8 @@ from pathlib import Path
 from rank_bm25 import BM25Okapi
 from yes_no import yes_no_group
 
+from bot.search.index.tokens import tokenize
 from bot.search.read.sentences import split_sentences
-from bot.search.tokens import tokenize
 
 NO_SHARE = 0.25  # of yes/no questions, asked with another answer of their article (the answer is "no")
 NEGATIVES = 7  # per answerable question: 1 positive + 7 negatives is one softmax group of 8

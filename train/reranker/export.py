@@ -46,7 +46,7 @@ def quantize(source: Path, target: Path) -> None:
     """int8 weights, one scale per output channel; activations quantized as each batch runs.
 
     On a CPU with VNNI, 10 pairs of 57 tokens took 40 ms on one thread against 121 ms for
-    weight-only int8 (model_graph.lighten's MatMulNBits) and 98 ms in float32, with the same RSS;
+    weight-only int8 (graph.lighten's MatMulNBits) and 98 ms in float32, with the same RSS;
     per-channel scales kept logits within 0.23 of float32 (per-tensor: 0.72).
     """
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -58,7 +58,7 @@ def check(path: Path, model: CrossEncoder, tokenizer, pairs: list[tuple[str, str
     """The mean and largest difference in probability between the int8 file (loaded as the bot loads it) and PyTorch."""
     import onnxruntime
 
-    from bot.search.model_graph import lighten
+    from bot.search.models.graph import lighten
 
     session = onnxruntime.InferenceSession(lighten(path.read_bytes()), providers=["CPUExecutionProvider"])
     encoded = tokenizer([q for q, _ in pairs], [s for _, s in pairs], truncation="only_second", max_length=MAX_TOKENS, padding=True, return_tensors="np")

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
-from bot.search.tokens import STOPWORDS, fold, stem, tokenize, word_groups, words
+from bot.search.index.tokens import STOPWORDS, fold, stem, tokenize, word_groups, words
 
 # Nouns that name the kind of answer wanted ("which country", "what year") rather than its
 # content; right after a question word, the answering sentence rarely repeats them, so there

@@ -1,7 +1,7 @@
 """The fourth stage of answering: read each of the best candidates together with the question, and
 turn every signal into one probability that the sentence answers it.
 
-The reranker (a cross-encoder, bot/search/reranker.py) sees the question and the sentence at once,
+The reranker (a cross-encoder, bot/search/models/reranker.py) sees the question and the sentence at once,
 so it can tell a sentence that answers from one that is only about the same thing. Its logit is one
 feature of a logistic model, beside the signals retrieval already had; the model's weights were
 fitted on training-side data (train/reranker/combine.py), never by hand, and its probability is
@@ -17,7 +17,7 @@ import numpy as np
 
 from bot.search.answer.question import Question
 from bot.search.answer.select import Candidate, coverage, satisfies
-from bot.search.reranker import Reranker
+from bot.search.models.reranker import Reranker
 
 FEATURES = ("reranker", "semantic", "lexical", "coverage", "fits")
 

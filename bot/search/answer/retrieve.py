@@ -14,8 +14,8 @@ from threading import Lock
 
 import numpy as np
 
-from bot.search.embedding import Embedder
-from bot.search.index import BM25Index
+from bot.search.index.bm25 import BM25Index
+from bot.search.models.embedding import Embedder
 
 # Sentences each signal proposes. Measured on the dev set, WikiQA and SciFact (bench/quality.py):
 # the answer is in the union of both signals' best 30 for all but a few questions, and more

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.search.answer.question import Expects, Question
-from bot.search.tokens import fold, tokenize
+from bot.search.index.tokens import fold, tokenize
 
 MERGE_SIMILARITY = 0.5
 # One sentence restates another of its article when it holds nearly all of the other's information and

@@ -18,9 +18,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 
+from bot.search.index.tokens import tokenize, words_and_terms
 from bot.search.read.corpus import PIECE_CHARS, Document
 from bot.search.read.sentences import Flow, Passage, continue_passages
-from bot.search.tokens import tokenize, words_and_terms
 
 # Below this much text a single process is faster than starting workers (about 1 s to spawn
 # and import; 5 MB of text is about 40,000 sentences, 4 s on one core).

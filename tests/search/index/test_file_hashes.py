@@ -13,7 +13,7 @@ import pytest
 
 from bot.search import cache
 from bot.search.engine import Engine, SearchSettings
-from bot.search.file_hashes import RACY_WINDOW_NS, RECORD_FILE, FileHashes
+from bot.search.index.file_hashes import RACY_WINDOW_NS, RECORD_FILE, FileHashes
 
 STALE = "the articles or settings changed since the index was saved; rebuilt it"
 

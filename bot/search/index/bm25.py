@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from bot.search.store import pack_strings, unpack_strings
+from bot.search.index.store import pack_strings, unpack_strings
 
 VARIANTS = ("okapi", "l", "plus")
 _DEFAULT_DELTA = {"okapi": 0.0, "l": 0.5, "plus": 1.0}
@@ -233,7 +233,7 @@ class BM25Index:
         return totals
 
     def to_arrays(self) -> dict[str, np.ndarray]:
-        """Plain numeric arrays (no objects) for `bot.search.store`, under names starting "bm25."."""
+        """Plain numeric arrays (no objects) for `bot.search.index.store`, under names starting "bm25."."""
         blob, string_offsets = pack_strings(list(self.vocabulary))
         p = self.params
         return {

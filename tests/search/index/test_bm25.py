@@ -9,7 +9,7 @@ import rank_bm25
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.search.index import BM25Index
+from bot.search.index.bm25 import BM25Index
 
 CORPUS = [
     ["hello", "there", "good", "man"],

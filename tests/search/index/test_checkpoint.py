@@ -10,9 +10,9 @@ import pytest
 from tiny_model import write_tiny_model
 
 from bot.search import engine as engine_module
-from bot.search.checkpoint import checkpoint_path
-from bot.search.embedding import Embedder, folder_model
 from bot.search.engine import Engine
+from bot.search.index.checkpoint import checkpoint_path
+from bot.search.models.embedding import Embedder, folder_model
 
 PLACES = ("harbour", "orchard", "sea", "hive")
 THINGS = ("ship", "boat", "vessel", "bee", "honey", "apple")

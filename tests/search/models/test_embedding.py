@@ -11,8 +11,14 @@ import onnxruntime
 import pytest
 from tiny_model import write_tiny_model
 
-from bot.search import embedding
-from bot.search.embedding import Embedder, ModelError, default_model, file_sha256, folder_model
+from bot.search.models import embedding
+from bot.search.models.embedding import (
+    Embedder,
+    ModelError,
+    default_model,
+    file_sha256,
+    folder_model,
+)
 
 
 @pytest.fixture(scope="module")

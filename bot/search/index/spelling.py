@@ -22,8 +22,8 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from bot.search.embedding import MODEL_DATA
-from bot.search.store import pack_strings, unpack_strings
+from bot.search.models.embedding import MODEL_DATA
+from bot.search.index.store import pack_strings, unpack_strings
 
 MIN_WORD_CHARS = 5
 
@@ -49,7 +49,7 @@ class Speller:
         return max(sorted(candidates), key=lambda known: self.counts[known])
 
     def to_arrays(self) -> dict[str, np.ndarray]:
-        """The words, their counts and the deletion index as plain arrays for `bot.search.store`, under "speller."."""
+        """The words, their counts and the deletion index as plain arrays for `bot.search.index.store`, under "speller."."""
         blob, offsets = pack_strings(self._words)
         keys, words = self._deletion_index()
         return {

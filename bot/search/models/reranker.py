@@ -2,7 +2,7 @@
 well the sentence answers it (a logit; higher is better).
 
 Trained for this bot from all-MiniLM-L6-v2 on train splits only (train/reranker/, the model card
-in model_data/reranker/README.md), shipped as int8 ONNX in this package and pinned by checksum,
+in models/data/reranker/README.md), shipped as int8 ONNX in this package and pinned by checksum,
 like the sentence model (embedding.py): a model is data, loaded and checked, never code.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.search.embedding import MODEL_DATA, ModelError, ModelSpec, load_session
+from bot.search.models.embedding import MODEL_DATA, ModelError, ModelSpec, load_session
 
 # What the model was trained with (train/reranker/train.py MAX_TOKENS): question, sentence and title.
 MAX_TOKENS = 96
@@ -22,7 +22,7 @@ BATCH_PAIRS = 4
 
 
 def default_reranker() -> ModelSpec:
-    """The shipped reranker (model_data/reranker), reading the sentence model's own tokenizer."""
+    """The shipped reranker (models/data/reranker), reading the sentence model's own tokenizer."""
     return ModelSpec(
         name="answer reranker, MiniLM-L6 cross-encoder (int8 ONNX)",
         model=MODEL_DATA / "reranker" / "model.onnx",
@@ -31,7 +31,7 @@ def default_reranker() -> ModelSpec:
         tokenizer_sha256="be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
         max_tokens=MAX_TOKENS,
         licence="Apache-2.0 (weights from all-MiniLM-L6-v2); trained on CC BY-SA 4.0 and MSR research data",
-        source="bot/search/model_data/reranker, made by train/reranker",
+        source="bot/search/models/data/reranker, made by train/reranker",
         lighten=False,  # onnxruntime's dynamic int8 operators already keep its weights int8
     )
 

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.search.store import write_atomically
+from bot.search.index.store import write_atomically
 
 RECORD_FILE = "files.json"
 _FORMAT = "corpus-answer-bot/file-hashes"

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.search.cache import VECTOR_DTYPE, vectors_path
-from bot.search.store import write_atomically
+from bot.search.index.store import write_atomically
 
 FORMAT = b"corpus-answer-bot/vector-checkpoint 1"
 _COUNT = 8

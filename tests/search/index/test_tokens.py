@@ -1,6 +1,6 @@
 """Questions and sentences become terms through one function."""
 
-from bot.search.tokens import tokenize
+from bot.search.index.tokens import tokenize
 
 
 def test_case_quotes_and_possessives_fold_away() -> None:

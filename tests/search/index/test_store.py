@@ -10,12 +10,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.search.index import BM25Index
-from bot.search.store import VERSION, StoreError, load_arrays, pack_strings, save_arrays, unpack_strings, why_not_saved
-from bot.search.table import SentenceTable
+from bot.search.index.bm25 import BM25Index
+from bot.search.index.store import (
+    VERSION,
+    StoreError,
+    load_arrays,
+    pack_strings,
+    save_arrays,
+    unpack_strings,
+    why_not_saved,
+)
+from bot.search.index.table import SentenceTable
 
 META = {"fingerprint": "abc123", "sentences": 3}
-ORCHARD = Path(__file__).resolve().parents[1] / "fixtures" / "orchard"
+ORCHARD = Path(__file__).resolve().parents[2] / "fixtures" / "orchard"
 ARRAYS = {
     "doc_ids": np.array([0, 2, 1], dtype=np.int32),
     "weights": np.array([0.5, 1.25], dtype=np.float64),
@@ -260,9 +268,9 @@ def test_a_damaged_or_crafted_sentence_table_is_refused(damage, reason):
 def test_a_full_disk_under_the_index_cache_is_named_as_such_and_leaves_nothing_behind(tmp_path, monkeypatch):
     """The save fails part-way with ENOSPC: the warning says the disk is full (not "check permissions"),
     no temporary file is left, and the engine still serves."""
-    from bot.search import store
     from bot.search.engine import Engine
-    from bot.search.file_hashes import RECORD_FILE
+    from bot.search.index import store
+    from bot.search.index.file_hashes import RECORD_FILE
 
     def fill_the_disk(file, **arrays):
         file.write(b"PK\x03\x04" + b"\0" * 100)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from functools import lru_cache, wraps
 from typing import TypeVar
 
-from bot.search.english_stemmer import EnglishStemmer
+from bot.search.index.english_stemmer import EnglishStemmer
 
 # NLTK's English stopword list (its data package is a download we may not use), plus the
 # filler words of chat questions ("pls", "lol"), which carry no meaning in either direction.

@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.search import spelling
 from bot.search.engine import Engine
-from bot.search.spelling import Speller
+from bot.search.index import spelling
+from bot.search.index.spelling import Speller
 
 speller = Speller({"microsoft": 12, "partnership": 5, "partnerships": 2, "cloud": 4})
 

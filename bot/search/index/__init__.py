@@ -1,0 +1,1 @@
+"""What is built once and searched: tokens, BM25 postings, the sentence table, vectors and their files."""
