@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import re
 import time
 from array import array
 from collections import Counter
@@ -25,7 +26,7 @@ import numpy as np
 
 from bot.search import cache
 from bot.search.answer.fuse import LEXICAL_WEIGHT, fuse
-from bot.search.answer.question import Question, analyse, smooth_idf
+from bot.search.answer.question import Question, analyse, is_acronym, smooth_idf, spelt_out
 from bot.search.answer.rerank import DEFAULT_COMBINATION, Combination, rerank
 from bot.search.answer.retrieve import Candidates, Lexical, Semantic, retrieve
 from bot.search.answer.select import Abstention, Candidate, select
@@ -49,6 +50,9 @@ from bot.search.read.sentences import Kind, Passage, title_of
 from bot.search.read.splitting import split_documents, workers_for
 
 MAX_QUESTION_CHARS = 1000
+# Candidates read for an acronym spelt out (Engine._spelt_out). Not fitted: few, since each sentence read is
+# another chance of a match of initials by chance; the sentence the question is about is usually first.
+SPELT_OUT_IN = 3
 # Up to this many sentences every one is embedded when the index is built (about 15 minutes on
 # 2 cores, 150 MB of vectors); past it, embedding all of them stops paying, so only the
 # sentences BM25 finds are embedded, when a question needs them (see README, "Scale").
@@ -502,9 +506,11 @@ class Engine:
         if self._semantic is None and not any(term in self.index.vocabulary for term in question.terms):
             return [], "none of the question's words appear in the articles"
         unknown_names = question.unknown_names(self._mentioned)
-        if unknown_names:
-            return [], f"the articles never mention {', '.join(dict.fromkeys(unknown_names))}"
+        if unknown_names and not all(map(is_acronym, unknown_names)):
+            return [], self._never_mentioned(unknown_names)
         ranked = self._candidates(question, top_k)
+        if unknown_names:
+            return self._spelt_out(text, unknown_names, ranked, top_k)
         groups, reason = select(question, ranked, top_k, self._idf, self.answering.abstention)
         wanted = set(question.terms)
         return [self._hit(group.best, group.others, wanted) for group in groups], reason
@@ -526,6 +532,24 @@ class Engine:
             # matched by retrieval's own order and rules (SciFact's claims: nDCG@10 0.659 so, 0.596 reranked).
             return ranked
         return rerank(question, ranked, self._rerank_text, self._reranker, self.answering.combination, at_least=top_k)
+
+    def _spelt_out(self, text: str, acronyms: list[str], ranked: list[Candidate], top_k: int) -> tuple[list[Hit], str]:
+        """The question asked again with each acronym the articles never write replaced by the words the best
+        candidates spell it out with ("the Delaware AG": "the Delaware attorney general"), or refused.
+
+        Only the best few candidates are read: an acronym of two letters matches the initials of some two
+        words in most long lists.
+        """
+        for acronym in dict.fromkeys(acronyms):
+            words = next(filter(None, (spelt_out(acronym, c.text) for c in ranked[:SPELT_OUT_IN])), None)
+            if words is None:
+                return [], self._never_mentioned(acronyms)
+            text = re.sub(rf"\b{acronym}\b", words, text)
+        return self._search(text, top_k)
+
+    @staticmethod
+    def _never_mentioned(names: list[str]) -> str:
+        return f"the articles never mention {', '.join(dict.fromkeys(names))}"
 
     def _mentioned(self, term: str) -> bool:
         """Whether the articles use a term anywhere, their titles and headings included."""

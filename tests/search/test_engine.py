@@ -170,6 +170,18 @@ def test_a_name_only_in_a_title_is_still_mentioned(tmp_path: Path) -> None:
     assert not answer.abstained and answer.hits[0].text.startswith("Zachary Michael Thomas")
 
 
+def test_an_acronym_the_articles_spell_out_is_mentioned_and_one_they_do_not_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "review.txt").write_text(
+        "The Delaware attorney general is reviewing the charity's new structure. "
+        "The review is expected to end in the spring.\n",
+        encoding="utf-8",
+    )
+    engine = Engine.from_dir(tmp_path)
+    answer = engine.ask("what is the Delaware AG reviewing?")
+    assert not answer.abstained and answer.hits[0].text.startswith("The Delaware attorney general")
+    assert engine.ask("what is the Delaware SEC reviewing?").reason == "the articles never mention SEC"
+
+
 def test_parts_that_do_not_fit_together_are_refused() -> None:
     engine = Engine.from_dir(ORCHARD)
     parts = (engine.sources(), engine.table, engine.index)

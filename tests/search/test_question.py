@@ -1,8 +1,9 @@
 """How a question is read: its terms, concepts, names and the kind of fact it wants."""
 
+import pytest
 from made_up_corpus import idf, no_correction
 
-from bot.search.answer.question import Concept, Expects, analyse
+from bot.search.answer.question import Concept, Expects, analyse, is_acronym, spelt_out
 from bot.search.answer.select import satisfies
 from bot.search.index.spelling import Speller
 
@@ -97,3 +98,22 @@ def test_a_question_asks_and_a_claim_or_keywords_do_not() -> None:
     for statement in ("stargate cost", "tell me about stargate", "Cells divide when exposed to light.",
                       "The genes which control growth are known."):
         assert not analyse(statement, idf, no_correction).asks, statement
+
+
+def test_an_acronym_is_written_in_capitals() -> None:
+    assert [is_acronym(name) for name in ("AG", "IPO", "Ag", "OpenAI", "A", "G7")] == [True, True, False, False, False, False]
+
+
+@pytest.mark.parametrize(
+    ("acronym", "text", "words"),
+    [
+        ("AG", "the Delaware attorney general said", "attorney general"),
+        ("SEC", "the Securities and Exchange Commission", "securities and exchange commission"),
+        ("FTC", "a federal trade commission inquiry", "federal trade commission"),
+        ("AG", "a big gain", None),  # "a" is a stopword, not a word an acronym stands for
+        ("SEC", "in a second of its", None),
+        ("IPO", "an initial offering", None),  # a letter missing
+    ],
+)
+def test_an_acronym_is_spelt_out_by_the_initials_of_consecutive_words(acronym: str, text: str, words: str | None) -> None:
+    assert spelt_out(acronym, text) == words

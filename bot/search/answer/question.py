@@ -62,6 +62,9 @@ class Expects(Enum):
 
 # Chat markup that is not words: mentions (@everyone too), custom emoji, links, markdown emphasis and quotes.
 _MARKUP = re.compile(r"<(?:[@#][!&]?|a?:\w+:)\d+>|@(?:everyone|here)\b|https?://\S+|[*_~`|>]+")
+# Small words a spelt-out name may hold that its acronym skips: "Securities and Exchange Commission", SEC.
+_JOINING = frozenset({"of", "and", "the", "for", "on", "in", "to", "de"})
+_LETTERS = re.compile(r"[^\W\d_]+")
 _CAPITALISED = re.compile(r"\b[A-Z][\w'’-]*|\b\w+[A-Z]\w*")
 _ASKS_NUMBER = re.compile(r"\bhow (many|much)\b|\bwhat (percentage|percent|share|amount|number)\b")
 _ASKS_TIME = re.compile(r"\b(what year|which year|what date|in what year|by what year|how long ago)\b")
@@ -112,6 +115,32 @@ class Question:
     def unknown_names(self, known: Callable[[str], bool]) -> list[str]:
         """Names none of whose forms ("Web-based": web, based, webbased) the corpus knows."""
         return [c.name for c in self.concepts if c.name and not any(known(term) for term in c.terms)]
+
+
+def is_acronym(name: str) -> bool:
+    """Whether a name is written as an acronym ("AG", "IPO"), which an article may only spell out."""
+    return 2 <= len(name) <= 6 and name.isalpha() and name.isupper()
+
+
+def spelt_out(acronym: str, text: str) -> str | None:
+    """The consecutive content words of `text` whose initials are the acronym's letters, small joining words
+    allowed between them ("attorney general" for AG, "securities and exchange commission" for SEC), or None."""
+    letters = acronym.lower()
+    found = _LETTERS.findall(text.lower())
+    for start, first in enumerate(found):
+        if first[0] != letters[0] or first in STOPWORDS:
+            continue
+        matched, end = 1, start + 1
+        while matched < len(letters) and end < len(found):
+            word = found[end]
+            if word[0] == letters[matched] and word not in STOPWORDS:
+                matched += 1
+            elif word not in _JOINING:
+                break
+            end += 1
+        if matched == len(letters):
+            return " ".join(found[start:end])
+    return None
 
 
 def analyse(question: str, idf: Callable[[str], float], correct: Callable[[str], str | None]) -> Question:
