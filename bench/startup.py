@@ -3,6 +3,7 @@
     python bench/startup.py validity [--files 25000]     # hashing every file against trusting the stat record
     python bench/startup.py cli [--runs 7]               # `python -m bot ask` from a saved index, per mode
     python bench/startup.py stages                       # where the default mode's start goes (after `cli`)
+    python bench/startup.py floor [--runs 7]             # the same models' work with no bot code (after `cli`)
 
 Files are generated into bench/.data/ (git-ignored). This is a report, not a test: nothing here fails a build.
 """
@@ -128,17 +129,72 @@ def stages() -> None:
         print(f"| {stage} | {seconds:.2f} |")
 
 
+# The default mode's unavoidable work with none of the bot's code: start Python, import numpy, onnxruntime and
+# tokenizers, check both model files' sha256 and their kept graphs', make the two sessions from the kept graphs
+# with optimizations off (as the bot does), embed the question and score 8 candidate sentences.
+_FLOOR = """
+import hashlib, sys
+from pathlib import Path
+import numpy as np, onnxruntime as ort
+from tokenizers import Tokenizer
+models, kept, tokenizer_file, question = sys.argv[1:3], sorted(Path(sys.argv[3]).glob("*.onnx")), sys.argv[4], sys.argv[5]
+for path in [*models, *kept]:
+    with open(path, "rb") as file:
+        hashlib.file_digest(file, "sha256")
+tokenizer = Tokenizer.from_file(tokenizer_file)
+options = ort.SessionOptions()
+options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+options.enable_cpu_mem_arena = False
+options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # as the bot: idle threads do not spin
+sessions = {path.name[:16]: ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"]) for path in kept}
+embedder = next(s for name, s in sessions.items() if not name.startswith("04bf6297"))
+reranker = sessions["04bf6297cd2878fa"]
+encoding = tokenizer.encode(question)
+ids = np.array([encoding.ids], dtype=np.int64)
+feed = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+if "token_type_ids" in {i.name for i in embedder.get_inputs()}:
+    feed["token_type_ids"] = np.zeros_like(ids)
+embedder.run(None, feed)
+pairs = tokenizer.encode_batch([(question, "OpenAI faced a lawsuit from one of its co-founders over the mission it was founded for, which "
+                                 "kept the company in the headlines for months, the article says.")] * 8)
+ids = np.array([p.ids for p in pairs], dtype=np.int64)
+reranker.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.array([p.type_ids for p in pairs], dtype=np.int64)})
+"""
+
+
+def floor(runs: int) -> None:
+    """CPU seconds of the default mode's unavoidable work with no bot code (see _FLOOR), beside the CLI's."""
+    from bot.search.models.embedding import default_model
+    from bot.search.models.reranker import default_reranker
+
+    sentence_model, reranker = default_model(), default_reranker()
+    kept = DATA / "startup-cache" / "models"
+    models = [str(sentence_model.model), str(reranker.model)]
+    args = [sys.executable, "-c", _FLOOR, *models, str(kept), str(sentence_model.tokenizer), QUESTION]
+    cpu = []
+    for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run(args, check=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    print(f"| floor: the models' work with no bot code | CPU, median of {runs} (s) |\n|---|---|")
+    print(f"| Python, imports, 4 checksums, 2 sessions from kept graphs, 1 embedding, 8 pairs reranked | {statistics.median(cpu):.2f} |")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("validity").add_argument("--files", type=int, default=25_000)
     commands.add_parser("cli").add_argument("--runs", type=int, default=7)
     commands.add_parser("stages")
+    commands.add_parser("floor").add_argument("--runs", type=int, default=7)
     args = parser.parse_args(argv)
     if args.command == "validity":
         validity(args.files)
     elif args.command == "stages":
         stages()
+    elif args.command == "floor":
+        floor(args.runs)
     else:
         cli(args.runs)
     return 0
