@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 
 from bot.search.models.embedding import MODEL_DATA
+from bot.search.index.mapped import Mapped
 from bot.search.index.store import pack_strings, unpack_strings
 
 MIN_WORD_CHARS = 5
@@ -62,7 +63,12 @@ class Speller:
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> Speller:
-        """The speller `to_arrays` saved, index included; ValueError if the arrays do not fit together."""
+        """The speller `to_arrays` saved, index included; ValueError if the arrays do not fit together.
+
+        From a mapped file, its arrays are checked against their CRCs first: all of them are read here.
+        """
+        if isinstance(arrays, Mapped):
+            arrays.verify(*(name for name in arrays if name.startswith("speller.")))
         words = unpack_strings(arrays["speller.words"], arrays["speller.word_offsets"])
         counts, keys, numbers = arrays["speller.counts"], arrays["speller.deletion_keys"], arrays["speller.deletion_words"]
         if counts.shape != (len(words),) or keys.dtype != np.uint64 or numbers.dtype != np.int32 or keys.shape != numbers.shape:
