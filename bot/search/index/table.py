@@ -6,6 +6,7 @@ little more than their text, and a sentence becomes a string only when it is sho
 
 from __future__ import annotations
 
+import codecs
 from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ _DTYPES = {
     "sentence.article": np.dtype(np.int32),
     "sentence.kind": np.dtype(np.uint8),
 }
+_UTF8_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -105,9 +107,13 @@ class SentenceTable:
 
 
 def _check_utf8(blob: np.ndarray) -> None:
-    """Raise ValueError unless `blob` is UTF-8: arrays in memory, not from a mapped file, are checked whole at once."""
+    """Raise ValueError unless `blob` is UTF-8, decoding a chunk at a time to keep memory flat."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(blob)
     try:
-        blob.tobytes().decode("utf-8")
+        for start in range(0, len(view), _UTF8_CHUNK):
+            decoder.decode(view[start : start + _UTF8_CHUNK])
+        decoder.decode(b"", final=True)
     except UnicodeDecodeError as error:
         raise ValueError(f"sentence text is not UTF-8 ({error.reason})") from None
 
