@@ -186,6 +186,16 @@ def restart_stages(files: int) -> None:
     print(f"| restart stage, {files:,} files, in one process | wall (s) | CPU (s) |\n|---|---|---|")
     for stage, wall, cpu in marks:
         print(f"| {stage} | {wall:.3f} | {cpu:.3f} |")
+    anonymous, mapped = (_status_mb(field) for field in ("RssAnon", "RssFile"))
+    print(f"\nRSS after these answers: {anonymous:.0f} MB private, {mapped:.0f} MB of mapped files (shared by every process mapping them)")
+
+
+def _status_mb(field: str) -> float:
+    """A line of /proc/self/status in MB (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def main(argv: list[str] | None = None) -> int:
