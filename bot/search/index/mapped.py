@@ -13,7 +13,8 @@ Damage must still be refused, without reading every byte to find it:
   big ones (postings, sentence text) a block at a time, the first time a question touches it (`check`).
 A damaged block found then raises StoreError and removes the file (if it is still the one mapped),
 so the next start rebuilds it. Saves are atomic (`store.write_atomically`): a process that mapped
-the old file keeps reading it, whole, after a new one replaces it.
+the old file keeps reading it, whole, after a new one replaces it. (A mapped file cut short in place
+would fault the process that reads past its end; nothing here writes a saved file in place.)
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ _PREFIX = len(MAGIC) + _LENGTH + _DIGEST
 ALIGN = 64  # every array starts at a multiple of this (a cache line; any dtype's alignment)
 # Bytes per CRC: a page. Questions read scattered sentences and short posting lists, so a block is what one
 # read touches; with 64 KiB blocks a 1M-sentence index's first 400 questions hashed 97 MB and took 0.5 ms
-# more at the median than the .npz (bench/run.py's questions). 37,000 CRCs (150 KB) for that index.
+# more at the median than the .npz (bench/run.py's questions). 34,484 CRCs (135 KB) for that 136 MB file.
 BLOCK = 1 << 12
 _CRC = np.dtype("<u4")
 _DTYPE = re.compile(r"[<>|][iufbU][0-9]{1,2}")  # plain numbers and fixed-width text: never objects
