@@ -14,9 +14,10 @@ from probe import latency_ms, peak_rss_mb, reset_peak_rss, rss_mb, timed
 from rank_bm25 import BM25Okapi
 
 from bot.search.index.bm25 import BM25Index
-from bot.search.index.store import load_arrays, save_arrays
+from bot.search.index.mapped import load_mapped, save_mapped
 
 TOP_K = 5
+INDEX_FILE = "index.mapped"
 WARM_UP = 10
 
 
@@ -28,7 +29,7 @@ def build(workdir: Path, size: int, seed: int, n_questions: int, articles: bool)
     index, build_s = timed(BM25Index.build, corpus.documents)
     build_peak_mb = peak_rss_mb()
     arrays = index.to_arrays()
-    _, save_s = timed(save_arrays, workdir / "index.npz", arrays, {"size": size, "seed": seed})
+    _, save_s = timed(save_mapped, workdir / INDEX_FILE, arrays, {"size": size, "seed": seed})
     questions = {
         "rare": synthetic.questions(corpus, n_questions, seed + 1, common=False),
         "common": synthetic.questions(corpus, n_questions, seed + 2, common=True),
@@ -42,16 +43,17 @@ def build(workdir: Path, size: int, seed: int, n_questions: int, articles: bool)
         "build_peak_mb": build_peak_mb,
         "input_mb": input_mb,
         "save_s": save_s,
-        "file_mb": (workdir / "index.npz").stat().st_size / 2**20,
+        "file_mb": (workdir / INDEX_FILE).stat().st_size / 2**20,
         "postings": len(arrays["bm25.doc_ids"]),
         "terms": len(index.vocabulary),
     }
 
 
 def load(workdir: Path, size: int, seed: int) -> BM25Index:
-    arrays = load_arrays(workdir / "index.npz", {"size": size, "seed": seed})
+    """The saved index, memory-mapped as the engine's is: its postings are checked as queries first read them."""
+    arrays = load_mapped(workdir / INDEX_FILE, {"size": size, "seed": seed})
     if arrays is None:
-        raise FileNotFoundError(workdir / "index.npz")
+        raise FileNotFoundError(workdir / INDEX_FILE)
     return BM25Index.from_arrays(arrays)
 
 

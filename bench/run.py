@@ -231,6 +231,7 @@ def _engine_rows() -> list[Row]:
         Row("peak RSS building (MB)", pick(lambda r: None, lambda r: r["build"]["peak_mb"]), "{:.0f}"),
         Row("restart from the saved index (s)", pick(lambda r: None, _restart), "{:.2f}"),
         Row("ask p50 / p99 (ms)", pick(lambda r: _pair(r["in_process"]["ask"]), lambda r: _pair(r["serve"]["ask"]))),
+        Row("ask CPU p50 / p99 (ms)", pick(lambda r: _pair(r["in_process"]["ask_cpu"]), lambda r: _pair(r["serve"]["ask_cpu"]))),
         Row("peak RSS serving (MB)", pick(lambda r: r["in_process"]["peak_mb"], lambda r: r["serve"]["peak_mb"]), "{:.0f}"),
         Row("`python -m bot ask` → first answer, first run ever (s)", pick(lambda r: r["cli_cold_s"], lambda r: None), "{:.2f}"),
         Row("`python -m bot ask` → first answer, saved index (s)", pick(lambda r: r["cli_warm_s"], lambda r: None), "{:.2f}"),

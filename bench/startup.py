@@ -4,6 +4,7 @@
     python bench/startup.py cli [--runs 7]               # `python -m bot ask` from a saved index, per mode
     python bench/startup.py stages                       # where the default mode's start goes (after `cli`)
     python bench/startup.py floor [--runs 7]             # the same models' work with no bot code (after `cli`)
+    python bench/startup.py restart [--files 25000]      # SEMANTIC=off over 1M sentences: first build, then restarts
 
 Files are generated into bench/.data/ (git-ignored). This is a report, not a test: nothing here fails a build.
 """
@@ -90,11 +91,17 @@ def cli(runs: int) -> None:
         print(f"| {name} | {statistics.median(wall):.2f} | {statistics.median(cpu):.2f} |")
 
 
-def _ask(env: dict[str, str]) -> tuple[float, float]:
+def _corpus_question(folder: Path) -> str:
+    """A question made of the first article's first words, so BM25 has postings to read."""
+    words = (folder / "article-00000.txt").read_text(encoding="utf-8").split()[:4]
+    return f"what about {' '.join(words).lower()}?"
+
+
+def _ask(env: dict[str, str], question: str = QUESTION) -> tuple[float, float]:
     """Wall and CPU seconds of one `python -m bot ask`."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "bot", "ask", QUESTION], cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "bot", "ask", question], cwd=ROOT, env=env, check=True, capture_output=True)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
@@ -181,6 +188,69 @@ def floor(runs: int) -> None:
     print(f"| Python, imports, 4 checksums, 2 sessions from kept graphs, 1 embedding, 8 pairs reranked | {statistics.median(cpu):.2f} |")
 
 
+def restart(files: int, runs: int) -> None:
+    """`python -m bot ask` with SEMANTIC=off over `files` articles of 40 sentences: the first build (wall, CPU,
+    peak RSS), then restarts from the saved index (median wall and CPU to the printed answer), then where a
+    restart's time goes, in a fresh process (`restart_stages`)."""
+    folder = _articles(files)
+    cache = DATA / f"restart-{files}-cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    env = {**os.environ, "CORPUS_DIR": str(folder), "INDEX_CACHE": str(cache), "SEMANTIC": "off"}
+    question = _corpus_question(folder)
+    build_wall, build_cpu = _ask(env, question)
+    build_peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest child so far: this build
+    wall, cpu = zip(*(_ask(env, question) for _ in range(runs)))
+    stages = subprocess.run(
+        [sys.executable, __file__, "restart-stages", "--files", str(files)], env=env, check=True, capture_output=True, text=True
+    ).stdout
+    print(f"| `python -m bot ask`, SEMANTIC=off, {files:,} files ({files * SENTENCES_PER_FILE:,} sentences) | wall (s) | CPU (s) |")
+    print("|---|---|---|")
+    print(f"| first build, saved index written (peak RSS {build_peak_mb:.0f} MB: its largest process) | {build_wall:.2f} | {build_cpu:.2f} |")
+    print(f"| restart from the saved index to the printed answer, median of {runs} | {statistics.median(wall):.2f} | {statistics.median(cpu):.2f} |")
+    print(stages, end="")
+
+
+def restart_stages(files: int) -> None:
+    """Wall and CPU seconds of each stage of a SEMANTIC=off restart, in this (fresh) process."""
+    marks = []
+    wall_started, cpu_started = time.perf_counter(), time.process_time()
+
+    def mark(stage: str) -> None:
+        wall, cpu = time.perf_counter() - wall_started, time.process_time() - cpu_started
+        marks.append((stage, wall - sum(m[1] for m in marks), cpu - sum(m[2] for m in marks)))
+
+    from bot.config import load_settings
+    from bot.factory import cache_dir
+    from bot.search import cache
+    from bot.search.engine import SearchSettings
+
+    mark("imports")
+    settings = load_settings()
+    folder, search = cache_dir(settings), SearchSettings(ignore=settings.corpus_ignore)
+    digest = cache.fingerprint(settings.corpus_dir, search, folder)
+    mark("deciding the saved index is valid (stat record)")
+    engine = cache.load(folder / cache.CACHE_FILE, digest, search)
+    assert engine is not None, "the saved index was not reused"
+    mark("loading the saved index")
+    engine.ask(_corpus_question(settings.corpus_dir))
+    mark("the first answer (the first article's words: postings and text read)")
+    engine.ask(QUESTION)
+    mark("then a question of unknown words (the speller's saved index read)")
+    print(f"| restart stage, {files:,} files, in one process | wall (s) | CPU (s) |\n|---|---|---|")
+    for stage, wall, cpu in marks:
+        print(f"| {stage} | {wall:.3f} | {cpu:.3f} |")
+    anonymous, mapped = (_status_mb(field) for field in ("RssAnon", "RssFile"))
+    print(f"\nRSS after these answers: {anonymous:.0f} MB private, {mapped:.0f} MB of mapped files (shared by every process mapping them)")
+
+
+def _status_mb(field: str) -> float:
+    """A line of /proc/self/status in MB (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -188,9 +258,17 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("cli").add_argument("--runs", type=int, default=7)
     commands.add_parser("stages")
     commands.add_parser("floor").add_argument("--runs", type=int, default=7)
+    restarts = commands.add_parser("restart")
+    restarts.add_argument("--files", type=int, default=25_000)
+    restarts.add_argument("--runs", type=int, default=5)
+    commands.add_parser("restart-stages").add_argument("--files", type=int, default=25_000)
     args = parser.parse_args(argv)
     if args.command == "validity":
         validity(args.files)
+    elif args.command == "restart":
+        restart(args.files, args.runs)
+    elif args.command == "restart-stages":
+        restart_stages(args.files)
     elif args.command == "stages":
         stages()
     elif args.command == "floor":

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.search.cache import CACHE_FILE
 from bot.search.models.embedding import default_model
 
 ORCHARD = Path(__file__).resolve().parent / "fixtures" / "orchard"
@@ -107,7 +108,7 @@ def test_saved_files_are_readable_by_other_users(kept: Path) -> None:
     """Handling: `store.write_atomically` gives every saved file FILE_MODE (0644), as the README promises another
     user's process may reuse the saved index. Before, mkstemp's 0600 made that user rebuild it at every start."""
     saved = [path for path in kept.rglob("*") if path.is_file()]
-    assert {path.suffix for path in saved} >= {".npz", ".onnx", ".sha256"}
+    assert {path.suffix for path in saved} >= {".mapped", ".npz", ".onnx", ".sha256"}
     assert {path.name: stat.S_IMODE(path.stat().st_mode) for path in saved} == {path.name: 0o644 for path in saved}
 
 
@@ -128,7 +129,7 @@ def test_another_users_process_reuses_the_saved_index(monkeypatch: pytest.Monkey
         monkeypatch.setenv("INDEX_CACHE", str(shared / "cache"))
         ask = ["ask", "--json", "--corpus", str(shared / "orchard"), QUESTION]
         assert main(ask) == 0
-        (saved,) = (shared / "cache").rglob("engine.npz")
+        (saved,) = (shared / "cache").rglob(CACHE_FILE)
         written = saved.stat().st_mtime_ns
         reading, writing = os.pipe()
         child = os.fork()

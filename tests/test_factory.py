@@ -14,6 +14,7 @@ from tiny_model import write_tiny_model
 from bot import factory
 from bot.config import Settings
 from bot.factory import cache_dir, load_engine
+from bot.search.cache import CACHE_FILE
 from bot.search.engine import Engine
 from bot.search.models.reranker import default_reranker
 
@@ -84,7 +85,7 @@ def test_a_restart_reuses_the_saved_index_and_its_vectors(tmp_path: Path) -> Non
     settings = Settings(corpus_dir=ORCHARD, index_cache=tmp_path)
     assert load_engine(settings).semantic_status.vectors == "built now"
     assert load_engine(settings).semantic_status.vectors == "saved index"
-    assert list(tmp_path.glob("orchard-*/engine.npz"))
+    assert list(tmp_path.glob(f"orchard-*/{CACHE_FILE}"))
 
 
 def test_a_bot_answers_by_bm25_while_the_sentence_vectors_are_built_then_gets_both_signals(

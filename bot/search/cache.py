@@ -29,6 +29,7 @@ import numpy as np
 from bot.search.index.bm25 import BM25Index
 from bot.search.index.file_hashes import RECORD_FILE, FileHashes
 from bot.search.index.spelling import Speller
+from bot.search.index.mapped import load_mapped, save_mapped
 from bot.search.index.store import load_arrays, save_arrays
 from bot.search.index.table import SentenceTable
 from bot.search.read.corpus import (
@@ -45,7 +46,8 @@ if TYPE_CHECKING:
 # Vectors are stored as float16 (half the disk; cosine changes by under 0.001) and searched as float32.
 VECTOR_DTYPE = np.float16
 
-CACHE_FILE = "engine.npz"
+CACHE_FILE = "engine.mapped"
+OLD_CACHE_FILE = "engine.npz"  # the saved engine before it was memory-mapped
 VECTORS_FILE = "vectors-{model}.npz"  # the model file's sha256, first 16 hex digits
 _SEARCH_CODE = Path(__file__).resolve().parent
 
@@ -79,41 +81,46 @@ def fingerprint(folder: Path, settings: SearchSettings, cache_dir: Path | None =
 
 
 def save(engine: Engine, path: Path, fingerprint: str) -> None:
-    header = {
+    """The engine's arrays, memory-mapped at the next start (bot.search.index.mapped); the previous version's file goes."""
+    meta = {
         "fingerprint": fingerprint,
         "articles": [asdict(article) for article in engine.sources()],
         "warnings": list(engine.warnings),
     }
     arrays = {
-        "header": np.array(json.dumps(header)),
         "indexed": engine.indexed,
         **engine.speller.to_arrays(),
         **engine.table.to_arrays(),
         **engine.index.to_arrays(),
     }
-    save_arrays(path, arrays, {"fingerprint": fingerprint})
+    save_mapped(path, arrays, meta)
+    with contextlib.suppress(OSError):  # a leftover: the next save tries again
+        (path.parent / OLD_CACHE_FILE).unlink(missing_ok=True)
 
 
 def load(path: Path, fingerprint: str, settings: SearchSettings) -> Engine | None:
     """The saved engine (without its semantic signal), None if there is none or it is stale.
 
-    StoreError or ValueError if it cannot be trusted.
+    StoreError or ValueError if it cannot be trusted. Its arrays stay memory-mapped: the postings and the
+    sentence text are read (and checked) only as questions reach them, and StoreError then names any damage.
     """
     from bot.search.engine import Engine
 
-    arrays = load_arrays(path, {})
+    arrays = load_mapped(path, {})
     if arrays is None:
         return None
     try:
-        header = json.loads(str(arrays["header"]))
-        if header.get("fingerprint") != fingerprint:
+        if arrays.meta.get("fingerprint") != fingerprint:
             return None
-        articles = [Article(**fields) for fields in header["articles"]]
+        articles = [Article(**fields) for fields in arrays.meta["articles"]]
         speller = Speller.from_arrays(arrays)
         table = SentenceTable.from_arrays(arrays)
-        indexed = arrays["indexed"].astype(np.int32, copy=False)
-        return Engine(articles, table, BM25Index.from_arrays(arrays), indexed, speller, settings, header["warnings"])
-    except (KeyError, TypeError, json.JSONDecodeError) as error:
+        indexed = arrays["indexed"]
+        if indexed.dtype != np.int32 or indexed.ndim != 1:
+            raise ValueError(f"saved engine's indexed sentences are {indexed.dtype} {indexed.shape}, expected 1-D int32")
+        arrays.verify("indexed")
+        return Engine(articles, table, BM25Index.from_arrays(arrays), indexed, speller, settings, arrays.meta["warnings"])
+    except (KeyError, TypeError) as error:
         raise ValueError(f"saved engine is incomplete ({error})") from error
 
 

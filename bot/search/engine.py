@@ -493,9 +493,16 @@ class Engine:
         return self.context_of(hit.sentence_id, window)
 
     def ask(self, question: str, top_k: int = 3) -> Answer:
-        """The best-supported sentences for `question`, or an abstention saying why."""
+        """The best-supported sentences for `question`, or an abstention saying why.
+
+        Damage in a memory-mapped saved index that this question was the first to read is such a reason:
+        the file is then removed, so the next start or `!reload` rebuilds it (bot.search.index.mapped).
+        """
         started = time.perf_counter()
-        hits, reason = self._search(question[:MAX_QUESTION_CHARS], max(1, top_k))
+        try:
+            hits, reason = self._search(question[:MAX_QUESTION_CHARS], max(1, top_k))
+        except StoreError as error:
+            hits, reason = [], str(error)
         elapsed = (time.perf_counter() - started) * 1000
         return Answer(question, tuple(hits), not hits, elapsed, reason)
 

@@ -1,6 +1,6 @@
 """End to end: `python -m bot run` with INDEX_CACHE never trusts a saved index it cannot vouch for.
 
-A crafted engine.npz carries the right format, version, fingerprint and even a correct checksum
+A crafted saved index carries the right format, version, fingerprint and even correct checksums
 (as anyone who can write the cache folder could make), but its sentence offsets point into the
 middle of UTF-8 characters. The bot must notice at load time, rebuild with a warning, and answer
 every question as a freshly built engine would.
@@ -19,7 +19,7 @@ from bot.discord_bot.text import highlight
 from bot.factory import cache_dir, load_engine
 from bot.search import cache
 from bot.search.engine import SearchSettings
-from bot.search.index.store import load_arrays, save_arrays
+from bot.search.index.mapped import load_mapped, save_mapped
 
 from .helpers import REPO, environment, finish, running_bot
 
@@ -38,12 +38,13 @@ QUESTIONS = (
 def craft_offsets_inside_characters(path: Path) -> set[int]:
     """Rewrite the saved index so each sentence holding a multi-byte character starts inside it.
 
-    The file is written by the store itself, so format, fingerprint and checksum are all valid.
+    The file is written by the store itself, so format, fingerprint and checksums are all valid.
     Returns the ids of the sentences whose text the crafted offsets change.
     """
-    arrays = load_arrays(path, {})
-    assert arrays is not None
-    blob, offsets = arrays["sentence.text"], arrays["sentence.text_offsets"].copy()
+    saved = load_mapped(path, {})
+    assert saved is not None
+    arrays = {name: np.array(array) for name, array in saved.items()}
+    blob, offsets = arrays["sentence.text"], arrays["sentence.text_offsets"]
     changed: set[int] = set()
     for sentence in range(len(offsets) - 1):
         inside = np.flatnonzero(blob[offsets[sentence] : offsets[sentence + 1]] & 0xC0 == 0x80)
@@ -51,15 +52,16 @@ def craft_offsets_inside_characters(path: Path) -> set[int]:
             offsets[sentence] += inside[0]
             changed.update({sentence - 1, sentence})
     arrays["sentence.text_offsets"] = offsets
-    save_arrays(path, arrays, {"fingerprint": cache.fingerprint(DEFAULT_CORPUS, SearchSettings())})
+    assert saved.meta["fingerprint"] == cache.fingerprint(DEFAULT_CORPUS, SearchSettings())
+    save_mapped(path, arrays, saved.meta)
     return changed
 
 
 async def test_a_crafted_saved_index_is_rebuilt_with_a_warning_and_every_answer_is_right(
     loopback: LoopbackDiscord, tmp_path: Path
 ) -> None:
-    """Handling: `SentenceTable.from_arrays` checks dtypes, bounds, order, UTF-8 character boundaries and the
-    text's encoding, so the engine refuses the file and rebuilds. Without it the crafted file loads silently
+    """Handling: `SentenceTable.from_arrays` checks dtypes, bounds, order and UTF-8 character boundaries at load
+    (the text's encoding as each sentence is shown), so the engine refuses the file and rebuilds. Without it the crafted file loads silently
     and answers quote the wrong text or fail with "Sorry, something went wrong" (UnicodeDecodeError)."""
     index = tmp_path / "index"
     settings = Settings(corpus_dir=DEFAULT_CORPUS, index_cache=index)

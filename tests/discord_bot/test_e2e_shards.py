@@ -66,7 +66,7 @@ async def test_two_shard_processes_share_one_saved_index_and_each_answers_its_ow
         await loopback.wait_for(lambda: connected(0), timeout=60)
         saved = saved_files(index)
         assert {path.name.split("-")[0] for path in saved if path.parent.name != "models"} == {
-            "engine.npz", "files.json", "vectors"  # files.json: the corpus files' hashes by stat (bot/search/index/file_hashes.py)
+            "engine.mapped", "files.json", "vectors"  # files.json: the corpus files' hashes by stat (bot/search/index/file_hashes.py)
         }
         assert any(path.parent.name == "models" for path in saved)
         processes.append(await start(env(1), tmp_path))

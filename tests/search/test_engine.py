@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 import rank_bm25
 
+from bot.search.cache import CACHE_FILE
 from bot.search.engine import Engine, SearchSettings
 from bot.search.index.tokens import tokenize
 from bot.search.read import splitting
@@ -106,7 +107,7 @@ def test_saved_engine_is_reused_and_rebuilt_when_the_corpus_changes(tmp_path: Pa
     (corpus / "a.txt").write_text("Lighthouses guide ships along rocky coasts at night.", encoding="utf-8")
     cache = tmp_path / "cache"
     first = Engine.from_dir(corpus, cache_dir=cache)
-    saved = cache / "engine.npz"
+    saved = cache / CACHE_FILE
     assert saved.is_file()
     stamp = saved.stat().st_mtime_ns
 
@@ -122,7 +123,7 @@ def test_saved_engine_is_reused_and_rebuilt_when_the_corpus_changes(tmp_path: Pa
 def test_a_damaged_saved_engine_is_rebuilt_with_a_warning(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     cache.mkdir()
-    (cache / "engine.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    (cache / CACHE_FILE).write_bytes(b"PK\x03\x04 not really a zip")
     engine = Engine.from_dir(ORCHARD, cache_dir=cache)
     assert any("saved index not used" in warning for warning in engine.warnings)
     assert not engine.ask("How many bees live in a hive?").abstained

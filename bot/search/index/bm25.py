@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from bot.search.index.mapped import Mapped
 from bot.search.index.store import pack_strings, unpack_strings
 
 VARIANTS = ("okapi", "l", "plus")
@@ -61,8 +62,14 @@ class BM25Index:
         term_frequencies: np.ndarray,
         doc_lengths: np.ndarray,
         params: BM25Params,
+        upper_bound: np.ndarray | None = None,
+        saved: Mapping[str, np.ndarray] | None = None,
     ) -> None:
-        """Wrap arrays that `build` or `from_arrays` have already checked; use those instead."""
+        """Wrap arrays that `build` or `from_arrays` have checked; use those instead.
+
+        With `saved` (the arrays `from_arrays` read), each term's postings are checked the first time
+        it is used rather than all at load; `upper_bound` is each term's largest weight, saved with them.
+        """
         self.vocabulary: Mapping[str, int] = {term: i for i, term in enumerate(terms)}
         self.params = params
         self._offsets = offsets
@@ -75,7 +82,9 @@ class BM25Index:
         # rank-bm25's length normalisation, with its exact order of operations.
         norm = (1 - params.b) + params.b * doc_lengths / self.average_length
         self._norm = norm if params.variant == "l" else params.k1 * norm
-        self._upper_bound = np.maximum(self._largest_weights(), 0)
+        self._upper_bound = np.maximum(self._largest_weights(), 0) if upper_bound is None else upper_bound
+        self._saved = saved if isinstance(saved, Mapped) else None
+        self._unchecked = None if saved is None else np.ones(len(self._df), dtype=bool)
 
     @classmethod
     def build(
@@ -154,7 +163,32 @@ class BM25Index:
         return [self.vocabulary[token] for token in query_tokens if token in self.vocabulary]
 
     def _postings(self, t: int) -> slice:
+        if self._unchecked is not None and self._unchecked[t]:
+            self._check_postings(t)
         return slice(self._offsets[t], self._offsets[t + 1])
+
+    def _check_postings(self, t: int) -> None:
+        """The invariants `build` guarantees, for one saved term's postings: checked the first time it is used.
+
+        Checking every posting at load read the whole index (0.2 s at a million sentences); a term's
+        own postings are read anyway when a question uses it. In a mapped file their blocks' CRCs are
+        checked too, so damage is refused before it can change a score.
+        """
+        start, stop = int(self._offsets[t]), int(self._offsets[t + 1])
+        if self._saved is not None:
+            self._saved.check("bm25.doc_ids", start, stop)
+            self._saved.check("bm25.tf", start, stop)
+        docs = self._doc_ids[start:stop]
+        reason = None
+        if docs[0] < 0 or docs[-1] >= len(self):
+            reason = "index postings refer to documents that do not exist"
+        elif np.any(docs[1:] <= docs[:-1]):
+            reason = "index postings of a term must list each document once, in ascending order"
+        elif self._tf[start:stop].min() < 1:
+            reason = "index term frequencies must be at least 1"
+        if reason is not None:
+            raise self._saved.damaged(f"{reason} (term {t})") if self._saved is not None else ValueError(reason)
+        self._unchecked[t] = False
 
     def _weights(self, t: int, postings: slice | np.ndarray) -> np.ndarray:
         """Term t's weight in the documents of some of its postings (a slice, or positions)."""
@@ -245,13 +279,16 @@ class BM25Index:
             "bm25.doc_ids": self._doc_ids,
             "bm25.tf": self._tf,
             "bm25.doc_lengths": self._doc_lengths,
+            "bm25.upper_bound": self._upper_bound,
         }
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> BM25Index:
         """Rebuild an index from `to_arrays` output; other keys are ignored so it can share a file.
 
-        Raises ValueError naming the first missing, mistyped or inconsistent array.
+        Raises ValueError naming the first missing, mistyped or inconsistent array. Only the arrays sized
+        by the vocabulary are read here; each term's postings are checked when it is first used (ValueError,
+        or StoreError from a mapped file, which is then removed), so a memory-mapped index loads at once.
         """
         missing = [name for name in _ARRAY_TYPES if name not in arrays]
         if missing:
@@ -267,9 +304,12 @@ class BM25Index:
         if len(params_values) != 4:
             raise ValueError("index array bm25.params must hold k1, b, epsilon, delta")
         params = BM25Params(str(arrays["bm25.variant"]), *map(float, params_values))
+        if isinstance(arrays, Mapped):
+            arrays.verify("bm25.terms", "bm25.term_offsets", "bm25.offsets", "bm25.doc_lengths", "bm25.upper_bound")
         terms = unpack_strings(arrays["bm25.terms"], arrays["bm25.term_offsets"])
-        _check_consistent(terms, offsets, doc_ids, tf, doc_lengths)
-        return cls(terms, offsets, doc_ids, tf, doc_lengths, params)
+        upper_bound = arrays["bm25.upper_bound"]
+        _check_consistent(terms, offsets, doc_ids, tf, doc_lengths, upper_bound)
+        return cls(terms, offsets, doc_ids, tf, doc_lengths, params, upper_bound, arrays)
 
 
 # The dtype each array must have, or its kind where any width will do ("U" text, "u" unsigned).
@@ -282,14 +322,14 @@ _ARRAY_TYPES: dict[str, np.dtype | str] = {
     "bm25.doc_ids": np.dtype(np.int32),
     "bm25.tf": "u",
     "bm25.doc_lengths": np.dtype(np.int32),
+    "bm25.upper_bound": np.dtype(np.float64),
 }
 
 
 def _check_consistent(
-    terms: list[str], offsets: np.ndarray, doc_ids: np.ndarray, tf: np.ndarray, doc_lengths: np.ndarray
+    terms: list[str], offsets: np.ndarray, doc_ids: np.ndarray, tf: np.ndarray, doc_lengths: np.ndarray, upper_bound: np.ndarray
 ) -> None:
-    """The invariants `build` guarantees, checked in vectorised passes so loading stays fast."""
-    n = len(doc_lengths)
+    """The invariants `build` guarantees that the vocabulary-sized arrays show; the postings' own wait for their term."""
     if not terms or len(set(terms)) != len(terms):
         raise ValueError("index vocabulary is empty or has duplicate terms")
     if len(offsets) != len(terms) + 1 or offsets[0] != 0 or offsets[-1] != len(doc_ids):
@@ -298,13 +338,10 @@ def _check_consistent(
         raise ValueError("index posting offsets must give every term at least one posting")
     if len(tf) != len(doc_ids):
         raise ValueError("index has a different number of doc ids and term frequencies")
-    if n == 0 or doc_ids.min() < 0 or doc_ids.max() >= n:
-        raise ValueError("index postings refer to documents that do not exist")
-    descents = np.flatnonzero(np.diff(doc_ids) <= 0) + 1
-    if not np.isin(descents, offsets).all():
-        raise ValueError("index postings of a term must list each document once, in ascending order")
-    if tf.min() < 1 or int(tf.sum(dtype=np.int64)) != int(doc_lengths.sum(dtype=np.int64)):
-        raise ValueError("index term frequencies do not add up to the document lengths")
+    if len(doc_lengths) == 0 or doc_lengths.min() < 0:
+        raise ValueError("index has no documents, or one of negative length")
+    if len(upper_bound) != len(terms) or not np.all(upper_bound >= 0):
+        raise ValueError("index upper bounds do not fit the vocabulary")
 
 
 def _token_batches(

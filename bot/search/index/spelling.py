@@ -23,15 +23,23 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 
 from bot.search.models.embedding import MODEL_DATA
+from bot.search.index.mapped import Mapped
 from bot.search.index.store import pack_strings, unpack_strings
 
 MIN_WORD_CHARS = 5
 
 
 class Speller:
-    def __init__(self, word_counts: Mapping[str, int], deletion_index: tuple[np.ndarray, np.ndarray] | None = None) -> None:
-        """`deletion_index` is `to_arrays`' saved index for these same words; without it, it is built on first use."""
-        self.counts = {word: count for word, count in word_counts.items() if word.isalpha() and len(word) >= MIN_WORD_CHARS - 1}
+    def __init__(
+        self, word_counts: Mapping[str, int], deletion_index: tuple[np.ndarray, np.ndarray] | None = None, *, kept: bool = False
+    ) -> None:
+        """`deletion_index` is `to_arrays`' saved index for these same words; without it, it is built on first use.
+
+        `kept`: the words are a saved speller's, already the ones it keeps (filtering them again was a fifth of a load).
+        """
+        self.counts = dict(word_counts) if kept else {
+            word: count for word, count in word_counts.items() if word.isalpha() and len(word) >= MIN_WORD_CHARS - 1
+        }
         self._words = list(self.counts)  # the order the index's word numbers refer to
         self._by_deletion = deletion_index
 
@@ -62,16 +70,21 @@ class Speller:
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> Speller:
-        """The speller `to_arrays` saved, index included; ValueError if the arrays do not fit together."""
+        """The speller `to_arrays` saved, index included; ValueError if the arrays do not fit together.
+
+        From a mapped file, its arrays are checked against their CRCs first: all of them are read here.
+        """
+        if isinstance(arrays, Mapped):
+            arrays.verify(*(name for name in arrays if name.startswith("speller.")))
         words = unpack_strings(arrays["speller.words"], arrays["speller.word_offsets"])
         counts, keys, numbers = arrays["speller.counts"], arrays["speller.deletion_keys"], arrays["speller.deletion_words"]
         if counts.shape != (len(words),) or keys.dtype != np.uint64 or numbers.dtype != np.int32 or keys.shape != numbers.shape:
             raise ValueError("saved speller arrays do not fit together")
         if keys.ndim != 1 or np.any(keys[1:] < keys[:-1]) or (len(numbers) and not 0 <= numbers.min() <= numbers.max() < len(words)):
             raise ValueError("saved speller index is not sorted or names words it does not have")
-        speller = cls(dict(zip(words, counts.tolist())), (keys, numbers))
-        if speller._words != words:
-            raise ValueError("saved speller words are not words it would keep")
+        speller = cls(dict(zip(words, counts.tolist())), (keys, numbers), kept=True)
+        if len(speller._words) != len(words):
+            raise ValueError("saved speller words repeat")
         return speller
 
     def _deletion_index(self) -> tuple[np.ndarray, np.ndarray]:

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bot.search.index import store
 from bot.search.index.bm25 import BM25Index
 from bot.search.index.store import (
     VERSION,
@@ -268,20 +269,24 @@ def test_a_damaged_or_crafted_sentence_table_is_refused(damage, reason):
 def test_a_full_disk_under_the_index_cache_is_named_as_such_and_leaves_nothing_behind(tmp_path, monkeypatch):
     """The save fails part-way with ENOSPC: the warning says the disk is full (not "check permissions"),
     no temporary file is left, and the engine still serves."""
+    from bot.search import cache
     from bot.search.engine import Engine
-    from bot.search.index import store
+    from bot.search.index import mapped
     from bot.search.index.file_hashes import RECORD_FILE
 
-    def fill_the_disk(file, **arrays):
-        file.write(b"PK\x03\x04" + b"\0" * 100)
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    def fill_the_disk(path, content):
+        def write_part(file):
+            file.write(mapped.MAGIC + b"\0" * 100)
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(store.np, "savez", fill_the_disk)
+        store.write_atomically(path, write_part)
+
+    monkeypatch.setattr(mapped, "write_atomically", fill_the_disk)
     cache_dir = tmp_path / "index"
     engine = Engine.from_dir(ORCHARD, cache_dir=cache_dir)
 
     assert engine.warnings[-1] == (
-        f"{cache_dir / 'engine.npz'}: cannot save the index: the disk is full (No space left on device); "
+        f"{cache_dir / cache.CACHE_FILE}: cannot save the index: the disk is full (No space left on device); "
         "free space where INDEX_CACHE points, or point it at another disk"
     )
     assert [path.name for path in cache_dir.iterdir()] == [RECORD_FILE]  # the files' hashes, no half-written index
