@@ -150,10 +150,11 @@ def read_folder(folder: Path, *, max_bytes: int = MAX_FILE_BYTES, ignore: Sequen
     warnings: list[str] = []
     metadata = _read_metadata(folder, warnings)
     listing = site_files(folder, ignore)
-    paths = [p for p in listing.files if p.suffix.lower() in ARTICLE_SUFFIXES]
+    found = [PurePosixPath(name) for name in listing.files]
+    paths = [p for p in found if p.suffix.lower() in ARTICLE_SUFFIXES]
     warnings.extend(
         f"{folder / p}: {p.suffix or 'a file with no suffix'} is not an article format; only {READ_FORMATS} files are read"
-        for p in listing.files
+        for p in found
         if p.suffix.lower() not in ARTICLE_SUFFIXES and p.as_posix() != METADATA_FILE
     )
     warnings.extend(f"{error.filename}: folder cannot be listed ({error.strerror}); skipped" for error in listing.unreadable)

@@ -14,7 +14,7 @@ import fnmatch
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 # Pages documentation generators write for navigation (Sphinx's search, genindex and py-modindex,
 # also split per letter as genindex-A.html) and the folders of assets and copied sources beside them.
@@ -28,11 +28,12 @@ class FolderError(OSError):
 
 @dataclass
 class Listing:
-    """The files found (relative paths, sorted) and those skipped on purpose, by reason."""
+    """The files found and those skipped on purpose, by reason: paths relative to the folder, "/"-separated,
+    as strings (a PurePosixPath for each of 25,000 files was half of deciding a saved index is still valid)."""
 
-    files: list[PurePosixPath] = field(default_factory=list)
-    generated: list[PurePosixPath] = field(default_factory=list)
-    ignored: list[PurePosixPath] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # sorted folder by folder
+    generated: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
     unreadable: list[OSError] = field(default_factory=list)  # subfolders that could not be listed
 
     def skipped_note(self, setting: str) -> str | None:
@@ -57,47 +58,50 @@ def list_site(folder: Path, ignore: Sequence[str] = ()) -> Listing:
         raise FolderError(error.errno, error.strerror, str(folder)) from None
     listing = Listing()
     for root, folders, files in os.walk(folder, onerror=listing.unreadable.append):
-        here = PurePosixPath(Path(root).relative_to(folder).as_posix())
+        here = os.path.relpath(root, folder)
+        prefix = "" if here == os.curdir else here.replace(os.sep, "/") + "/"
         kept = []
         for name in sorted(folders):
-            path = here / name
+            path = prefix + name
             if name.startswith("."):
                 continue
             if name in GENERATED_FOLDERS:
                 listing.generated.append(path)
-            elif _ignored(path, ignore):
+            elif _ignored(path, name, ignore):
                 listing.ignored.append(path)
             else:
                 kept.append(name)
         folders[:] = kept
         for name in sorted(files):
-            path = here / name
+            path = prefix + name
             if name.startswith("."):
                 continue
-            if _generated_page(path):
+            if _generated_page(name):
                 listing.generated.append(path)
-            elif _ignored(path, ignore):
+            elif _ignored(path, name, ignore):
                 listing.ignored.append(path)
             else:
                 listing.files.append(path)
-    listing.files.sort(key=lambda path: path.parts)
+    listing.files.sort(key=lambda path: path.split("/"))
     return listing
 
 
-def _generated_page(path: PurePosixPath) -> bool:
-    return path.suffix.lower() in (".html", ".htm") and any(fnmatch.fnmatch(path.stem.lower(), name) for name in GENERATED_PAGES)
+def _generated_page(name: str) -> bool:
+    lowered = name.lower()
+    if not lowered.endswith((".html", ".htm")):
+        return False
+    return any(fnmatch.fnmatch(os.path.splitext(lowered)[0], page) for page in GENERATED_PAGES)
 
 
-def _ignored(path: PurePosixPath, patterns: Sequence[str]) -> bool:
+def _ignored(path: str, name: str, patterns: Sequence[str]) -> bool:
     """Whether an ignore pattern names this path or its file name (`*.txt`, `whatsnew/*`, `changelog.html`)."""
-    text = path.as_posix()
-    return any(fnmatch.fnmatch(text, pattern.strip("/")) or fnmatch.fnmatch(path.name, pattern) for pattern in patterns)
+    return any(fnmatch.fnmatch(path, pattern.strip("/")) or fnmatch.fnmatch(name, pattern) for pattern in patterns)
 
 
-def _count(paths: list[PurePosixPath], one: str, many: str) -> str:
+def _count(paths: list[str], one: str, many: str) -> str:
     return f"1 {one}" if len(paths) == 1 else f"{len(paths):,} {many}"
 
 
-def _examples(paths: list[PurePosixPath], shown: int = 3) -> str:
-    names = ", ".join(path.as_posix() for path in paths[:shown])
+def _examples(paths: list[str], shown: int = 3) -> str:
+    names = ", ".join(paths[:shown])
     return names + (", …" if len(paths) > shown else "")
