@@ -1,26 +1,32 @@
-"""How late a newcomer's answer would be, from how long recent searches took.
+"""How late a newcomer's answer would be, from how long recent searches and replies took.
 
 A bound on the number of questions waiting keeps memory bounded, but not lateness: a flood of
 hard questions (the reranker, a big corpus) made answers up to 128 s late under a 2,000-question
 bound. So the bot also estimates the wait: an exponentially weighted mean of recent search times,
-times the rounds of searches ahead of a newcomer. Searches run in asyncio's default thread pool,
-and a search's own time already grows when the threads share the CPU, so dividing the queue by
-the pool's size gives the rounds whether the searches really run in parallel or take turns.
+times the rounds of searches ahead of a newcomer, plus the mean time from a search's end to its
+reply being sent. At most SEARCH_THREADS searches run at once, and a search's own time already
+grows when they share the CPU, so dividing the queue by SEARCH_THREADS gives the rounds whether
+the searches really run in parallel or take turns. The reply's part is small on a calm bot but
+not in a flood: the event loop then also receives every question and refuses most of them.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
+from bot.search.models.embedding import cores
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
-# The pool asyncio.to_thread runs searches in: ThreadPoolExecutor's default size (Python 3.8+).
-SEARCH_THREADS = min(32, (os.cpu_count() or 1) + 4)
+# Searches run at once: one per core, and two on one core so that one slow search does not hold up every
+# other. More only take turns for the CPU and for Python's lock with the event loop, which then receives
+# questions and sends answers late: with asyncio's default pool (cores + 4, 6 here),
+# `bench/discord_load.py --soak 13800 --rate 230` on 2 cores had answers 36-55 s late under a 30 s bound.
+SEARCH_THREADS = max(2, cores())
 # Each search's weight in the mean: about the last ten searches count, so a flood of slow
 # questions shows within a second or two of them, and one slow question alone does not refuse anyone.
 WEIGHT = 0.2
@@ -34,6 +40,7 @@ class SearchTimes:
         self._clock = clock
         self._lock = threading.Lock()  # searches finish in several worker threads at once
         self.mean_s: float | None = None
+        self.reply_s = 0.0  # from a search's end to its reply sent
 
     def timed(self, search: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """`search(*args, **kwargs)`, its time added to the mean (in the worker thread that runs it)."""
@@ -45,7 +52,11 @@ class SearchTimes:
 
     def delay_s(self, waiting: int) -> float:
         """Seconds until a newcomer would be answered, with `waiting` questions ahead of it (0 before any search)."""
-        return 0.0 if self.mean_s is None else self.mean_s * (waiting // self._threads + 1)
+        return 0.0 if self.mean_s is None else self.mean_s * (waiting // self._threads + 1) + self.reply_s
+
+    def replied(self, seconds: float) -> None:
+        """A reply was sent `seconds` after its search ended (called on the event loop)."""
+        self.reply_s = (1 - WEIGHT) * self.reply_s + WEIGHT * seconds
 
     def _add(self, seconds: float) -> None:
         with self._lock:

@@ -17,6 +17,7 @@ class InFlight:
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task[object]] = set()
         self.closing = False
+        self._deadline = 0.0  # the event loop's time when the drain cancels what is left
 
     def admit(self) -> bool:
         """Count the current task as work to finish before closing; False once closing (reply RESTARTING instead).
@@ -29,6 +30,14 @@ class InFlight:
             task.add_done_callback(self._tasks.discard)
         return not self.closing
 
+    def can_finish(self, seconds: float) -> bool:
+        """Whether work starting now and taking `seconds` would end before the drain's deadline (always, until closing).
+
+        A question still waiting for a search when the stop comes is told to come back instead of being
+        searched and cut off: under a flood the queue holds far more than the grace can answer.
+        """
+        return not self.closing or asyncio.get_running_loop().time() + seconds < self._deadline
+
     def __len__(self) -> int:
         return len(self._tasks)
 
@@ -36,7 +45,7 @@ class InFlight:
         """Stop admitting, wait up to `grace` seconds for the work in flight, cancel the rest; return how many."""
         self.closing = True
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + grace
+        deadline = self._deadline = loop.time() + grace
         while pending := await self._pending():
             remaining = deadline - loop.time()
             if remaining <= 0:

@@ -51,3 +51,13 @@ def test_the_delay_is_the_mean_search_time_times_the_rounds_of_searches_ahead(th
     times = SearchTimes(threads=threads, clock=clock_of(0.0, 5.0))
     times.timed(str, "")
     assert times.delay_s(waiting) == pytest.approx(5.0 * rounds)
+
+
+def test_the_time_from_a_search_s_end_to_its_reply_counts_too() -> None:
+    """In a flood the event loop that sends replies is busy receiving and refusing questions: replies went
+    out late, after the estimate, until their own time was counted."""
+    times = SearchTimes(threads=1, clock=clock_of(0.0, 5.0))
+    times.timed(str, "")
+    times.replied(10.0)
+    assert times.reply_s == pytest.approx(WEIGHT * 10.0)
+    assert times.delay_s(waiting=1) == pytest.approx(5.0 * 2 + WEIGHT * 10.0)
