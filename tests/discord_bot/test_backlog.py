@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from bot.discord_bot.backlog import WEIGHT, SearchTimes
+from bot.discord_bot.backlog import DEVIATIONS, WEIGHT, SearchTimes
 
 
 def clock_of(*readings: float) -> Callable[[], float]:
@@ -61,3 +61,14 @@ def test_the_time_from_a_search_s_end_to_its_reply_counts_too() -> None:
     times.replied(10.0)
     assert times.reply_s == pytest.approx(WEIGHT * 10.0)
     assert times.delay_s(waiting=1) == pytest.approx(5.0 * 2 + WEIGHT * 10.0)
+
+
+def test_the_longest_a_search_and_its_reply_may_take_is_the_mean_and_four_mean_deviations() -> None:
+    times = SearchTimes(threads=1, clock=clock_of(0.0, 2.0, 10.0, 14.0))
+    assert times.longest_s() == 0.0  # nothing measured yet
+    times.timed(str, "")  # 2 s: the mean, no deviation yet
+    assert times.longest_s() == pytest.approx(2.0)
+    times.timed(str, "")  # 4 s: 2 s from the mean
+    times.replied(1.0)
+    mean, deviation = (1 - WEIGHT) * 2.0 + WEIGHT * 4.0, WEIGHT * 2.0
+    assert times.longest_s() == pytest.approx(mean + DEVIATIONS * deviation + WEIGHT * 1.0)

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import discord
@@ -82,7 +83,7 @@ class Ask(commands.Cog):
             self._notices = commands.CooldownMapping.from_cooldown(1, per, _by_user_id)
         self._menu = app_commands.ContextMenu(name=MENU_NAME, callback=self.ask_about_message)
         self._waiting = 0
-        self._searching = asyncio.Semaphore(SEARCH_THREADS)
+        self._searches = ThreadPoolExecutor(SEARCH_THREADS, thread_name_prefix="search")
         self._search_times = SearchTimes()
         self._now = discord.utils.utcnow
         self._swamped = False  # refusing newcomers since the last time the queue fell to half (by count and lateness)
@@ -92,6 +93,7 @@ class Ask(commands.Cog):
 
     async def cog_unload(self) -> None:
         self.bot.tree.remove_command(self._menu.name, type=self._menu.type)
+        self._searches.shutdown(wait=False, cancel_futures=True)
 
     @commands.hybrid_command(name="ask", usage="<question>", extras={"example": f"ask {EXAMPLE_QUESTION}"})
     @app_commands.describe(
@@ -178,10 +180,9 @@ class Ask(commands.Cog):
         )
 
     async def _search(self, serving: Serving, question: str, asked_at: datetime) -> tuple[Answer, float, float]:
-        """The engine's answer from a worker thread, how late it was predicted to be, and when its search
+        """The engine's answer from a search thread, how late it was predicted to be, and when its search
         ended (time.monotonic). Busy when MAX_WAITING questions are already waiting, or when the answer
-        would be more than MAX_ANSWER_DELAY seconds late; Restarting when the bot began stopping while
-        it waited for a search thread and its answer would not be sent before the drain ends.
+        would be more than MAX_ANSWER_DELAY seconds late (see `_timed_search` for the second look).
 
         How late counts from `asked_at`, when Discord took the question: an event loop that has fallen
         behind (searches in threads take its CPU) makes a question late before it reaches this line.
@@ -203,16 +204,26 @@ class Ask(commands.Cog):
             self._swamped = False
         self._waiting += 1
         try:
-            async with self._searching:
-                if not self.bot.in_flight.can_finish(self._search_times.delay_s(0)):
-                    raise Restarting()
-                answer, searched_at = await asyncio.to_thread(self._timed_search, serving, question)
-                return answer, late, searched_at
+            loop = asyncio.get_running_loop()
+            answer, searched_at = await loop.run_in_executor(self._searches, self._timed_search, serving, question, asked_at)
+            return answer, late, searched_at
         finally:
             self._waiting -= 1
 
-    def _timed_search(self, serving: Serving, question: str) -> tuple[Answer, float]:
-        """In a worker thread: the answer, and when its search ended."""
+    def _timed_search(self, serving: Serving, question: str, asked_at: datetime) -> tuple[Answer, float]:
+        """In a search thread: the answer, and when its search ended.
+
+        The threads take the next question themselves, not through the event loop, which in a flood is
+        busy receiving and refusing questions. Before searching, a second look: a question whose answer
+        would now be over MAX_ANSWER_DELAY late (the searches slowed down after it was taken) gets Busy,
+        and one that could not be answered before a stop's drain ends gets Restarting.
+        """
+        longest = self._search_times.longest_s()
+        if not self.bot.in_flight.can_finish(longest):
+            raise Restarting()
+        limit = self.bot.settings.max_answer_delay
+        if limit and self._age_s(asked_at) + longest > limit:
+            raise Busy()
         answer = self._search_times.timed(serving.engine.ask, question, self.bot.settings.top_k)
         return answer, time.monotonic()
 
