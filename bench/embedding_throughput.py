@@ -10,6 +10,11 @@ The product is `embed` as the engine calls it (CHECKPOINT_ROWS texts a call), to
 padding and pooling included. Rounds interleave every configuration, so a busy neighbour
 slows them alike: compare ratios within a round, not figures across runs. CPU seconds are
 reported beside wall seconds because on a shared machine they are the steadier figure.
+
+Measured and left out of the grid: I/O binding (inputs and output bound to CPU memory) did
+85-89 sentences per CPU second against 87-88 without; onnxruntime's memory arena 91-97 against
+85-88, but the process then kept 23 MB more after embedding 2,000 git docs sentences (197 MB
+against 174), which is what the product turned the arena off for.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.memory import return_freed_memory  # noqa: E402
 from bot.search.engine import CHECKPOINT_ROWS, Engine  # noqa: E402
 from bot.search.models import embedding  # noqa: E402
 from bot.search.models.embedding import Embedder, default_model  # noqa: E402
@@ -50,6 +56,7 @@ def texts_of(name: str, seed: int = 7) -> list[str]:
 
 def compare(names: Sequence[str], rounds: int, threads: Sequence[int] | None = None) -> dict:
     """Sentences/s (wall and CPU) for the product and each raw configuration, per set and round."""
+    return_freed_memory()  # as `python -m bot` does: the C library's allocation costs are the product's
     cores = embedding.cores()
     grid = [(t, budget) for t in (threads or sorted({1, cores})) for budget in BUDGETS]
     with tempfile.TemporaryDirectory() as cache:
