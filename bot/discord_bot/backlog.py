@@ -24,8 +24,11 @@ T = TypeVar("T")
 
 # Searches run at once: one per core, and two on one core so that one slow search does not hold up every
 # other. More only take turns for the CPU and for Python's lock with the event loop, which then receives
-# questions and sends answers late: with asyncio's default pool (cores + 4, 6 here),
-# `bench/discord_load.py --soak 13800 --rate 230` on 2 cores had answers 36-55 s late under a 30 s bound.
+# questions and sends answers late. `bench/discord_load.py --soak 13800 --rate 230`, 2 busy cores: with
+# asyncio's default pool (cores + 4, 6 here) answers came up to 59 s late under the 30 s bound and come-back
+# replies up to 92 s; two threads handed each question by the event loop (a semaphore), the reply time
+# counted, up to 56 s; two threads taking the next question themselves and looking again as they take it
+# (Ask._timed_search), up to 30.0 s. Each change alone was not measured.
 SEARCH_THREADS = max(2, cores())
 # Each search's weight in the mean: about the last ten searches count, so a flood of slow
 # questions shows within a second or two of them, and one slow question alone does not refuse anyone.
