@@ -3,7 +3,7 @@
 A bound on the number of questions waiting keeps memory bounded, but not lateness: a flood of
 hard questions (the reranker, a big corpus) made answers up to 128 s late under a 2,000-question
 bound. So the bot also estimates the wait: an exponentially weighted mean of recent search times,
-times the rounds of searches ahead of a newcomer, plus the mean time from a search's end to its
+times the rounds of searches ahead of a newcomer, plus the mean time from a search's start to its
 reply being sent. At most SEARCH_THREADS searches run at once, and a search's own time already
 grows when they share the CPU, so dividing the queue by SEARCH_THREADS gives the rounds whether
 the searches really run in parallel or take turns. The reply's part is small on a calm bot but
@@ -33,21 +33,23 @@ SEARCH_THREADS = max(2, cores())
 # Each search's weight in the mean: about the last ten searches count, so a flood of slow
 # questions shows within a second or two of them, and one slow question alone does not refuse anyone.
 WEIGHT = 0.2
-# Mean deviations a search may take beyond the mean (TCP's 4). With the mean alone, the check as a search
-# starts let answers out up to 30.01 s late under a 30 s bound (bench/discord_load.py --soak 13800 --rate 230).
+# Mean deviations a search and its reply may take beyond their mean (TCP's 4). With the mean alone, the check
+# as a search starts let answers out up to 30.01 s late under a 30 s bound (bench/discord_load.py --soak 13800
+# --rate 230); with 4 deviations of the search alone (the reply's mean beside them), up to 30.02 s.
 DEVIATIONS = 4
 
 
 class SearchTimes:
-    """The mean search time so far (None before the first search), and the delay it predicts for a newcomer."""
+    """Means of recent search times (None before the first) and of the time from a search's start to its reply
+    sent, and the delays they predict."""
 
     def __init__(self, threads: int = SEARCH_THREADS, clock: Callable[[], float] = time.monotonic) -> None:
         self._threads = threads
         self._clock = clock
         self._lock = threading.Lock()  # searches finish in several worker threads at once
         self.mean_s: float | None = None
-        self.deviation_s = 0.0  # mean distance of a search's time from mean_s
-        self.reply_s = 0.0  # from a search's end to its reply sent
+        self.answer_s: float | None = None  # from a search's start to its reply sent
+        self.deviation_s = 0.0  # mean distance of one answer's time from answer_s
 
     def timed(self, search: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """`search(*args, **kwargs)`, its time added to the mean (in the worker thread that runs it)."""
@@ -55,25 +57,38 @@ class SearchTimes:
         try:
             return search(*args, **kwargs)
         finally:
-            self._add(self._clock() - started)
+            seconds = self._clock() - started
+            with self._lock:
+                self.mean_s = _moved(self.mean_s, seconds)
+
+    def now(self) -> float:
+        """The clock's reading: when a search starts, for `replied`."""
+        return self._clock()
+
+    def replied(self, started: float) -> None:
+        """The reply to a search that started at `started` (a `now()` reading) was sent (called on the event loop)."""
+        seconds = self._clock() - started
+        if self.answer_s is not None:
+            self.deviation_s = (1 - WEIGHT) * self.deviation_s + WEIGHT * abs(seconds - self.answer_s)
+        self.answer_s = _moved(self.answer_s, seconds)
 
     def delay_s(self, waiting: int) -> float:
-        """Seconds until a newcomer would be answered, with `waiting` questions ahead of it (0 before any search)."""
-        return 0.0 if self.mean_s is None else self.mean_s * (waiting // self._threads + 1) + self.reply_s
+        """Seconds until a newcomer would be answered, with `waiting` questions ahead of it (0 before any search):
+        the rounds of searches ahead, then its own search and reply."""
+        if self.mean_s is None:
+            return 0.0
+        own = self.mean_s if self.answer_s is None else self.answer_s
+        return self.mean_s * (waiting // self._threads) + own
 
     def longest_s(self) -> float:
-        """How long one search and its reply may take: the mean and DEVIATIONS mean deviations (0 before any search).
+        """How long a search and its reply may take: their mean and DEVIATIONS mean deviations (before any reply,
+        the mean search; 0 before any search). TCP bounds a round trip the same way (RFC 6298), for the same
+        reason: most take about the mean, a few far longer."""
+        if self.answer_s is None:
+            return self.mean_s or 0.0
+        return self.answer_s + DEVIATIONS * self.deviation_s
 
-        TCP bounds a round trip the same way (RFC 6298), for the same reason: most take about the mean, a few far longer.
-        """
-        return 0.0 if self.mean_s is None else self.mean_s + DEVIATIONS * self.deviation_s + self.reply_s
 
-    def replied(self, seconds: float) -> None:
-        """A reply was sent `seconds` after its search ended (called on the event loop)."""
-        self.reply_s = (1 - WEIGHT) * self.reply_s + WEIGHT * seconds
-
-    def _add(self, seconds: float) -> None:
-        with self._lock:
-            if self.mean_s is not None:
-                self.deviation_s = (1 - WEIGHT) * self.deviation_s + WEIGHT * abs(seconds - self.mean_s)
-            self.mean_s = seconds if self.mean_s is None else (1 - WEIGHT) * self.mean_s + WEIGHT * seconds
+def _moved(mean: float | None, seconds: float) -> float:
+    """The weighted mean with one more reading (the reading itself when there was none)."""
+    return seconds if mean is None else (1 - WEIGHT) * mean + WEIGHT * seconds

@@ -148,7 +148,7 @@ class Ask(commands.Cog):
         serving = self.bot.serving
         if via == "channel":
             try:
-                answer, predicted_s, searched_at = await self._search(serving, question, ctx.message.created_at)
+                answer, predicted_s, started = await self._search(serving, question, ctx.message.created_at)
             except (Busy, Restarting):
                 return  # chatter or not, a message in an answer channel is left alone when the bot is swamped or stopping
             if answer.abstained:
@@ -162,9 +162,9 @@ class Ask(commands.Cog):
             if await self._cooling_down(ctx, asker, notify=True):
                 return
             async with typing_indicator(ctx, ephemeral=private):
-                answer, predicted_s, searched_at = await self._search(serving, question, ctx.message.created_at)
+                answer, predicted_s, started = await self._search(serving, question, ctx.message.created_at)
         await self._deliver(ctx, answer, serving, private=private)
-        self._search_times.replied(time.monotonic() - searched_at)
+        self._search_times.replied(started)
         latency_ms = (time.perf_counter() - started) * 1000
         self.bot.stats.record(abstained=answer.abstained, latency_ms=latency_ms)
         log.info(
@@ -181,7 +181,7 @@ class Ask(commands.Cog):
 
     async def _search(self, serving: Serving, question: str, asked_at: datetime) -> tuple[Answer, float, float]:
         """The engine's answer from a search thread, how late it was predicted to be, and when its search
-        ended (time.monotonic). Busy when MAX_WAITING questions are already waiting, or when the answer
+        started (SearchTimes.now). Busy when MAX_WAITING questions are already waiting, or when the answer
         would be more than MAX_ANSWER_DELAY seconds late (see `_timed_search` for the second look).
 
         How late counts from `asked_at`, when Discord took the question: an event loop that has fallen
@@ -205,13 +205,13 @@ class Ask(commands.Cog):
         self._waiting += 1
         try:
             loop = asyncio.get_running_loop()
-            answer, searched_at = await loop.run_in_executor(self._searches, self._timed_search, serving, question, asked_at)
-            return answer, late, searched_at
+            answer, started = await loop.run_in_executor(self._searches, self._timed_search, serving, question, asked_at)
+            return answer, late, started
         finally:
             self._waiting -= 1
 
     def _timed_search(self, serving: Serving, question: str, asked_at: datetime) -> tuple[Answer, float]:
-        """In a search thread: the answer, and when its search ended.
+        """In a search thread: the answer, and when its search started.
 
         The threads take the next question themselves, not through the event loop, which in a flood is
         busy receiving and refusing questions. Before searching, a second look: a question whose answer
@@ -224,8 +224,8 @@ class Ask(commands.Cog):
         limit = self.bot.settings.max_answer_delay
         if limit and self._age_s(asked_at) + longest > limit:
             raise Busy()
-        answer = self._search_times.timed(serving.engine.ask, question, self.bot.settings.top_k)
-        return answer, time.monotonic()
+        started = self._search_times.now()
+        return self._search_times.timed(serving.engine.ask, question, self.bot.settings.top_k), started
 
     def _age_s(self, asked_at: datetime) -> float:
         return max(0.0, (self._now() - asked_at).total_seconds())
