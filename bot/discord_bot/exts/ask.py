@@ -148,7 +148,7 @@ class Ask(commands.Cog):
         serving = self.bot.serving
         if via == "channel":
             try:
-                answer, predicted_s, started = await self._search(serving, question, ctx.message.created_at)
+                answer, predicted_s, search_started = await self._search(serving, question, ctx.message.created_at)
             except (Busy, Restarting):
                 return  # chatter or not, a message in an answer channel is left alone when the bot is swamped or stopping
             if answer.abstained:
@@ -162,9 +162,9 @@ class Ask(commands.Cog):
             if await self._cooling_down(ctx, asker, notify=True):
                 return
             async with typing_indicator(ctx, ephemeral=private):
-                answer, predicted_s, started = await self._search(serving, question, ctx.message.created_at)
+                answer, predicted_s, search_started = await self._search(serving, question, ctx.message.created_at)
         await self._deliver(ctx, answer, serving, private=private)
-        self._search_times.replied(started)
+        self._search_times.replied(search_started)
         latency_ms = (time.perf_counter() - started) * 1000
         self.bot.stats.record(abstained=answer.abstained, latency_ms=latency_ms)
         log.info(
