@@ -21,6 +21,8 @@ back later (a flood past MAX_ANSWER_DELAY or 2,000 waiting) and the latest answe
 the largest heartbeat gap while they were answered, and the bot's memory after them: whether anything
 degrades or grows over time. --novel-words adds a made-up word to each question, as users with typos and names do, which
 is what the tokenizer's caches must not grow without bound on.
+At the end it reads the bot's log: how late each answer was sent against the lateness the bot
+predicted when it took the question (the estimate MAX_ANSWER_DELAY is checked against).
 This is a report, not a test: nothing here fails a build. Linux only (/proc).
 """
 
@@ -30,6 +32,7 @@ import argparse
 import asyncio
 import gc
 import os
+import re
 import signal
 import statistics
 import sys
@@ -55,6 +58,7 @@ QUESTIONS = (
     "what happens to the agi clause?",
 )
 NOTICE = "You're asking faster than I can keep up with."
+ESTIMATE = re.compile(r"answered .* late_s=([\d.]+) predicted_s=([\d.]+)")
 
 
 def main() -> int:
@@ -89,6 +93,7 @@ async def bench(args: argparse.Namespace) -> int:
             )
         try:
             code = await measure(server, bot.pid, channels, args)
+            print(estimate_errors(log_path.read_text(errors="replace")))
         finally:
             if bot.returncode is None:
                 bot.send_signal(signal.SIGTERM)
@@ -317,6 +322,19 @@ async def burst(server: LoopbackDiscord, pid: int, channels: list[Any], args: ar
     print(f"  heartbeats: {len(gaps)} gaps, largest {max(gaps, default=0):.3f} s (interval {args.heartbeat_ms / 1000:g} s)")
     print(f"  after the burst: {memory(pid)}")
     return replies.exactly_once()
+
+
+def estimate_errors(log: str) -> str:
+    """How late the bot's answers were (its `late_s`) against what it predicted when it took each question."""
+    pairs = [(float(late), float(predicted)) for late, predicted in ESTIMATE.findall(log)]
+    if len(pairs) < 2:
+        return "estimate: too few answers logged"
+    errors = sorted(late - predicted for late, predicted in pairs)
+    cut = statistics.quantiles(errors, n=100, method="inclusive")
+    return (
+        f"estimate: {len(pairs)} answers; late minus predicted, s: p1 {cut[0]:.1f}, p50 {cut[49]:.1f}, "
+        f"p99 {cut[98]:.1f}, max {errors[-1]:.1f}; latest answer {max(late for late, _ in pairs):.1f} s late"
+    )
 
 
 def memory(pid: int) -> str:

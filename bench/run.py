@@ -1,4 +1,4 @@
-"""Benchmark the BM25 index, rank-bm25 beside it, and the engine around it; print markdown tables.
+"""Benchmark the BM25 index, rank-bm25, tantivy-py and bm25s beside it, and the engine around it; print markdown tables.
 
     python bench/run.py                                  # 10k, 100k and 1M sentences, seed 7
     python bench/run.py --sizes 10000,100000 --engine-sizes 10000 --semantic-sizes 10000
@@ -32,9 +32,12 @@ from table import Column, Row, label, render  # noqa: E402  (bench/ is on sys.pa
 DATA = ROOT / "bench" / ".data"
 DEFAULT_CORPUS = ROOT / "corpus"
 QUESTIONS_PER_KIND = 200
+ANCHORS = {"tantivy": "tantivy-py", "bm25s": "bm25s"}  # bench/bm25_anchors.py: with_<key>
 ENGINE_QUESTIONS = 40
 CLI_RUNS = 5
 EMBEDDING_COPIES = 4  # the default corpus's 156 sentences, 4 times: enough for a steady sentences/s
+THROUGHPUT_SETS = ("default", "gitdoc")  # bench/embedding_throughput.py: news-like and docs-like sentences
+THROUGHPUT_ROUNDS = 2
 DEFAULT_CORPUS_QUESTIONS = [
     "How much has Microsoft invested in OpenAI?",
     "Why does OpenAI want to restructure?",
@@ -58,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
         serve = _child("index_measures", "serve", workdir, size, args.seed)
         _progress(f"{label(size)}: rank-bm25 on the same corpus")
         reference = _child("index_measures", "reference", workdir, size, args.seed, _reference_queries(size))
-        results["index"][size] = {"build": build, "serve": serve, "reference": reference}
+        _progress(f"{label(size)}: tantivy-py and bm25s on the same corpus")
+        anchors = {name: _child("bm25_anchors", f"with_{name}", workdir, size, args.seed) for name in ANCHORS}
+        results["index"][size] = {"build": build, "serve": serve, "reference": reference, "anchors": anchors}
         if with_engine:
             _progress(f"{label(size)}: the engine from article files")
             results["engine"][size] = {
@@ -132,6 +137,8 @@ def _default_corpus() -> dict:
         warm = [_first_answer_s(q, cache, semantic) for q in DEFAULT_CORPUS_QUESTIONS[:CLI_RUNS]]
         results[name] = {"in_process": in_process, "cli_cold_s": statistics.median(cold), "cli_warm_s": statistics.median(warm)}
     results["embedding"] = _child("engine_measures", "embedding", DEFAULT_CORPUS, EMBEDDING_COPIES)
+    _progress("the sentence model: the product's embed against raw onnxruntime on the same graph")
+    results["throughput"] = _child("embedding_throughput", "compare", THROUGHPUT_SETS, THROUGHPUT_ROUNDS)
     return results
 
 
@@ -177,6 +184,7 @@ def _tables(results: dict) -> str:
         ),
         Row("speed-up, same queries (×)", lambda r: r["reference"]["speedup"], "{:.0f}"),
         Row("scores equal rank-bm25's (1e-9)", _exactness, target_text="PASS at every size"),
+        *(row for key, name in ANCHORS.items() for row in _anchor_rows(key, name)),
     ]
     tables = [
         "## BM25 index (synthetic corpora, top-5)",
@@ -190,6 +198,11 @@ def _tables(results: dict) -> str:
         tables += ["## Engine (public API: Engine.from_dir, engine.ask)", render(_engine_rows(), engine_columns)]
     if "default" in results and results["default"]["embedding"]:
         tables += ["## The sentence model (all-MiniLM-L6-v2, int8 ONNX)", _embedding_table(results["default"]["embedding"])]
+    if "default" in results and results["default"].get("throughput"):
+        from embedding_throughput import table as throughput_table  # here: it imports the engine, which the rest does not need
+
+        tables += ["## Embedding throughput: the product against raw onnxruntime (same int8 graph, same sentences)",
+                   throughput_table(results["default"]["throughput"])]
     semantic_columns = [Column(f"engine {label(s)}", results["engine"][s]["semantic"]) for s in results["engine"] if results["engine"][s].get("semantic")]
     if semantic_columns:
         tables += ["## Engine with the sentence model, synthetic corpora (saved index)", render(_semantic_rows(), semantic_columns)]
@@ -205,6 +218,23 @@ def _embedding_table(e: dict) -> str:
         f"| embedding, {e['sentences']:,} real sentences (sentences/s, all cores) | {e['per_s']:.0f} |",
         f"| one question p50 / p99 (ms) | {_pair(e['question'])} |",
     ])
+
+
+def _anchor_rows(key: str, name: str) -> list[Row]:
+    """Build, query p50 and peak RSS of another library on the same corpus and questions (or why not)."""
+
+    def field(pick: Callable[[dict], object]) -> Callable[[dict], object]:
+        def value(r: dict) -> object:
+            anchor = r.get("anchors", {}).get(key)
+            return "failed" if anchor is None else anchor.get("missing") or pick(anchor)
+
+        return value
+
+    return [
+        Row(f"{name} build (s)", field(lambda a: f"{a['build_s']:.2f}")),
+        Row(f"{name} query p50 / p99 (ms)", field(lambda a: _pair(a["query"]))),
+        Row(f"{name} peak RSS, building and querying (MB)", field(lambda a: f"{a['peak_mb']:.0f}")),
+    ]
 
 
 def _semantic_rows() -> list[Row]:

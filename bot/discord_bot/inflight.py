@@ -9,6 +9,7 @@ bot close its connection, so no reply is attempted on a closed session.
 from __future__ import annotations
 
 import asyncio
+import time
 
 RESTARTING = "I'm restarting, so I can't take new questions for a moment. Please ask again in a minute."
 
@@ -17,6 +18,7 @@ class InFlight:
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task[object]] = set()
         self.closing = False
+        self._deadline = 0.0  # when (time.monotonic) the drain cancels what is left
 
     def admit(self) -> bool:
         """Count the current task as work to finish before closing; False once closing (reply RESTARTING instead).
@@ -29,6 +31,15 @@ class InFlight:
             task.add_done_callback(self._tasks.discard)
         return not self.closing
 
+    def can_finish(self, seconds: float) -> bool:
+        """Whether work starting now and taking `seconds` would end before the drain's deadline (always, until closing).
+
+        A question still waiting for a search when the stop comes is told to come back instead of being
+        searched and cut off: under a flood the queue holds far more than the grace can answer.
+        Any thread may ask (a search thread does, as it takes the next question).
+        """
+        return not self.closing or time.monotonic() + seconds < self._deadline
+
     def __len__(self) -> int:
         return len(self._tasks)
 
@@ -37,6 +48,7 @@ class InFlight:
         self.closing = True
         loop = asyncio.get_running_loop()
         deadline = loop.time() + grace
+        self._deadline = time.monotonic() + grace
         while pending := await self._pending():
             remaining = deadline - loop.time()
             if remaining <= 0:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from bot.discord_bot.backlog import WEIGHT, SearchTimes
+from bot.discord_bot.backlog import DEVIATIONS, WEIGHT, SearchTimes
 
 
 def clock_of(*readings: float) -> Callable[[], float]:
@@ -51,3 +51,25 @@ def test_the_delay_is_the_mean_search_time_times_the_rounds_of_searches_ahead(th
     times = SearchTimes(threads=threads, clock=clock_of(0.0, 5.0))
     times.timed(str, "")
     assert times.delay_s(waiting) == pytest.approx(5.0 * rounds)
+
+
+def test_once_replies_are_sent_a_newcomer_s_own_part_is_its_search_and_reply() -> None:
+    """In a flood the event loop that sends replies is busy receiving and refusing questions: replies went
+    out late, after the estimate, until their own time was counted."""
+    times = SearchTimes(threads=1, clock=clock_of(0.0, 5.0, 100.0, 115.0))
+    times.timed(str, "")  # the search took 5 s
+    times.replied(times.now())  # started at 100, replied at 115: 15 s from search to reply
+    assert times.answer_s == pytest.approx(15.0)
+    assert times.delay_s(waiting=1) == pytest.approx(5.0 * 1 + 15.0)
+
+
+def test_the_longest_a_search_and_its_reply_may_take_is_their_mean_and_four_mean_deviations() -> None:
+    times = SearchTimes(threads=1, clock=clock_of(0.0, 2.0, 10.0, 12.0, 20.0, 24.0))
+    assert times.longest_s() == 0.0  # nothing measured yet
+    times.timed(str, "")  # 2 s
+    assert times.longest_s() == pytest.approx(2.0)  # no reply yet: the search alone
+    times.replied(times.now())  # 2 s from start to reply
+    assert times.longest_s() == pytest.approx(2.0)  # one reading: no deviation yet
+    times.replied(times.now())  # 4 s: 2 s from the mean
+    mean, deviation = (1 - WEIGHT) * 2.0 + WEIGHT * 4.0, WEIGHT * 2.0
+    assert times.longest_s() == pytest.approx(mean + DEVIATIONS * deviation)

@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import discord
@@ -23,6 +24,7 @@ from loopback.server import LoopbackDiscord, Recorded
 from bot.discord_bot.backlog import SearchTimes
 from bot.discord_bot.exts import ask
 from bot.discord_bot.failures import BUSY
+from bot.discord_bot.inflight import RESTARTING
 from bot.search.engine import Answer, Engine
 
 from .helpers import StartBot, eventually
@@ -257,3 +259,63 @@ async def test_a_question_that_reaches_the_search_already_too_late_is_told_to_co
     monkeypatch.setattr(cog, "_now", discord.utils.utcnow)
     fresh = await loopback.post_message(loopback.make_user("fresh"), f"!ask {QUESTIONS[0]}")
     assert (await loopback.wait_for_reply(fresh)).json["embeds"]
+
+
+async def test_a_question_still_waiting_for_a_search_when_the_bot_stops_is_told_to_come_back_if_it_cannot_be_answered_in_the_grace(
+    start_bot: StartBot, loopback: LoopbackDiscord, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under a flood the queue holds far more than SHUTDOWN_GRACE can answer: a waiting question whose
+    search (20 s here) would end after the drain's deadline gets RESTARTING at once, while the search
+    under way is finished and answered, so the drain ends with nothing cut off."""
+    slow = SlowEngine(engine)
+    bot = await start_bot(with_engine=slow, cooldown_seconds=0.0, max_answer_delay=0.0)
+    cog = bot.get_cog("Ask")
+    monkeypatch.setattr(cog, "_search_times", SearchTimes(threads=1, clock=lambda: slow.now))
+    one_thread = ThreadPoolExecutor(1)
+    monkeypatch.setattr(cog, "_searches", one_thread)
+    slow.gate.set()
+    first = await loopback.post_message(loopback.make_user("first"), f"!ask {QUESTIONS[0]}")
+    assert (await loopback.wait_for_reply(first)).json["embeds"]
+    slow.gate.clear()
+    ahead = await loopback.post_message(loopback.make_user("ahead"), f"!ask {QUESTIONS[1]}")
+    await eventually(lambda: slow.searching == 2)
+    queued = await loopback.post_message(loopback.make_user("queued"), f"!ask {QUESTIONS[2]}")
+    await eventually(lambda: cog._waiting == 2)
+    drain = asyncio.create_task(bot.in_flight.drain(5.0))
+    await asyncio.sleep(0.1)
+    slow.gate.set()
+    assert (await loopback.wait_for_reply(ahead)).json["embeds"]
+    assert (await loopback.wait_for_reply(queued)).json["content"] == RESTARTING
+    assert await drain == 0 and slow.searching == 2
+    one_thread.shutdown()
+
+
+async def test_a_question_whose_answer_became_too_late_while_it_waited_is_told_to_come_back(
+    start_bot: StartBot, loopback: LoopbackDiscord, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The estimate made when a question is taken can prove wrong (in a flood searches slow down after it):
+    the search thread looks again as it takes the question, and one now past MAX_ANSWER_DELAY gets BUSY."""
+    slow = SlowEngine(engine)
+    bot = await start_bot(with_engine=slow, cooldown_seconds=0.0, max_answer_delay=30.0)
+    cog = bot.get_cog("Ask")
+    monkeypatch.setattr(cog, "_search_times", SearchTimes(threads=2, clock=lambda: slow.now))
+    one_thread = ThreadPoolExecutor(1)
+    monkeypatch.setattr(cog, "_searches", one_thread)
+    slow.gate.set()
+    first = await loopback.post_message(loopback.make_user("first"), f"!ask {QUESTIONS[0]}")
+    assert (await loopback.wait_for_reply(first)).json["embeds"]
+    slow.gate.clear()
+    ahead = await loopback.post_message(loopback.make_user("ahead"), f"!ask {QUESTIONS[1]}")
+    await eventually(lambda: slow.searching == 2)
+    taken = await loopback.post_message(loopback.make_user("taken"), f"!ask {QUESTIONS[2]}")
+    await eventually(lambda: cog._waiting == 2)  # taken: 20 s predicted, with two threads assumed
+
+    def fifteen_seconds_on() -> datetime.datetime:
+        return discord.utils.utcnow() + datetime.timedelta(seconds=15)
+
+    monkeypatch.setattr(cog, "_now", fifteen_seconds_on)  # it waited 15 s: 35 s late if searched now
+    slow.gate.set()
+    assert (await loopback.wait_for_reply(ahead)).json["embeds"]
+    assert (await loopback.wait_for_reply(taken)).json["content"] == BUSY
+    assert slow.searching == 2
+    one_thread.shutdown()

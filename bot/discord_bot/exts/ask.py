@@ -6,6 +6,7 @@ import asyncio
 import logging
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import discord
@@ -13,9 +14,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_bot import failures, render
-from bot.discord_bot.backlog import SearchTimes
+from bot.discord_bot.backlog import SEARCH_THREADS, SearchTimes
 from bot.discord_bot.client import AnswerBot, in_allowed_channel
-from bot.discord_bot.failures import Busy, CannotReply, Interaction
+from bot.discord_bot.failures import Busy, CannotReply, Interaction, Restarting
 from bot.discord_bot.feedback import user_hash
 from bot.discord_bot.replies import Context, can_reply, reply, typing_indicator
 from bot.discord_bot.serving import Serving
@@ -82,6 +83,7 @@ class Ask(commands.Cog):
             self._notices = commands.CooldownMapping.from_cooldown(1, per, _by_user_id)
         self._menu = app_commands.ContextMenu(name=MENU_NAME, callback=self.ask_about_message)
         self._waiting = 0
+        self._searches = ThreadPoolExecutor(SEARCH_THREADS, thread_name_prefix="search")
         self._search_times = SearchTimes()
         self._now = discord.utils.utcnow
         self._swamped = False  # refusing newcomers since the last time the queue fell to half (by count and lateness)
@@ -91,6 +93,7 @@ class Ask(commands.Cog):
 
     async def cog_unload(self) -> None:
         self.bot.tree.remove_command(self._menu.name, type=self._menu.type)
+        self._searches.shutdown(wait=False, cancel_futures=True)
 
     @commands.hybrid_command(name="ask", usage="<question>", extras={"example": f"ask {EXAMPLE_QUESTION}"})
     @app_commands.describe(
@@ -145,9 +148,9 @@ class Ask(commands.Cog):
         serving = self.bot.serving
         if via == "channel":
             try:
-                answer = await self._search(serving, question, ctx.message.created_at)
-            except Busy:
-                return  # chatter or not, a message in an answer channel is left alone when the bot is swamped
+                answer, predicted_s, search_started = await self._search(serving, question, ctx.message.created_at)
+            except (Busy, Restarting):
+                return  # chatter or not, a message in an answer channel is left alone when the bot is swamped or stopping
             if answer.abstained:
                 self.bot.stats.record_chatter()
                 log.debug("No answer in the articles for a message in answer channel %s; left it alone", ctx.channel.id)
@@ -159,30 +162,33 @@ class Ask(commands.Cog):
             if await self._cooling_down(ctx, asker, notify=True):
                 return
             async with typing_indicator(ctx, ephemeral=private):
-                answer = await self._search(serving, question, ctx.message.created_at)
+                answer, predicted_s, search_started = await self._search(serving, question, ctx.message.created_at)
         await self._deliver(ctx, answer, serving, private=private)
+        self._search_times.replied(search_started)
         latency_ms = (time.perf_counter() - started) * 1000
         self.bot.stats.record(abstained=answer.abstained, latency_ms=latency_ms)
         log.info(
-            "answered user=%s via=%s abstained=%s hits=%d search_ms=%.1f latency_ms=%.0f",
+            "answered user=%s via=%s abstained=%s hits=%d search_ms=%.1f latency_ms=%.0f late_s=%.1f predicted_s=%.1f",
             user_hash(asker.id),
             via,
             answer.abstained,
             len(answer.hits),
             answer.elapsed_ms,
             latency_ms,
+            self._age_s(ctx.message.created_at),
+            predicted_s,
         )
 
-    async def _search(self, serving: Serving, question: str, asked_at: datetime) -> Answer:
-        """The engine's answer, from a worker thread; Busy when MAX_WAITING questions are already waiting,
-        or when the answer would be more than MAX_ANSWER_DELAY seconds late.
+    async def _search(self, serving: Serving, question: str, asked_at: datetime) -> tuple[Answer, float, float]:
+        """The engine's answer from a search thread, how late it was predicted to be, and when its search
+        started (SearchTimes.now). Busy when MAX_WAITING questions are already waiting, or when the answer
+        would be more than MAX_ANSWER_DELAY seconds late (see `_timed_search` for the second look).
 
         How late counts from `asked_at`, when Discord took the question: an event loop that has fallen
         behind (searches in threads take its CPU) makes a question late before it reaches this line.
         """
         limit = self.bot.settings.max_answer_delay
-        age_s = max(0.0, (self._now() - asked_at).total_seconds())
-        late = age_s + self._search_times.delay_s(self._waiting)
+        late = self._age_s(asked_at) + self._search_times.delay_s(self._waiting)
         if self._waiting >= MAX_WAITING or (limit and late > limit):
             if not self._swamped:
                 log.warning(
@@ -198,10 +204,31 @@ class Ask(commands.Cog):
             self._swamped = False
         self._waiting += 1
         try:
-            top_k = self.bot.settings.top_k
-            return await asyncio.to_thread(self._search_times.timed, serving.engine.ask, question, top_k)
+            loop = asyncio.get_running_loop()
+            answer, started = await loop.run_in_executor(self._searches, self._timed_search, serving, question, asked_at)
+            return answer, late, started
         finally:
             self._waiting -= 1
+
+    def _timed_search(self, serving: Serving, question: str, asked_at: datetime) -> tuple[Answer, float]:
+        """In a search thread: the answer, and when its search started.
+
+        The threads take the next question themselves, not through the event loop, which in a flood is
+        busy receiving and refusing questions. Before searching, a second look: a question whose answer
+        would now be over MAX_ANSWER_DELAY late (the searches slowed down after it was taken) gets Busy,
+        and one that could not be answered before a stop's drain ends gets Restarting.
+        """
+        longest = self._search_times.longest_s()
+        if not self.bot.in_flight.can_finish(longest):
+            raise Restarting()
+        limit = self.bot.settings.max_answer_delay
+        if limit and self._age_s(asked_at) + longest > limit:
+            raise Busy()
+        started = self._search_times.now()
+        return self._search_times.timed(serving.engine.ask, question, self.bot.settings.top_k), started
+
+    def _age_s(self, asked_at: datetime) -> float:
+        return max(0.0, (self._now() - asked_at).total_seconds())
 
     async def _deliver(self, ctx: Context, answer: Answer, serving: Serving, *, private: bool) -> None:
         article_count = len(serving.engine.sources())

@@ -32,13 +32,15 @@ MODEL_DATA = Path(__file__).resolve().parent / "data"
 # sentence-transformers cuts all-MiniLM-L6-v2's input at 256 word pieces; the longest
 # sentence the splitter keeps (600 characters) is about 150, so nothing is lost.
 DEFAULT_MAX_TOKENS = 256
-# Sentences of similar length are embedded together so little padding is computed. On 2 threads,
-# 2,000 WikiQA sentences ran at 133, 137 and 123 sentences/s in batches of 8, 32 and 64.
+# Sentences of similar length are embedded together so little padding is computed, and a batch holds
+# at most BATCH_TOKENS word pieces (its longest sentence times its size), at most BATCH_SIZE sentences.
+# Small batches are faster per CPU second: their activations stay in the core's cache. On 600 git docs
+# and 624 default-corpus sentences (bench/embedding_throughput.py, 2 busy cores, 1 and 2 threads), the raw
+# graph did 1.19-1.25x the sentences per CPU second of 2,048 pieces a batch with 256, 1.14-1.19x with 512
+# and 1.09-1.23x with 128. Memory falls with the batch too (attention's grows with the square of the length:
+# 123 texts of 100 words each peaked at 398 MB in batches of 32, 273 MB in batches of at most 2,048 pieces).
 BATCH_SIZE = 32
-# ... and a batch of long sentences is cut shorter, because attention's memory grows with the
-# square of their length: 123 texts of 100 words each peaked at 398 MB in batches of 32, 273 MB
-# in batches of at most 2,048 word pieces, at the same speed.
-BATCH_TOKENS = 2048
+BATCH_TOKENS = 256
 TOKENIZE_CHUNK = 2048  # texts tokenized at a time: bounds the token lists held while embedding
 MAX_MODEL_BYTES = 2**31
 DESCRIPTORS = "/dev/fd"  # a process's open files by number (Linux, macOS): where present, onnxruntime reads a checked file
@@ -138,6 +140,7 @@ class Embedder:
         """
         self.spec = spec
         self._session, self._tokenizer, self.sha256, self.tokenizer_sha256 = load_session(spec, threads=threads, cache=cache)
+        self.threads = self._session.get_session_options().intra_op_num_threads
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(spec.max_tokens)
         self._inputs = {i.name for i in self._session.get_inputs()}
@@ -152,20 +155,24 @@ class Embedder:
     def embed(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Unit vectors for `texts`, in order; `progress(n)` after each batch of n texts.
 
-        Texts are taken shortest first, so each batch pads little, and tokenized a chunk at a
-        time, so a big corpus never holds every token list at once.
+        Texts are tokenized a chunk at a time, so a big corpus never holds every token list at once,
+        and each chunk is embedded fewest word pieces first, so a batch pads little. Sorting by
+        characters alone is not enough: "git-bisect(1)" is 7 word pieces, "the" one. On 600 git
+        docs sentences it padded batches so that embed ran at 0.7x the raw graph's speed.
         """
         rows = np.empty((len(texts), getattr(self, "dimensions", 0)), dtype=np.float32)
-        order = np.argsort([len(text) for text in texts], kind="stable")
+        order = np.argsort([len(text) for text in texts], kind="stable")  # chunks of similar length
         for start in range(0, len(order), TOKENIZE_CHUNK):
             chunk = order[start : start + TOKENIZE_CHUNK]
             encodings = self._tokenizer.encode_batch([texts[i] for i in chunk], add_special_tokens=True)
+            by_pieces = np.argsort([len(encoding.ids) for encoding in encodings], kind="stable")
+            chunk, ids = chunk[by_pieces], [encodings[i].ids for i in by_pieces]
+            del encodings
             first = 0
             while first < len(chunk):
-                longest = len(encodings[min(first + BATCH_SIZE, len(chunk)) - 1].ids)  # shortest first: the last is longest
-                size = max(1, min(BATCH_SIZE, BATCH_TOKENS // max(longest, 1)))
-                batch = [encoding.ids for encoding in encodings[first : first + size]]
-                vectors = self._run(batch, max(map(len, batch)))
+                size = batch_size(len(ids[min(first + BATCH_SIZE, len(chunk)) - 1]))  # fewest pieces first: the last is longest
+                batch = ids[first : first + size]
+                vectors = self._run(batch, len(batch[-1]))
                 if rows.shape[1] != vectors.shape[1]:
                     rows = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
                 rows[chunk[first : first + size]] = vectors
@@ -190,23 +197,28 @@ class Embedder:
         return (output / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
 
 
-def load_session(spec: ModelSpec, *, threads: int | None = None, cache: Path | None = None) -> tuple[Any, Any, str, str]:
-    """(onnxruntime session, tokenizer, model sha256, tokenizer sha256) for a model's files, checked first.
+def batch_size(longest: int, budget: int | None = None) -> int:
+    """How many sentences of at most `longest` word pieces one batch takes (of `budget`, BATCH_TOKENS by default)."""
+    return max(1, min(BATCH_SIZE, (budget or BATCH_TOKENS) // max(longest, 1)))
 
-    The session's threads do not spin while idle: the bot shares a small machine.
+
+def cores() -> int:
+    """The cores this process may run on (its affinity, which a container or `taskset` narrows), not the machine's."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def session_options(threads: int | None = None) -> Any:
+    """onnxruntime's options for the models: one intra-op thread per core (at most 4), none spinning while idle.
+
+    The bot shares a small machine, so its threads sleep when there is no work.
     """
     import onnxruntime
-    from tokenizers import Tokenizer
 
-    size = _size(spec.model)
-    tokenizer_sha256 = hashlib.sha256(_read(spec.tokenizer, "tokenizer")).hexdigest()
-    _verified(spec.tokenizer, tokenizer_sha256, spec.tokenizer_sha256, "tokenizer")
-    try:
-        tokenizer = Tokenizer.from_file(str(spec.tokenizer))
-    except Exception as error:  # tokenizers raises its own Exception subclass for any bad file
-        raise ModelError(f"{spec.tokenizer}: not a tokenizers file ({error})") from error
     options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads or min(os.cpu_count() or 1, 4)
+    options.intra_op_num_threads = threads or min(cores(), 4)
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     # Without the arena, memory a batch's activations took goes back after the batch: ~75 MB
@@ -216,6 +228,21 @@ def load_session(spec: ModelSpec, *, threads: int | None = None, cache: Path | N
     # Not ORT_ENABLE_ALL: the layout changes it adds are for convolutions, which these models do not have,
     # and depend on the CPU, which a kept graph must not. The outputs are the same bit for bit.
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    return options
+
+
+def load_session(spec: ModelSpec, *, threads: int | None = None, cache: Path | None = None) -> tuple[Any, Any, str, str]:
+    """(onnxruntime session, tokenizer, model sha256, tokenizer sha256) for a model's files, checked first."""
+    from tokenizers import Tokenizer
+
+    size = _size(spec.model)
+    tokenizer_sha256 = hashlib.sha256(_read(spec.tokenizer, "tokenizer")).hexdigest()
+    _verified(spec.tokenizer, tokenizer_sha256, spec.tokenizer_sha256, "tokenizer")
+    try:
+        tokenizer = Tokenizer.from_file(str(spec.tokenizer))
+    except Exception as error:  # tokenizers raises its own Exception subclass for any bad file
+        raise ModelError(f"{spec.tokenizer}: not a tokenizers file ({error})") from error
+    options = session_options(threads)
     try:
         session, sha256 = _session(spec, size, options, cache)
     except ModelError:

@@ -163,3 +163,19 @@ def test_a_model_damaged_after_its_graph_was_kept_is_refused_all_the_same(tmp_pa
     model.write_bytes(bytes(model.stat().st_size))  # damaged after the graph made from it was kept
     with pytest.raises(ModelError, match="model checksum is .* the file is damaged or not ours"):
         Embedder(spec, cache=cache)
+
+
+def test_batching_changes_no_vector_beyond_float_rounding(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches sorted by word pieces and cut at BATCH_TOKENS give the vectors one text at a time gives,
+    and those of batches of up to 2,048 pieces, as before."""
+    embedder = Embedder(default_model())
+    texts = [*TEXTS, "git-bisect(1) Manual Page: Use binary search to find the commit that introduced a bug."] * 3
+    texts += [f"sentence number {n} about {'long words ' * (n % 9)}" for n in range(40)]
+    sizes: list[int] = []
+    batched = embedder.embed(texts, sizes.append)
+    one_by_one = np.vstack([embedder.embed([text]) for text in texts])
+    monkeypatch.setattr(embedding, "BATCH_TOKENS", 2048)
+    earlier_sizes: list[int] = []
+    earlier = embedder.embed(texts, earlier_sizes.append)
+    assert len(sizes) > len(earlier_sizes) > 1  # the batches did differ
+    assert np.abs(batched - one_by_one).max() < 1e-5 and np.abs(batched - earlier).max() < 1e-5
