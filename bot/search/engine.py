@@ -35,6 +35,7 @@ from bot.search.index.spelling import Speller
 from bot.search.index.store import StoreError, why_not_saved
 from bot.search.index.table import KINDS, SentenceTable, TableBuilder
 from bot.search.index.tokens import tokenize
+from bot.search.index.vectors import load_vectors, quantize, save_vectors, text_key, vectors_path
 from bot.search.models.embedding import Embedder
 from bot.search.models.reranker import Reranker, shown
 from bot.search.read.corpus import (
@@ -49,10 +50,6 @@ from bot.search.read.sentences import Kind, Passage, title_of
 from bot.search.read.splitting import split_documents, workers_for
 
 MAX_QUESTION_CHARS = 1000
-# Up to this many sentences every one is embedded when the index is built (about 15 minutes on
-# 2 cores, 150 MB of vectors); past it, embedding all of them stops paying, so only the
-# sentences BM25 finds are embedded, when a question needs them (see README, "Scale").
-EMBED_ALL_UP_TO = 100_000
 # New sentence vectors are saved to the checkpoint this many at a time: about 10 s of embedding at
 # the 68-180 sentences/s measured on this 2-core machine, so a stop loses at most that much work.
 CHECKPOINT_ROWS = 1024
@@ -155,14 +152,16 @@ class Engine:
     ) -> None:
         """Wrap built parts; use `from_dir` or `from_documents` instead.
 
-        With an `embedder`, questions are also matched by meaning: against `vectors` (one unit
-        row per indexed sentence) when given, else against the sentences BM25 finds.
+        With an `embedder`, questions are also matched by meaning against `vectors`: one int8 row per
+        indexed sentence (bot.search.index.vectors), in memory or memory-mapped.
         """
         if len(indexed) != len(index) or (len(indexed) and not 0 <= int(indexed.min()) <= int(indexed.max()) < len(table)):
             raise ValueError("the index does not fit the sentence table")
         if len(table) and int(table.articles[-1]) > len(articles):
             raise ValueError("the sentence table names articles that do not exist")
-        if vectors is not None and (embedder is None or vectors.shape != (len(indexed), embedder.dimensions)):
+        if (embedder is None) != (vectors is None) or (
+            embedder is not None and (vectors.shape != (len(indexed), embedder.dimensions) or vectors.dtype != np.int8)
+        ):
             raise ValueError("the sentence vectors do not fit the index or the model")
         self._articles = tuple(articles)
         self.table = table
@@ -174,7 +173,7 @@ class Engine:
         self.vectors = vectors
         self.answering = answering
         self._lexical = Lexical(index, table.articles[indexed])
-        self._semantic = None if embedder is None else Semantic(embedder, vectors, self._model_text)
+        self._semantic = None if embedder is None else Semantic(embedder, vectors)
         self._reranker = reranker
         self.semantic_status = SemanticStatus(
             embedder.name if embedder else "",
@@ -228,61 +227,71 @@ class Engine:
 
     def unembedded(self, embedder: Embedder, folder: Path) -> int:
         """How many sentences `with_saved_vectors` would embed: those neither saved nor checkpointed for this model."""
-        if len(self.indexed) > EMBED_ALL_UP_TO:
-            return 0
+        keys = self._text_keys()
         try:
-            saved = cache.load_vectors(folder, embedder.sha256).keys()
-        except (StoreError, ValueError):
-            saved = set()
+            saved = load_vectors(vectors_path(folder, embedder.sha256), embedder.sha256, embedder.dimensions)
+        except StoreError:
+            saved = None
         checkpointed = read_checkpoint(checkpoint_path(folder, embedder.sha256), embedder.sha256, embedder.dimensions)
-        keys = (cache.text_key(self._model_text(doc)) for doc in range(len(self.indexed)))
-        return sum(1 for key in keys if key not in saved and key not in checkpointed)
+        missing = np.ones(len(keys), dtype=bool)
+        for source in (saved, checkpointed):
+            if source is not None:
+                missing &= source.lookup(keys) < 0
+        return int(np.count_nonzero(missing))
 
     def with_saved_vectors(self, embedder: Embedder, folder: Path, progress: Progress | None = None) -> Engine:
         """With the semantic signal, reusing the vectors saved for this model and saving any new ones.
 
-        New vectors are checkpointed a batch at a time while they are made, so a build that is
-        stopped keeps what it did; the complete file replaces the checkpoint at the end.
+        Saved rows are memory-mapped, not read. New vectors are checkpointed a batch at a time while
+        they are made, so a build that is stopped keeps what it did; the complete file replaces the
+        checkpoint at the end, and is then served memory-mapped like a saved one.
         """
-        if len(self.indexed) > EMBED_ALL_UP_TO:
-            return self.with_vectors(embedder, progress)  # nothing embedded in advance, nothing to save
+        keys = self._text_keys()
+        path = vectors_path(folder, embedder.sha256)
         notes: tuple[str, ...] = ()
         try:
-            saved = cache.load_vectors(folder, embedder.sha256)
-        except (StoreError, ValueError) as error:
-            saved = {}
+            saved = load_vectors(path, embedder.sha256, embedder.dimensions)
+        except StoreError as error:
+            saved = None
             notes = (f"{folder}: saved sentence vectors not used ({error}); embedded again",)
-        keys = np.array([cache.text_key(self._model_text(doc)) for doc in range(len(self.indexed))], dtype=np.uint64)
-        known = {doc: saved[key] for doc, key in enumerate(keys.tolist()) if key in saved}
-        if len(known) == len(keys):
-            engine = self.with_vectors(embedder, progress, known)
-            engine.warnings += notes
-            return engine
+        if saved is not None and np.array_equal(saved.keys, keys):
+            return self._with(embedder, saved.rows, "saved index")
         try:
             checkpoint: Checkpoint | None = Checkpoint(checkpoint_path(folder, embedder.sha256), embedder.sha256, embedder.dimensions)
         except OSError:
             checkpoint = None  # an unwritable cache folder: the save below says so
-        if checkpoint is not None:
-            known.update({doc: checkpoint.saved[key] for doc, key in enumerate(keys.tolist()) if key in checkpoint.saved})
-        keep = None if checkpoint is None else lambda docs, vectors: checkpoint.append(keys[docs], vectors)
+        rows = np.empty((len(keys), embedder.dimensions), dtype=np.int8)
+        have = np.zeros(len(keys), dtype=bool)
+        for source in (saved, checkpoint and checkpoint.saved):
+            if source is not None:
+                at = source.lookup(keys)
+                new = (at >= 0) & ~have
+                rows[new] = source.rows[at[new]]
+                have |= new
+        keep = None if checkpoint is None else lambda docs, batch: checkpoint.append(keys[docs], batch)
         try:
-            engine = self.with_vectors(embedder, progress, known, keep)
+            engine = self._embedded(embedder, rows, np.flatnonzero(~have), progress, keep)
         except BaseException:  # stopped (Ctrl-C) or failed: what was checkpointed stays for the next build
             if checkpoint is not None:
                 checkpoint.close()
             raise
         engine.warnings += notes
-        path = cache.vectors_path(folder, embedder.sha256)
         try:
-            cache.save_vectors(path, embedder.sha256, keys, engine.vectors)
-        except OSError as error:
-            engine.warnings += (f"{path}: cannot save the index: {why_not_saved(error, 'INDEX_CACHE')}",)
+            save_vectors(path, embedder.sha256, keys, rows)
+            mapped = load_vectors(path, embedder.sha256, embedder.dimensions)
+        except (OSError, StoreError) as error:
+            reason = why_not_saved(error, "INDEX_CACHE") if isinstance(error, OSError) else str(error)
+            engine.warnings += (f"{path}: cannot save the index: {reason}",)
             if checkpoint is not None:
                 checkpoint.close()  # kept: the next start continues from it
             return engine
         if checkpoint is not None:
             checkpoint.remove()
-        return engine
+        assert mapped is not None  # just written
+        return engine._with(embedder, mapped.rows, engine.semantic_status.vectors)  # the file's pages, not a copy
+
+    def _text_keys(self) -> np.ndarray:
+        return np.array([text_key(self._model_text(doc)) for doc in range(len(self.indexed))], dtype=np.uint64)
 
     @classmethod
     def from_documents(
@@ -299,8 +308,7 @@ class Engine:
 
         `documents` may be `Articles`, which reads each file only when it is reached: `warnings` (its
         own list) is read once they all are. With an `embedder`, every indexed sentence is embedded
-        too, unless there are more than EMBED_ALL_UP_TO of them (then sentences are embedded as
-        questions need them).
+        too.
         """
         origin = f"corpus folder {folder}" if folder else "the corpus"
         builder = TableBuilder()
@@ -354,27 +362,26 @@ class Engine:
         )
         return engine if embedder is None else engine.with_vectors(embedder, progress)
 
-    def with_vectors(
+    def with_vectors(self, embedder: Embedder, progress: Progress | None = None) -> Engine:
+        """This engine with the semantic signal, every sentence embedded now (nothing saved: see `with_saved_vectors`)."""
+        rows = np.empty((len(self.indexed), embedder.dimensions), dtype=np.int8)
+        return self._embedded(embedder, rows, np.arange(len(self.indexed)), progress)
+
+    def _embedded(
         self,
         embedder: Embedder,
+        rows: np.ndarray,
+        missing: np.ndarray,
         progress: Progress | None = None,
-        known: Mapping[int, np.ndarray] | None = None,
         keep: Callable[[np.ndarray, np.ndarray], None] | None = None,
     ) -> Engine:
-        """This engine with the semantic signal: every sentence embedded, or (past EMBED_ALL_UP_TO) none in advance.
+        """This engine with the semantic signal, its int8 `rows` completed by embedding the sentences `missing`.
 
-        `known` holds vectors this same model already made, by the sentence's position in the index:
-        those sentences are not embedded again. The others are embedded CHECKPOINT_ROWS at a time in
-        the corpus's order (`embed` sorts each batch by length, so it pads little), and each batch is
-        handed to `keep(docs, vectors)`. Not shortest first over the whole corpus: then a build
-        stopped at 60% of its sentences would have done well under 60% of its work.
+        The other rows hold vectors this same model already made. The missing sentences are embedded
+        CHECKPOINT_ROWS at a time in the corpus's order (`embed` sorts each batch by length, so it pads
+        little), and each batch is handed to `keep(docs, rows)`. Not shortest first over the whole corpus:
+        then a build stopped at 60% of its sentences would have done well under 60% of its work.
         """
-        if len(self.indexed) > EMBED_ALL_UP_TO:
-            origin = f"embedded as questions need them ({len(self.indexed):,} sentences is over {EMBED_ALL_UP_TO:,})"
-            return self._with(embedder, None, origin)
-        known = known or {}
-        texts = {doc: self._model_text(doc) for doc in range(len(self.indexed)) if doc not in known}
-        missing = list(texts)
         done = 0
 
         def step(n: int) -> None:
@@ -383,23 +390,21 @@ class Engine:
             if progress is not None:
                 progress("embedding sentences", done, len(missing))
 
-        vectors = np.empty((len(self.indexed), embedder.dimensions), dtype=np.float32)
         for start in range(0, len(missing), CHECKPOINT_ROWS):
-            docs = np.array(missing[start : start + CHECKPOINT_ROWS])
-            vectors[docs] = embedder.embed([texts.pop(doc) for doc in docs.tolist()], step)
+            docs = missing[start : start + CHECKPOINT_ROWS]
+            rows[docs] = quantize(embedder.embed([self._model_text(doc) for doc in docs.tolist()], step))
             if keep is not None:
-                keep(docs, vectors[docs])
-        if known:
-            vectors[list(known)] = np.stack(list(known.values()))
-        if not missing:
+                keep(docs, rows[docs])
+        reused = len(rows) - len(missing)
+        if not len(missing):
             origin = "saved index"
-        elif known:
-            origin = f"built now ({len(missing):,} embedded, {len(known):,} reused)"
+        elif reused:
+            origin = f"built now ({len(missing):,} embedded, {reused:,} reused)"
         else:
             origin = "built now"
-        return self._with(embedder, vectors, origin)
+        return self._with(embedder, rows, origin)
 
-    def _with(self, embedder: Embedder, vectors: np.ndarray | None, origin: str) -> Engine:
+    def _with(self, embedder: Embedder, vectors: np.ndarray, origin: str) -> Engine:
         return Engine(
             self._articles, self.table, self.index, self.indexed, self.speller, self.settings, self.warnings,
             embedder, vectors, origin, self.answering, self._reranker,
