@@ -35,6 +35,8 @@ from bot.search.index.spelling import Speller
 from bot.search.index.store import StoreError, why_not_saved
 from bot.search.index.table import KINDS, SentenceTable, TableBuilder
 from bot.search.index.tokens import tokenize
+from bot.search.index import nearest
+from bot.search.index.nearest import GRAPH_FILE, Nearest, graph_path, keys_digest
 from bot.search.index.vectors import load_vectors, quantize, save_vectors, text_key, vectors_path
 from bot.search.models.embedding import Embedder
 from bot.search.models.reranker import Reranker, shown
@@ -145,22 +147,23 @@ class Engine:
         settings: SearchSettings,
         warnings: Sequence[str] = (),
         embedder: Embedder | None = None,
-        vectors: np.ndarray | None = None,
+        vectors: Nearest | None = None,
         vectors_origin: str = "",
         answering: Answering = Answering(),
         reranker: Reranker | None = None,
     ) -> None:
         """Wrap built parts; use `from_dir` or `from_documents` instead.
 
-        With an `embedder`, questions are also matched by meaning against `vectors`: one int8 row per
+        With an `embedder`, questions are also matched by meaning: `vectors` searches one int8 row per
         indexed sentence (bot.search.index.vectors), in memory or memory-mapped.
         """
         if len(indexed) != len(index) or (len(indexed) and not 0 <= int(indexed.min()) <= int(indexed.max()) < len(table)):
             raise ValueError("the index does not fit the sentence table")
         if len(table) and int(table.articles[-1]) > len(articles):
             raise ValueError("the sentence table names articles that do not exist")
-        if (embedder is None) != (vectors is None) or (
-            embedder is not None and (vectors.shape != (len(indexed), embedder.dimensions) or vectors.dtype != np.int8)
+        rows = None if vectors is None else vectors.rows
+        if (embedder is None) != (rows is None) or (
+            embedder is not None and rows is not None and (rows.shape != (len(indexed), embedder.dimensions) or rows.dtype != np.int8)
         ):
             raise ValueError("the sentence vectors do not fit the index or the model")
         self._articles = tuple(articles)
@@ -170,10 +173,10 @@ class Engine:
         self.speller = speller
         self.settings = settings
         self.warnings = tuple(warnings)
-        self.vectors = vectors
+        self.vectors = rows  # one int8 row per indexed sentence, or None without the semantic signal
         self.answering = answering
         self._lexical = Lexical(index, table.articles[indexed])
-        self._semantic = None if embedder is None else Semantic(embedder, vectors)
+        self._semantic = None if embedder is None or vectors is None else Semantic(embedder, vectors)
         self._reranker = reranker
         self.semantic_status = SemanticStatus(
             embedder.name if embedder else "",
@@ -226,12 +229,17 @@ class Engine:
         return engine
 
     def unembedded(self, embedder: Embedder, folder: Path) -> int:
-        """How many sentences `with_saved_vectors` would embed: those neither saved nor checkpointed for this model."""
+        """How many sentences `with_saved_vectors` would embed (those neither saved nor checkpointed for this
+        model), or, when every vector is saved but the search graph is not, all of them (to be indexed)."""
         keys = self._text_keys()
+        path = vectors_path(folder, embedder.sha256)
         try:
-            saved = load_vectors(vectors_path(folder, embedder.sha256), embedder.sha256, embedder.dimensions)
+            saved = load_vectors(path, embedder.sha256, embedder.dimensions)
         except StoreError:
             saved = None
+        if saved is not None and np.array_equal(saved.keys, keys):
+            graph = graph_path(path, keys_digest(keys))
+            return len(keys) if len(keys) > nearest.EXACT_UP_TO and not graph.exists() else 0
         checkpointed = read_checkpoint(checkpoint_path(folder, embedder.sha256), embedder.sha256, embedder.dimensions)
         missing = np.ones(len(keys), dtype=bool)
         for source in (saved, checkpointed):
@@ -242,53 +250,78 @@ class Engine:
     def with_saved_vectors(self, embedder: Embedder, folder: Path, progress: Progress | None = None) -> Engine:
         """With the semantic signal, reusing the vectors saved for this model and saving any new ones.
 
-        Saved rows are memory-mapped, not read. New vectors are checkpointed a batch at a time while
-        they are made, so a build that is stopped keeps what it did; the complete file replaces the
-        checkpoint at the end, and is then served memory-mapped like a saved one.
+        Saved rows (and their search graph, past nearest.EXACT_UP_TO) are memory-mapped, not read. New
+        vectors are checkpointed a batch at a time while they are made, so a build that is stopped keeps
+        what it did; the complete file replaces the checkpoint at the end, and is then served memory-mapped
+        like a saved one.
         """
         keys = self._text_keys()
         path = vectors_path(folder, embedder.sha256)
-        notes: tuple[str, ...] = ()
+        notes: list[str] = []
         try:
             saved = load_vectors(path, embedder.sha256, embedder.dimensions)
         except StoreError as error:
             saved = None
-            notes = (f"{folder}: saved sentence vectors not used ({error}); embedded again",)
+            notes.append(f"{folder}: saved sentence vectors not used ({error}); embedded again")
         if saved is not None and np.array_equal(saved.keys, keys):
-            return self._with(embedder, saved.rows, "saved index")
-        try:
-            checkpoint: Checkpoint | None = Checkpoint(checkpoint_path(folder, embedder.sha256), embedder.sha256, embedder.dimensions)
-        except OSError:
-            checkpoint = None  # an unwritable cache folder: the save below says so
-        rows = np.empty((len(keys), embedder.dimensions), dtype=np.int8)
-        have = np.zeros(len(keys), dtype=bool)
-        for source in (saved, checkpoint and checkpoint.saved):
-            if source is not None:
-                at = source.lookup(keys)
-                new = (at >= 0) & ~have
-                rows[new] = source.rows[at[new]]
-                have |= new
-        keep = None if checkpoint is None else lambda docs, batch: checkpoint.append(keys[docs], batch)
-        try:
-            engine = self._embedded(embedder, rows, np.flatnonzero(~have), progress, keep)
-        except BaseException:  # stopped (Ctrl-C) or failed: what was checkpointed stays for the next build
+            rows, origin = saved.rows, "saved index"
+        else:
+            try:
+                checkpoint: Checkpoint | None = Checkpoint(checkpoint_path(folder, embedder.sha256), embedder.sha256, embedder.dimensions)
+            except OSError:
+                checkpoint = None  # an unwritable cache folder: the save below says so
+            rows = np.empty((len(keys), embedder.dimensions), dtype=np.int8)
+            have = np.zeros(len(keys), dtype=bool)
+            for source in (saved, checkpoint and checkpoint.saved):
+                if source is not None:
+                    at = source.lookup(keys)
+                    new = (at >= 0) & ~have
+                    rows[new] = source.rows[at[new]]
+                    have |= new
+            keep = None if checkpoint is None else lambda docs, batch: checkpoint.append(keys[docs], batch)
+            try:
+                origin = self._embed_into(rows, embedder, np.flatnonzero(~have), progress, keep)
+            except BaseException:  # stopped (Ctrl-C) or failed: what was checkpointed stays for the next build
+                if checkpoint is not None:
+                    checkpoint.close()
+                raise
+            try:
+                save_vectors(path, embedder.sha256, keys, rows)
+                rows = load_vectors(path, embedder.sha256, embedder.dimensions).rows  # type: ignore[union-attr]  # just written
+            except (OSError, StoreError) as error:
+                reason = why_not_saved(error, "INDEX_CACHE") if isinstance(error, OSError) else str(error)
+                notes.append(f"{path}: cannot save the index: {reason}")
+                if checkpoint is not None:
+                    checkpoint.close()  # kept: the next start continues from it
+                engine = self._with(embedder, Nearest.build(rows, _indexing(progress)), origin)
+                engine.warnings += tuple(notes)
+                return engine
             if checkpoint is not None:
-                checkpoint.close()
-            raise
-        engine.warnings += notes
+                checkpoint.remove()
+        engine = self._with(embedder, self._saved_search(rows, graph_path(path, keys_digest(keys)), notes, progress), origin)
+        engine.warnings += tuple(notes)
+        return engine
+
+    @staticmethod
+    def _saved_search(rows: np.ndarray, path: Path, notes: list[str], progress: Progress | None) -> Nearest:
+        """The search over saved rows: their saved graph when it fits them, else one built now and saved."""
         try:
-            save_vectors(path, embedder.sha256, keys, rows)
-            mapped = load_vectors(path, embedder.sha256, embedder.dimensions)
-        except (OSError, StoreError) as error:
-            reason = why_not_saved(error, "INDEX_CACHE") if isinstance(error, OSError) else str(error)
-            engine.warnings += (f"{path}: cannot save the index: {reason}",)
-            if checkpoint is not None:
-                checkpoint.close()  # kept: the next start continues from it
-            return engine
-        if checkpoint is not None:
-            checkpoint.remove()
-        assert mapped is not None  # just written
-        return engine._with(embedder, mapped.rows, engine.semantic_status.vectors)  # the file's pages, not a copy
+            found = Nearest.load(rows, path)
+        except StoreError as error:
+            found = None
+            notes.append(f"{path}: saved vector graph not used ({error}); built it again")
+        if found is not None:
+            return found
+        built = Nearest.build(rows, _indexing(progress))
+        try:
+            built.save(path)
+        except OSError as error:
+            notes.append(f"{path}: cannot save the index: {why_not_saved(error, 'INDEX_CACHE')}")
+            return built
+        for stale in path.parent.glob(GRAPH_FILE.format(vectors=path.name.rsplit(".", 2)[0], keys="*")):
+            if stale != path:
+                stale.unlink(missing_ok=True)  # the graph of rows since replaced
+        return built
 
     def _text_keys(self) -> np.ndarray:
         return np.array([text_key(self._model_text(doc)) for doc in range(len(self.indexed))], dtype=np.uint64)
@@ -365,17 +398,18 @@ class Engine:
     def with_vectors(self, embedder: Embedder, progress: Progress | None = None) -> Engine:
         """This engine with the semantic signal, every sentence embedded now (nothing saved: see `with_saved_vectors`)."""
         rows = np.empty((len(self.indexed), embedder.dimensions), dtype=np.int8)
-        return self._embedded(embedder, rows, np.arange(len(self.indexed)), progress)
+        origin = self._embed_into(rows, embedder, np.arange(len(self.indexed)), progress)
+        return self._with(embedder, Nearest.build(rows, _indexing(progress)), origin)
 
-    def _embedded(
+    def _embed_into(
         self,
-        embedder: Embedder,
         rows: np.ndarray,
+        embedder: Embedder,
         missing: np.ndarray,
         progress: Progress | None = None,
         keep: Callable[[np.ndarray, np.ndarray], None] | None = None,
-    ) -> Engine:
-        """This engine with the semantic signal, its int8 `rows` completed by embedding the sentences `missing`.
+    ) -> str:
+        """Complete the int8 `rows` by embedding the sentences `missing`; where the vectors came from, in words.
 
         The other rows hold vectors this same model already made. The missing sentences are embedded
         CHECKPOINT_ROWS at a time in the corpus's order (`embed` sorts each batch by length, so it pads
@@ -397,17 +431,13 @@ class Engine:
                 keep(docs, rows[docs])
         reused = len(rows) - len(missing)
         if not len(missing):
-            origin = "saved index"
-        elif reused:
-            origin = f"built now ({len(missing):,} embedded, {reused:,} reused)"
-        else:
-            origin = "built now"
-        return self._with(embedder, rows, origin)
+            return "saved index"
+        return f"built now ({len(missing):,} embedded, {reused:,} reused)" if reused else "built now"
 
-    def _with(self, embedder: Embedder, vectors: np.ndarray, origin: str) -> Engine:
+    def _with(self, embedder: Embedder, search: Nearest, origin: str) -> Engine:
         return Engine(
             self._articles, self.table, self.index, self.indexed, self.speller, self.settings, self.warnings,
-            embedder, vectors, origin, self.answering, self._reranker,
+            embedder, search, origin, self.answering, self._reranker,
         )
 
     def with_reranker(self, reranker: Reranker | None) -> Engine:
@@ -565,6 +595,11 @@ class Engine:
         )
         score = best.score if best.probability is None else best.probability  # reranked: the probability it answers
         return Hit(sentence.id, sentence.text, score, sentence.article, matched, also, self.code_after(sentence.id))
+
+
+def _indexing(progress: Progress | None) -> Callable[[int, int], None] | None:
+    """Progress of the vector graph's making, told as the embedding's is."""
+    return None if progress is None else lambda done, total: progress("indexing vectors", done, total)
 
 
 def _saved(engine: Engine, path: Path, save: Callable[[], None]) -> Engine:

@@ -9,6 +9,7 @@ import pytest
 from tiny_model import write_tiny_model
 
 from bot.search.engine import Engine
+from bot.search.index import nearest
 from bot.search.models.embedding import Embedder, default_model, folder_model
 from bot.search.models.reranker import Reranker, default_reranker
 
@@ -150,3 +151,18 @@ def test_damaged_saved_vectors_are_embedded_again_with_a_warning(corpus: Path, m
     assert engine.semantic_status.vectors == "built now"
     assert any("saved sentence vectors not used" in warning for warning in engine.warnings)
     assert Engine.from_dir(corpus, cache_dir=tmp_path, embedder=minilm).semantic_status.vectors == "saved index"
+
+
+def test_past_the_exact_limit_the_vector_graph_is_saved_reused_and_rebuilt_when_damaged(
+    corpus: Path, minilm: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(nearest, "EXACT_UP_TO", 3)  # the corpus's 6 sentences are searched through a graph
+    built = Engine.from_dir(corpus, cache_dir=tmp_path, embedder=minilm)
+    (graph,) = tmp_path.glob("vectors-*.usearch")
+    loaded = Engine.from_dir(corpus, cache_dir=tmp_path, embedder=minilm)
+    assert loaded.semantic_status.vectors == "saved index" and not loaded.warnings
+    assert [h.text for h in loaded.ask("who sued acme?").hits] == [h.text for h in built.ask("who sued acme?").hits]
+    graph.write_bytes(graph.read_bytes()[:-40])
+    rebuilt = Engine.from_dir(corpus, cache_dir=tmp_path, embedder=minilm)
+    assert any("saved vector graph not used" in warning for warning in rebuilt.warnings)
+    assert not Engine.from_dir(corpus, cache_dir=tmp_path, embedder=minilm).warnings  # saved again whole

@@ -74,10 +74,10 @@ class Semantic:
     the sentences BM25 proposed are read to score them too. No sentence is embedded at question time.
     """
 
-    def __init__(self, embedder: Embedder, rows: np.ndarray) -> None:
+    def __init__(self, embedder: Embedder, vectors: Nearest) -> None:
         self.embedder = embedder
-        self._rows = rows
-        self._nearest = Nearest(rows)
+        self._rows = vectors.rows
+        self._nearest = vectors
         self._questions: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = Lock()
 

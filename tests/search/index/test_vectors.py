@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.search.index.nearest import Nearest, cosines
+from bot.search.index.nearest import cosines
 from bot.search.index.store import StoreError
 from bot.search.index.vectors import HEADER_BYTES, SCALE, load_vectors, quantize, save_vectors, text_key
 
@@ -81,22 +81,3 @@ def test_another_models_or_another_widths_vectors_are_refused(saved: Path) -> No
         load_vectors(saved, OTHER_MODEL, DIMENSIONS)
     with pytest.raises(StoreError, match="int8 rows of 8 .* int8 rows of 16"):
         load_vectors(saved, MODEL, 16)
-
-
-def test_exact_search_finds_float32s_best_within_the_rounding() -> None:
-    rows, question = unit_rows(2000, 32, seed=2), unit_rows(1, 32, seed=3)[0]
-    exact = rows @ question
-    found = Nearest(quantize(rows)).top(question, 10)
-    tenth_best = np.sort(exact)[-10]
-    rounding = 0.5 / SCALE * np.abs(question).sum() * 2  # a row's cosine and the tenth's, each off by at most this half
-    assert len(found) == 10 and np.all(exact[found] >= tenth_best - rounding)
-    assert len(set(found.tolist()) & set(np.argsort(-exact)[:10].tolist())) >= 9
-
-
-def test_search_orders_rows_by_their_int8_cosine_best_first() -> None:
-    rows = quantize(unit_rows(300, 16, seed=4))
-    question = unit_rows(1, 16, seed=5)[0]
-    scores = cosines(rows, question)
-    assert Nearest(rows).top(question, 5).tolist() == np.argsort(-scores, kind="stable")[:5].tolist()
-    assert len(Nearest(rows).top(question, 1000)) == 300  # asked for more than there are
-    assert Nearest(rows[:0]).top(question, 5).tolist() == []
