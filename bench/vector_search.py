@@ -32,13 +32,16 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.search.index.vectors import quantize  # noqa: E402
+
 DATA = ROOT / "bench" / ".data" / "vector-search"
 DIMENSIONS = 384
 TOPIC_SIZE = 50
 SHARED_WEIGHT = 0.3
 K = 30
 CHUNK = 65_536
-SCALE = 127  # int8 rows: round(127 * component) of a unit vector
 METHODS = (
     "int8-exact",
     "binary-200",
@@ -65,7 +68,7 @@ def prepare(size: int, queries: int, seed: int) -> Path:
     for start in range(0, size, CHUNK):
         stop = min(size, start + CHUNK)
         chunk = _points(rng, shared, centres, rng.integers(0, len(centres), stop - start))
-        quantized = np.clip(np.rint(chunk * SCALE), -127, 127).astype(np.int8)
+        quantized = quantize(chunk)
         rows[start:stop] = quantized
         bits[start:stop] = np.packbits(chunk > 0, axis=1)
         row_scale = 127 / np.abs(chunk).max(axis=1, keepdims=True)
@@ -82,6 +85,18 @@ def prepare(size: int, queries: int, seed: int) -> Path:
     build_s = _build_hnsw(folder)
     (folder / "done.json").write_text(json.dumps({"quantization_recall": quantization, "hnsw_build_s": build_s}))
     return folder
+
+
+def synthetic_rows(count: int, seed: int) -> np.ndarray:
+    """`count` clustered int8 rows made as `prepare` makes them (for benchmarks of the whole engine)."""
+    rng = np.random.default_rng(seed)
+    shared = _unit(rng.standard_normal(DIMENSIONS))
+    centres = _unit(rng.standard_normal((max(1, count // TOPIC_SIZE), DIMENSIONS))).astype(np.float32)
+    rows = np.empty((count, DIMENSIONS), dtype=np.int8)
+    for start in range(0, count, CHUNK):
+        stop = min(count, start + CHUNK)
+        rows[start:stop] = quantize(_points(rng, shared, centres, rng.integers(0, len(centres), stop - start)))
+    return rows
 
 
 def _points(rng: np.random.Generator, shared: np.ndarray, centres: np.ndarray, topics: np.ndarray) -> np.ndarray:
@@ -165,9 +180,9 @@ def _searcher(method: str, folder: Path, rows: np.ndarray):
     if method.startswith("usearch-hnsw"):
         index = Index.restore(str(folder / "hnsw-i8.usearch"), view=True)
         index.expansion_search = int(method.split("ef")[1])
-        return lambda q: index.search(_quantized(q), K, threads=1).keys
+        return lambda q: index.search(quantize(q), K, threads=1).keys
     if method == "usearch-exact":
-        return lambda q: search(rows, _quantized(q), K, metric="cos", exact=True, threads=1).keys
+        return lambda q: search(rows, quantize(q), K, metric="cos", exact=True, threads=1).keys
     raise ValueError(method)
 
 
@@ -181,10 +196,6 @@ def _int8_scores(rows: np.ndarray, q: np.ndarray) -> np.ndarray:
 def _top(scores: np.ndarray, k: int) -> np.ndarray:
     best = np.argpartition(-scores, k - 1)[:k]
     return best[np.argsort(-scores[best], kind="stable")]
-
-
-def _quantized(q: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(q * SCALE), -127, 127).astype(np.int8)
 
 
 def _memory() -> dict:

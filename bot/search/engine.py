@@ -231,7 +231,7 @@ class Engine:
     def unembedded(self, embedder: Embedder, folder: Path) -> int:
         """How many sentences `with_saved_vectors` would embed (those neither saved nor checkpointed for this
         model), or, when every vector is saved but the search graph is not, all of them (to be indexed)."""
-        keys = self._text_keys()
+        keys = self.vector_keys()
         path = vectors_path(folder, embedder.sha256)
         try:
             saved = load_vectors(path, embedder.sha256, embedder.dimensions)
@@ -255,7 +255,7 @@ class Engine:
         what it did; the complete file replaces the checkpoint at the end, and is then served memory-mapped
         like a saved one.
         """
-        keys = self._text_keys()
+        keys = self.vector_keys()
         path = vectors_path(folder, embedder.sha256)
         notes: list[str] = []
         try:
@@ -323,7 +323,8 @@ class Engine:
                 stale.unlink(missing_ok=True)  # the graph of rows since replaced
         return built
 
-    def _text_keys(self) -> np.ndarray:
+    def vector_keys(self) -> np.ndarray:
+        """The key each indexed sentence's vector is saved under (bot.search.index.vectors), in index order."""
         return np.array([text_key(self._model_text(doc)) for doc in range(len(self.indexed))], dtype=np.uint64)
 
     @classmethod
