@@ -14,6 +14,7 @@ from probe import latency_ms, peak_rss_mb, rss_mb, timed
 from vector_search import synthetic_rows
 
 from bot.search.engine import Engine
+from bot.search.index.store import StoreError
 from bot.search.index.vectors import load_vectors, save_vectors, vectors_path
 from bot.search.models.embedding import Embedder, default_model
 
@@ -43,9 +44,12 @@ def semantic_serve(workdir: Path, n_questions: int) -> dict:
     if len(plain.indexed) > REAL_VECTORS_UP_TO:
         keys = plain.vector_keys()
         path = vectors_path(cache, embedder.sha256)
-        saved = load_vectors(path, embedder.sha256, embedder.dimensions) if path.exists() else None
+        try:
+            saved = load_vectors(path, embedder.sha256, embedder.dimensions)
+        except StoreError:
+            saved = None
         if saved is None or not np.array_equal(saved.keys, keys):
-            save_vectors(path, embedder.sha256, keys, synthetic_rows(len(keys), seed=len(keys)))
+            save_vectors(path, embedder.sha256, keys, synthetic_rows(len(keys), seed=len(keys)), plain.fingerprint)
         graph_build_s = timed(lambda: Engine.from_dir(articles, cache_dir=cache, embedder=embedder))[1]
     del plain
     engine, restart_s = timed(lambda: Engine.from_dir(articles, cache_dir=cache, embedder=embedder))

@@ -166,3 +166,11 @@ def test_past_the_exact_limit_the_vector_graph_is_saved_reused_and_rebuilt_when_
     rebuilt = Engine.from_dir(corpus, cache_dir=tmp_path, embedder=minilm)
     assert any("saved vector graph not used" in warning for warning in rebuilt.warnings)
     assert not Engine.from_dir(corpus, cache_dir=tmp_path, embedder=minilm).warnings  # saved again whole
+
+
+def test_a_restart_of_the_same_index_maps_its_vectors_without_reading_every_sentence(
+    corpus: Path, minilm: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Engine.from_dir(corpus, cache_dir=tmp_path, embedder=minilm)
+    monkeypatch.setattr(Engine, "vector_keys", lambda self: pytest.fail("every sentence's key was computed again"))
+    assert Engine.from_dir(corpus, cache_dir=tmp_path, embedder=minilm).semantic_status.vectors == "saved index"

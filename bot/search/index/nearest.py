@@ -11,7 +11,6 @@ memory-mapped (`view`), like them; below it every row is compared, exactly, with
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -41,13 +40,9 @@ def cosines(rows: np.ndarray, question: np.ndarray) -> np.ndarray:
     return (np.asarray(rows).astype(np.float32) @ question) / SCALE
 
 
-def keys_digest(keys: np.ndarray) -> str:
-    """What names a graph: the rows' text keys, in order (the same keys and model give the same rows)."""
-    return hashlib.sha256(np.ascontiguousarray(keys, dtype="<u8")).hexdigest()
-
-
-def graph_path(vectors: Path, digest: str) -> Path:
-    return vectors.with_name(GRAPH_FILE.format(vectors=vectors.name, keys=digest[:16]))
+def graph_path(vectors: Path, keys_sha256: str) -> Path:
+    """Where the graph over a vectors file's rows is saved: named by their keys (the same keys and model, the same rows)."""
+    return vectors.with_name(GRAPH_FILE.format(vectors=vectors.name, keys=keys_sha256[:16]))
 
 
 class Nearest:

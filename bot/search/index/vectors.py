@@ -43,6 +43,8 @@ class SavedVectors:
 
     keys: np.ndarray
     rows: np.ndarray
+    keys_sha256: str = ""
+    index: str = ""  # the fingerprint of the saved index whose sentences the rows follow, in its order
 
     def lookup(self, keys: np.ndarray) -> np.ndarray:
         """For each key, the row that holds its vector, or -1 when none does."""
@@ -67,12 +69,16 @@ def quantize(vectors: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(np.asarray(vectors, dtype=np.float32) * SCALE), -127, 127).astype(np.int8)
 
 
-def save_vectors(path: Path, model_sha256: str, keys: np.ndarray, rows: np.ndarray) -> None:
-    """Write one model's int8 rows under their text keys, atomically (a reader sees the old file or the new one)."""
+def save_vectors(path: Path, model_sha256: str, keys: np.ndarray, rows: np.ndarray, index: str = "") -> None:
+    """Write one model's int8 rows under their text keys, atomically (a reader sees the old file or the new one).
+
+    `index` names the saved index the rows follow (its fingerprint), so a restart of that same index
+    knows they fit without computing every sentence's key.
+    """
     keys = np.ascontiguousarray(keys, dtype=_KEY)
     if rows.dtype != np.int8 or rows.ndim != 2 or len(rows) != len(keys):
         raise ValueError("vectors to save must be one int8 row per key")
-    header = _header(model_sha256, len(keys), rows.shape[1], hashlib.sha256(keys).hexdigest())
+    header = _header(model_sha256, len(keys), rows.shape[1], hashlib.sha256(keys).hexdigest(), index)
 
     def write(file: BinaryIO) -> None:
         file.write(header)
@@ -113,12 +119,13 @@ def load_vectors(path: Path, model_sha256: str, dimensions: int) -> SavedVectors
     if hashlib.sha256(keys).hexdigest() != header["keys_sha256"]:
         raise StoreError(f"{path} is damaged: its keys do not match the checksum saved with them")
     if not rows:
-        return SavedVectors(keys, np.empty((0, dimensions), dtype=np.int8))
-    matrix = np.memmap(path, dtype=np.int8, mode="r", offset=HEADER_BYTES + rows * _KEY.itemsize, shape=(rows, dimensions))
-    return SavedVectors(keys, matrix)
+        matrix = np.empty((0, dimensions), dtype=np.int8)
+    else:
+        matrix = np.memmap(path, dtype=np.int8, mode="r", offset=HEADER_BYTES + rows * _KEY.itemsize, shape=(rows, dimensions))
+    return SavedVectors(keys, matrix, header["keys_sha256"], header["index"])
 
 
-def _header(model_sha256: str, rows: int, dimensions: int, keys_sha256: str) -> bytes:
+def _header(model_sha256: str, rows: int, dimensions: int, keys_sha256: str, index: str) -> bytes:
     record = {
         "format": FORMAT,
         "version": VERSION,
@@ -128,6 +135,7 @@ def _header(model_sha256: str, rows: int, dimensions: int, keys_sha256: str) -> 
         "dtype": "int8",
         "scale": SCALE,
         "keys_sha256": keys_sha256,
+        "index": index,
     }
     line = json.dumps(record, sort_keys=True).encode() + b"\n"
     return line.ljust(HEADER_BYTES, b" ")
@@ -143,7 +151,7 @@ def _parse(path: Path, data: bytes) -> dict:
         raise StoreError(f"{path} was not written by this bot's vector store")
     if header.get("version") != VERSION:
         raise StoreError(f"{path} has vector format version {header.get('version')!r}; this bot reads {VERSION}")
-    fields = {"model": str, "rows": int, "dimensions": int, "dtype": str, "scale": int, "keys_sha256": str}
+    fields = {"model": str, "rows": int, "dimensions": int, "dtype": str, "scale": int, "keys_sha256": str, "index": str}
     if any(not isinstance(header.get(name), kind) for name, kind in fields.items()) or header["rows"] < 0:
         raise StoreError(f"{path} has a malformed header")
     return header
