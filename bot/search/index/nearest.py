@@ -15,11 +15,15 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-from usearch.index import Index, ScalarKind, search
 
 from bot.search.index.store import FILE_MODE, StoreError
 from bot.search.index.vectors import SCALE, quantize
+
+if TYPE_CHECKING:
+    from usearch.index import Index
 
 # Up to this many rows, exact search: 2.7 ms of CPU at 20,000 rows of 384 (usearch, one thread),
 # and no graph to build (a graph costs about 0.7 ms of CPU a row to build at 100,000: 73 s).
@@ -57,6 +61,8 @@ class Nearest:
         """Search over `rows`, making the graph if there are more than EXACT_UP_TO of them."""
         if len(rows) <= EXACT_UP_TO:
             return cls(rows)
+        from usearch.index import Index  # imported when first needed: 65 ms of every start with SEMANTIC=off
+
         graph = Index(ndim=rows.shape[1], metric="cos", dtype="i8", connectivity=CONNECTIVITY, expansion_add=EXPANSION_ADD)
         for start in range(0, len(rows), _ADD_CHUNK):
             chunk = np.asarray(rows[start : start + _ADD_CHUNK])
@@ -73,6 +79,8 @@ class Nearest:
             return cls(rows)
         if not path.exists():
             return None
+        from usearch.index import Index, ScalarKind
+
         try:
             meta = Index.metadata(str(path))
             if meta is None or meta["count_present"] != len(rows) or meta["dimensions"] != rows.shape[1] or meta["kind_scalar"] != ScalarKind.I8:
@@ -107,6 +115,8 @@ class Nearest:
             return np.empty(0, dtype=np.int64)
         wanted = quantize(question)
         if self.graph is None:
+            from usearch.index import search
+
             found = search(self.rows, wanted, n, metric="cos", exact=True, threads=1)
         else:
             found = self.graph.search(wanted, n, threads=1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -90,3 +92,15 @@ def test_a_graph_of_other_rows_is_refused(graph_from_100: None, tmp_path: Path) 
     Nearest.build(quantize(clustered(500))).save(path)
     with pytest.raises(StoreError, match="does not fit the 600 saved vectors"):
         Nearest.load(quantize(clustered(600)), path)
+
+
+def test_answering_by_bm25_alone_never_imports_usearch() -> None:
+    """Its import costs 65 ms of every start, which SEMANTIC=off (the lightest mode) should not pay."""
+    orchard = Path(__file__).parent.parent.parent / "fixtures" / "orchard"
+    code = (
+        "import sys; from bot.search.engine import Engine; "
+        f"assert Engine.from_dir({str(orchard)!r}).ask('how many bees in a hive?').hits; "
+        "assert 'usearch' not in sys.modules, 'usearch imported'"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=Path(__file__).parents[3])
+    assert done.returncode == 0, done.stderr
