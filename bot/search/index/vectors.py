@@ -29,9 +29,10 @@ FORMAT = "corpus-answer-bot/vectors"
 VERSION = 1
 VECTORS_FILE = "vectors-{model}.int8"  # the model file's sha256, first 16 hex digits
 # A unit vector's components times 127, rounded: the cosine moves by about 0.002 (the rounding of 384
-# components). Exact search over these rows finds 97.8% of float32's best 30 on bench/vector_search.py's
-# clustered vectors, whose best 30 are near-ties; a scale per row would find 99.3%, at 4 bytes a row
-# and a multiplication per score, for differences that the fused order does not see (bench/quality.py, dev).
+# components). Exact search over these rows finds 97.9% of float32's best 30 on bench/vector_search.py's
+# clustered vectors at 100,000 rows, whose best 30 are near-ties; a scale per row would find 99.5%, at
+# 4 bytes a row and a multiplication per score, where bench/quality.py's sets already answer as with
+# float16 vectors within a question or two (README, "Vector search").
 SCALE = 127
 HEADER_BYTES = 4096  # the header line, padded: the keys and rows start on a page boundary
 _KEY = np.dtype("<u8")
