@@ -6,16 +6,23 @@ With `semantic`, the default sentence model is loaded first and its cost reporte
 from __future__ import annotations
 
 import json
+import multiprocessing
 import shutil
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import numpy as np
 from probe import latency_ms, peak_rss_mb, rss_mb, timed
+from vector_search import synthetic_rows
 
 from bot.search.engine import Engine
+from bot.search.index.store import StoreError
+from bot.search.index.vectors import load_vectors, save_vectors, vectors_path
 from bot.search.models.embedding import Embedder, default_model
 
 WARM_UP = 5
+REAL_VECTORS_UP_TO = 100_000  # past this many sentences, synthetic vectors stand in for the model's
 
 
 def build(workdir: Path) -> dict:
@@ -26,12 +33,40 @@ def build(workdir: Path) -> dict:
 
 
 def semantic_serve(workdir: Path, n_questions: int) -> dict:
-    """The saved index with the sentence model: past EMBED_ALL_UP_TO, BM25's candidates are embedded per question."""
+    """The saved index with the sentence model, every sentence's vector searched.
+
+    Past REAL_VECTORS_UP_TO sentences, bench/vector_search.py's clustered synthetic vectors are saved under
+    the sentences' keys instead of embedding them (a million take hours on 2 cores): the question is
+    embedded for real, and latency and memory are the product's, but the answers mean nothing. Their
+    first start builds the vector graph, in a process of its own (graph_build_s), so that the start
+    measured here is a restart and its memory is serving's alone.
+    """
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        graph_build_s = pool.submit(_saved_vectors, workdir).result()
     embedder, model = _model()
     engine, restart_s = timed(lambda: Engine.from_dir(workdir / "articles", cache_dir=workdir / "engine-cache", embedder=embedder))
     queries = json.loads((workdir / "questions.json").read_text())
     questions = [f"What about {' '.join(q)}?" for kind in ("rare", "common") for q in queries[kind][: n_questions // 2]]
-    return {"restart_s": restart_s, "vectors": engine.semantic_status.vectors, **model, **_ask_all(engine, questions)}
+    found = {"restart_s": restart_s, "vectors": engine.semantic_status.vectors, "graph_build_s": graph_build_s}
+    return {**found, **model, **_ask_all(engine, questions)}
+
+
+def _saved_vectors(workdir: Path) -> float | None:
+    """Vectors for every sentence and their graph saved, synthetic past REAL_VECTORS_UP_TO; seconds the graph took, if built."""
+    embedder = Embedder(default_model())
+    articles, cache = workdir / "articles", workdir / "engine-cache"
+    plain = Engine.from_dir(articles, cache_dir=cache)
+    if len(plain.indexed) <= REAL_VECTORS_UP_TO:
+        return None
+    keys = plain.vector_keys()
+    path = vectors_path(cache, embedder.sha256)
+    try:
+        saved = load_vectors(path, embedder.sha256, embedder.dimensions)
+    except StoreError:
+        saved = None
+    if saved is None or saved.index != plain.fingerprint or not np.array_equal(saved.keys, keys):
+        save_vectors(path, embedder.sha256, keys, synthetic_rows(len(keys), seed=len(keys)), plain.fingerprint)
+    return timed(lambda: plain.with_saved_vectors(embedder, cache))[1]
 
 
 def serve(workdir: Path, n_questions: int) -> dict:

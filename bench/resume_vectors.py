@@ -14,6 +14,7 @@ between runs. This is a report, not a test.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import signal
@@ -23,16 +24,16 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import synthetic
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bot.search.index.vectors import HEADER_BYTES, VECTORS_FILE  # noqa: E402
 QUESTION = "What about the harbour?"
 STOP_AT = 0.6
 TARGET_RATIO = 0.65
-ROW_BYTES = 8 + 384 * 2  # a checkpointed vector: its text key and 384 float16 values (all-MiniLM-L6-v2)
+ROW_BYTES = 8 + 384  # a checkpointed vector: its text key and 384 int8 values (all-MiniLM-L6-v2)
 
 
 def run(articles: Path, cache: Path, stop_after_rows: int | None = None) -> tuple[float, float]:
@@ -54,9 +55,8 @@ def run(articles: Path, cache: Path, stop_after_rows: int | None = None) -> tupl
 
 def vectors_saved(cache: Path) -> int:
     """How many sentence vectors a full build saved: the indexed sentences (headings and bare stopwords are not)."""
-    (path,) = cache.rglob("vectors-*.npz")
-    with np.load(path) as saved:
-        return len(saved["keys"])
+    (path,) = cache.rglob(VECTORS_FILE.format(model="*"))
+    return json.loads(path.read_bytes()[:HEADER_BYTES])["rows"]
 
 
 def checkpointed_rows(cache: Path) -> int:

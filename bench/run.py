@@ -90,7 +90,7 @@ def _parser() -> argparse.ArgumentParser:
         "--semantic-sizes",
         type=_sizes,
         default=[10_000, 1_000_000],
-        help="engine sizes also run with the sentence model (10k: every sentence embedded; 1M: per question)",
+        help="engine sizes also run with the sentence model (past 100k, synthetic vectors stand in for embedding)",
     )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-default-corpus", action="store_true", help="skip the rows for ./corpus")

@@ -37,8 +37,8 @@ def load_engine(settings: Settings, progress: Progress | None = None, *, later: 
     """The corpus's engine, with the semantic signal and the reranker unless they are off or their
     models cannot load.
 
-    With `later`, when BACKGROUND_FROM or more sentences have no saved vector yet, the engine comes
-    back at once answering by BM25 alone, and the vectors are built in a background thread
+    With `later`, when BACKGROUND_FROM or more sentences have no saved vector yet (or the saved vectors no
+    saved search graph), the engine comes back at once answering by BM25 alone, and they are built in a background thread
     (checkpointed, so a stop keeps them); `later` then gets the engine with both signals, or None
     if building them failed (logged). Raises CorpusError when the articles are unusable; every
     lesser problem is in `engine.warnings`.
@@ -68,7 +68,7 @@ def load_engine(settings: Settings, progress: Progress | None = None, *, later: 
     threading.Thread(target=build, name="sentence vectors", daemon=True).start()
     answering = plain.with_reranker(None)  # a copy: the note below is about this start, not the engine to come
     note = (
-        f"{missing:,} sentences have no saved vector yet: embedding them in the background, "
+        f"{missing:,} sentences are not yet embedded and indexed for search: embedding them in the background, "
         "answering by word matching (BM25) until they are done"
     )
     answering.warnings += (*problems, note)

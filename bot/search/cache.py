@@ -6,11 +6,11 @@ rebuilds the index instead of serving a stale one. A file's hash is taken from t
 beside the index (bot.search.index.file_hashes) while its size and times are unchanged, so a restart
 reads only the files that changed.
 
-Sentence vectors live beside the index, one file per model (named by the model file's
-checksum), each row under a hash of the text the model read. So a vector is reused exactly
-when the same model would be given the same text again: after an edit only new sentences are
-embedded, and neither switching the semantic signal off and on nor trying another model
-throws any vectors away, or rebuilds BM25.
+Sentence vectors live beside the index (bot.search.index.vectors), one file per model, each
+row under a hash of the text the model read. So a vector is reused exactly when the same model
+would be given the same text again: after an edit only new sentences are embedded, and neither
+switching the semantic signal off and on nor trying another model throws any vectors away, or
+rebuilds BM25.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from bot.search.index.bm25 import BM25Index
 from bot.search.index.file_hashes import RECORD_FILE, FileHashes
 from bot.search.index.spelling import Speller
 from bot.search.index.mapped import load_mapped, save_mapped
-from bot.search.index.store import load_arrays, save_arrays
 from bot.search.index.table import SentenceTable
 from bot.search.read.corpus import (
     ARTICLE_SUFFIXES,
@@ -43,12 +42,8 @@ from bot.search.read.corpus import (
 if TYPE_CHECKING:
     from bot.search.engine import Engine, SearchSettings
 
-# Vectors are stored as float16 (half the disk; cosine changes by under 0.001) and searched as float32.
-VECTOR_DTYPE = np.float16
-
 CACHE_FILE = "engine.mapped"
 OLD_CACHE_FILE = "engine.npz"  # the saved engine before it was memory-mapped
-VECTORS_FILE = "vectors-{model}.npz"  # the model file's sha256, first 16 hex digits
 _SEARCH_CODE = Path(__file__).resolve().parent
 
 
@@ -122,34 +117,3 @@ def load(path: Path, fingerprint: str, settings: SearchSettings) -> Engine | Non
         return Engine(articles, table, BM25Index.from_arrays(arrays), indexed, speller, settings, arrays.meta["warnings"])
     except (KeyError, TypeError) as error:
         raise ValueError(f"saved engine is incomplete ({error})") from error
-
-
-def text_key(text: str) -> int:
-    """The key a sentence's vector is saved under: 64 bits of a hash of the text the model read."""
-    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little")
-
-
-def vectors_path(folder: Path, model_sha256: str) -> Path:
-    return folder / VECTORS_FILE.format(model=model_sha256[:16])
-
-
-def save_vectors(path: Path, model_sha256: str, keys: np.ndarray, vectors: np.ndarray) -> None:
-    """One model's vectors, each under its text's key (the corpus's current sentences only)."""
-    save_arrays(path, {"keys": keys.astype(np.uint64), "vectors": vectors.astype(VECTOR_DTYPE)}, {"model": model_sha256})
-
-
-def load_vectors(folder: Path, model_sha256: str) -> dict[int, np.ndarray]:
-    """The saved vectors of this model by text key; empty if there are none.
-
-    StoreError or ValueError if the file cannot be trusted.
-    """
-    arrays = load_arrays(vectors_path(folder, model_sha256), {"model": model_sha256})
-    if arrays is None:
-        return {}
-    keys, vectors = arrays.get("keys"), arrays.get("vectors")
-    if keys is None or vectors is None or keys.dtype != np.uint64 or vectors.dtype != VECTOR_DTYPE:
-        raise ValueError("saved vectors have the wrong arrays")
-    if keys.ndim != 1 or vectors.ndim != 2 or len(keys) != len(vectors):
-        raise ValueError("saved vectors do not fit their keys")
-    rows = vectors.astype(np.float32)
-    return dict(zip(keys.tolist(), rows))

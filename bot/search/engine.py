@@ -17,7 +17,7 @@ import re
 import time
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
+from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -36,6 +36,9 @@ from bot.search.index.spelling import Speller
 from bot.search.index.store import StoreError, why_not_saved
 from bot.search.index.table import KINDS, SentenceTable, TableBuilder
 from bot.search.index.tokens import tokenize
+from bot.search.index import nearest
+from bot.search.index.nearest import GRAPH_FILE, Nearest, graph_path
+from bot.search.index.vectors import SavedVectors, load_vectors, quantize, save_vectors, text_key, vectors_path
 from bot.search.models.embedding import Embedder
 from bot.search.models.reranker import Reranker, shown
 from bot.search.read.corpus import (
@@ -53,10 +56,6 @@ MAX_QUESTION_CHARS = 1000
 # Candidates read for an acronym spelt out (Engine._spelt_out). Not fitted: few, since each sentence read is
 # another chance of a match of initials by chance; the sentence the question is about is usually first.
 SPELT_OUT_IN = 3
-# Up to this many sentences every one is embedded when the index is built (about 15 minutes on
-# 2 cores, 150 MB of vectors); past it, embedding all of them stops paying, so only the
-# sentences BM25 finds are embedded, when a question needs them (see README, "Scale").
-EMBED_ALL_UP_TO = 100_000
 # New sentence vectors are saved to the checkpoint this many at a time: about 10 s of embedding at
 # the 68-180 sentences/s measured on this 2-core machine, so a stop loses at most that much work.
 CHECKPOINT_ROWS = 1024
@@ -152,21 +151,24 @@ class Engine:
         settings: SearchSettings,
         warnings: Sequence[str] = (),
         embedder: Embedder | None = None,
-        vectors: np.ndarray | None = None,
+        vectors: Nearest | None = None,
         vectors_origin: str = "",
         answering: Answering = Answering(),
         reranker: Reranker | None = None,
     ) -> None:
         """Wrap built parts; use `from_dir` or `from_documents` instead.
 
-        With an `embedder`, questions are also matched by meaning: against `vectors` (one unit
-        row per indexed sentence) when given, else against the sentences BM25 finds.
+        With an `embedder`, questions are also matched by meaning: `vectors` searches one int8 row per
+        indexed sentence (bot.search.index.vectors), in memory or memory-mapped.
         """
         if len(indexed) != len(index) or (len(indexed) and not 0 <= int(indexed.min()) <= int(indexed.max()) < len(table)):
             raise ValueError("the index does not fit the sentence table")
         if len(table) and int(table.articles[-1]) > len(articles):
             raise ValueError("the sentence table names articles that do not exist")
-        if vectors is not None and (embedder is None or vectors.shape != (len(indexed), embedder.dimensions)):
+        rows = None if vectors is None else vectors.rows
+        if (embedder is None) != (rows is None) or (
+            embedder is not None and rows is not None and (rows.shape != (len(indexed), embedder.dimensions) or rows.dtype != np.int8)
+        ):
             raise ValueError("the sentence vectors do not fit the index or the model")
         self._articles = tuple(articles)
         self.table = table
@@ -175,10 +177,11 @@ class Engine:
         self.speller = speller
         self.settings = settings
         self.warnings = tuple(warnings)
-        self.vectors = vectors
+        self.vectors = rows  # one int8 row per indexed sentence, or None without the semantic signal
+        self.fingerprint = ""  # the saved index's (cache.fingerprint), when it was loaded or saved as one
         self.answering = answering
         self._lexical = Lexical(index, table.articles[indexed])
-        self._semantic = None if embedder is None else Semantic(embedder, vectors, self._model_text)
+        self._semantic = None if embedder is None or vectors is None else Semantic(embedder, vectors)
         self._reranker = reranker
         self.semantic_status = SemanticStatus(
             embedder.name if embedder else "",
@@ -225,68 +228,120 @@ class Engine:
             articles = read_folder(folder, ignore=settings.ignore)
             built = cls.from_documents(articles, settings=settings, warnings=articles.warnings, folder=folder, progress=progress)
             engine = _saved(built, path, lambda: cache.save(built, path, digest))
+        engine.fingerprint = digest
         if embedder is not None:
             engine = engine.with_saved_vectors(embedder, Path(cache_dir), progress)
         engine.warnings += tuple(notes)  # about this start only: not saved with the index
         return engine
 
     def unembedded(self, embedder: Embedder, folder: Path) -> int:
-        """How many sentences `with_saved_vectors` would embed: those neither saved nor checkpointed for this model."""
-        if len(self.indexed) > EMBED_ALL_UP_TO:
-            return 0
+        """How many sentences `with_saved_vectors` would embed (those neither saved nor checkpointed for this
+        model), or, when every vector is saved but the search graph is not, all of them (to be indexed)."""
+        path = vectors_path(folder, embedder.sha256)
         try:
-            saved = cache.load_vectors(folder, embedder.sha256).keys()
-        except (StoreError, ValueError):
-            saved = set()
+            saved = load_vectors(path, embedder.sha256, embedder.dimensions)
+        except StoreError:
+            saved = None
+        if saved is not None and self._follows(saved):
+            graph = graph_path(path, saved.keys_sha256)
+            return len(saved.keys) if len(saved.keys) > nearest.EXACT_UP_TO and not graph.exists() else 0
+        keys = self.vector_keys()
         checkpointed = read_checkpoint(checkpoint_path(folder, embedder.sha256), embedder.sha256, embedder.dimensions)
-        keys = (cache.text_key(self._model_text(doc)) for doc in range(len(self.indexed)))
-        return sum(1 for key in keys if key not in saved and key not in checkpointed)
+        missing = np.ones(len(keys), dtype=bool)
+        for source in (saved, checkpointed):
+            if source is not None:
+                missing &= source.lookup(keys) < 0
+        return int(np.count_nonzero(missing))
 
     def with_saved_vectors(self, embedder: Embedder, folder: Path, progress: Progress | None = None) -> Engine:
         """With the semantic signal, reusing the vectors saved for this model and saving any new ones.
 
-        New vectors are checkpointed a batch at a time while they are made, so a build that is
-        stopped keeps what it did; the complete file replaces the checkpoint at the end.
+        Saved rows (and their search graph, past nearest.EXACT_UP_TO) are memory-mapped, not read. New
+        vectors are checkpointed a batch at a time while they are made, so a build that is stopped keeps
+        what it did; the complete file replaces the checkpoint at the end, and is then served memory-mapped
+        like a saved one.
         """
-        if len(self.indexed) > EMBED_ALL_UP_TO:
-            return self.with_vectors(embedder, progress)  # nothing embedded in advance, nothing to save
-        notes: tuple[str, ...] = ()
+        path = vectors_path(folder, embedder.sha256)
+        notes: list[str] = []
         try:
-            saved = cache.load_vectors(folder, embedder.sha256)
-        except (StoreError, ValueError) as error:
-            saved = {}
-            notes = (f"{folder}: saved sentence vectors not used ({error}); embedded again",)
-        keys = np.array([cache.text_key(self._model_text(doc)) for doc in range(len(self.indexed))], dtype=np.uint64)
-        known = {doc: saved[key] for doc, key in enumerate(keys.tolist()) if key in saved}
-        if len(known) == len(keys):
-            engine = self.with_vectors(embedder, progress, known)
-            engine.warnings += notes
-            return engine
-        try:
-            checkpoint: Checkpoint | None = Checkpoint(checkpoint_path(folder, embedder.sha256), embedder.sha256, embedder.dimensions)
-        except OSError:
-            checkpoint = None  # an unwritable cache folder: the save below says so
-        if checkpoint is not None:
-            known.update({doc: checkpoint.saved[key] for doc, key in enumerate(keys.tolist()) if key in checkpoint.saved})
-        keep = None if checkpoint is None else lambda docs, vectors: checkpoint.append(keys[docs], vectors)
-        try:
-            engine = self.with_vectors(embedder, progress, known, keep)
-        except BaseException:  # stopped (Ctrl-C) or failed: what was checkpointed stays for the next build
+            saved = load_vectors(path, embedder.sha256, embedder.dimensions)
+        except StoreError as error:
+            saved = None
+            notes.append(f"{folder}: saved sentence vectors not used ({error}); embedded again")
+        if saved is not None and self._follows(saved):
+            rows, digest, origin = saved.rows, saved.keys_sha256, "saved index"
+        else:
+            keys = self.vector_keys()
+            try:
+                checkpoint: Checkpoint | None = Checkpoint(checkpoint_path(folder, embedder.sha256), embedder.sha256, embedder.dimensions)
+            except OSError:
+                checkpoint = None  # an unwritable cache folder: the save below says so
+            rows = np.empty((len(keys), embedder.dimensions), dtype=np.int8)
+            have = np.zeros(len(keys), dtype=bool)
+            for source in (saved, checkpoint and checkpoint.saved):
+                if source is not None:
+                    at = source.lookup(keys)
+                    new = (at >= 0) & ~have
+                    rows[new] = source.rows[at[new]]
+                    have |= new
+            keep = None if checkpoint is None else lambda docs, batch: checkpoint.append(keys[docs], batch)
+            try:
+                origin = self._embed_into(rows, embedder, np.flatnonzero(~have), progress, keep)
+            except BaseException:  # stopped (Ctrl-C) or failed: what was checkpointed stays for the next build
+                if checkpoint is not None:
+                    checkpoint.close()
+                raise
+            try:
+                save_vectors(path, embedder.sha256, keys, rows, self.fingerprint)
+                mapped = load_vectors(path, embedder.sha256, embedder.dimensions)
+                assert mapped is not None  # just written
+                rows, digest = mapped.rows, mapped.keys_sha256  # the file's pages from now on, not a copy
+            except (OSError, StoreError) as error:
+                reason = why_not_saved(error, "INDEX_CACHE") if isinstance(error, OSError) else str(error)
+                notes.append(f"{path}: cannot save the index: {reason}")
+                if checkpoint is not None:
+                    checkpoint.close()  # kept: the next start continues from it
+                engine = self._with(embedder, Nearest.build(rows, _indexing(progress)), origin)
+                engine.warnings += tuple(notes)
+                return engine
             if checkpoint is not None:
-                checkpoint.close()
-            raise
-        engine.warnings += notes
-        path = cache.vectors_path(folder, embedder.sha256)
-        try:
-            cache.save_vectors(path, embedder.sha256, keys, engine.vectors)
-        except OSError as error:
-            engine.warnings += (f"{path}: cannot save the index: {why_not_saved(error, 'INDEX_CACHE')}",)
-            if checkpoint is not None:
-                checkpoint.close()  # kept: the next start continues from it
-            return engine
-        if checkpoint is not None:
-            checkpoint.remove()
+                checkpoint.remove()
+        engine = self._with(embedder, self._saved_search(rows, graph_path(path, digest), notes, progress), origin)
+        engine.warnings += tuple(notes)
         return engine
+
+    @staticmethod
+    def _saved_search(rows: np.ndarray, path: Path, notes: list[str], progress: Progress | None) -> Nearest:
+        """The search over saved rows: their saved graph when it fits them, else one built now and saved."""
+        try:
+            found = Nearest.load(rows, path)
+        except StoreError as error:
+            found = None
+            notes.append(f"{path}: saved vector graph not used ({error}); built it again")
+        if found is not None:
+            return found
+        built = Nearest.build(rows, _indexing(progress))
+        try:
+            built.save(path)
+        except OSError as error:
+            notes.append(f"{path}: cannot save the index: {why_not_saved(error, 'INDEX_CACHE')}")
+            return built
+        for stale in path.parent.glob(GRAPH_FILE.format(vectors=path.name.rsplit(".", 2)[0], keys="*")):
+            if stale != path:
+                stale.unlink(missing_ok=True)  # the graph of rows since replaced
+        return built
+
+    def _follows(self, saved: SavedVectors) -> bool:
+        """Whether saved vectors were saved for this very index, so their rows are its sentences' in its order.
+
+        Told by the saved index's fingerprint, not by computing every sentence's key: that took 1.4 s of CPU
+        at 881,048 sentences, longer than loading the index.
+        """
+        return bool(self.fingerprint) and saved.index == self.fingerprint
+
+    def vector_keys(self) -> np.ndarray:
+        """The key each indexed sentence's vector is saved under (bot.search.index.vectors), in index order."""
+        return np.array([text_key(self._model_text(doc)) for doc in range(len(self.indexed))], dtype=np.uint64)
 
     @classmethod
     def from_documents(
@@ -303,8 +358,7 @@ class Engine:
 
         `documents` may be `Articles`, which reads each file only when it is reached: `warnings` (its
         own list) is read once they all are. With an `embedder`, every indexed sentence is embedded
-        too, unless there are more than EMBED_ALL_UP_TO of them (then sentences are embedded as
-        questions need them).
+        too.
         """
         origin = f"corpus folder {folder}" if folder else "the corpus"
         builder = TableBuilder()
@@ -358,27 +412,27 @@ class Engine:
         )
         return engine if embedder is None else engine.with_vectors(embedder, progress)
 
-    def with_vectors(
-        self,
-        embedder: Embedder,
-        progress: Progress | None = None,
-        known: Mapping[int, np.ndarray] | None = None,
-        keep: Callable[[np.ndarray, np.ndarray], None] | None = None,
-    ) -> Engine:
-        """This engine with the semantic signal: every sentence embedded, or (past EMBED_ALL_UP_TO) none in advance.
+    def with_vectors(self, embedder: Embedder, progress: Progress | None = None) -> Engine:
+        """This engine with the semantic signal, every sentence embedded now (nothing saved: see `with_saved_vectors`)."""
+        rows = np.empty((len(self.indexed), embedder.dimensions), dtype=np.int8)
+        origin = self._embed_into(rows, embedder, np.arange(len(self.indexed)), progress)
+        return self._with(embedder, Nearest.build(rows, _indexing(progress)), origin)
 
-        `known` holds vectors this same model already made, by the sentence's position in the index:
-        those sentences are not embedded again. The others are embedded CHECKPOINT_ROWS at a time in
-        the corpus's order (`embed` sorts each batch by length, so it pads little), and each batch is
-        handed to `keep(docs, vectors)`. Not shortest first over the whole corpus: then a build
-        stopped at 60% of its sentences would have done well under 60% of its work.
+    def _embed_into(
+        self,
+        rows: np.ndarray,
+        embedder: Embedder,
+        missing: np.ndarray,
+        progress: Progress | None = None,
+        keep: Callable[[np.ndarray, np.ndarray], None] | None = None,
+    ) -> str:
+        """Complete the int8 `rows` by embedding the sentences `missing`; where the vectors came from, in words.
+
+        The other rows hold vectors this same model already made. The missing sentences are embedded
+        CHECKPOINT_ROWS at a time in the corpus's order (`embed` sorts each batch by length, so it pads
+        little), and each batch is handed to `keep(docs, rows)`. Not shortest first over the whole corpus:
+        then a build stopped at 60% of its sentences would have done well under 60% of its work.
         """
-        if len(self.indexed) > EMBED_ALL_UP_TO:
-            origin = f"embedded as questions need them ({len(self.indexed):,} sentences is over {EMBED_ALL_UP_TO:,})"
-            return self._with(embedder, None, origin)
-        known = known or {}
-        texts = {doc: self._model_text(doc) for doc in range(len(self.indexed)) if doc not in known}
-        missing = list(texts)
         done = 0
 
         def step(n: int) -> None:
@@ -387,27 +441,23 @@ class Engine:
             if progress is not None:
                 progress("embedding sentences", done, len(missing))
 
-        vectors = np.empty((len(self.indexed), embedder.dimensions), dtype=np.float32)
         for start in range(0, len(missing), CHECKPOINT_ROWS):
-            docs = np.array(missing[start : start + CHECKPOINT_ROWS])
-            vectors[docs] = embedder.embed([texts.pop(doc) for doc in docs.tolist()], step)
+            docs = missing[start : start + CHECKPOINT_ROWS]
+            rows[docs] = quantize(embedder.embed([self._model_text(doc) for doc in docs.tolist()], step))
             if keep is not None:
-                keep(docs, vectors[docs])
-        if known:
-            vectors[list(known)] = np.stack(list(known.values()))
-        if not missing:
-            origin = "saved index"
-        elif known:
-            origin = f"built now ({len(missing):,} embedded, {len(known):,} reused)"
-        else:
-            origin = "built now"
-        return self._with(embedder, vectors, origin)
+                keep(docs, rows[docs])
+        reused = len(rows) - len(missing)
+        if not len(missing):
+            return "saved index"
+        return f"built now ({len(missing):,} embedded, {reused:,} reused)" if reused else "built now"
 
-    def _with(self, embedder: Embedder, vectors: np.ndarray | None, origin: str) -> Engine:
-        return Engine(
+    def _with(self, embedder: Embedder, search: Nearest, origin: str) -> Engine:
+        engine = Engine(
             self._articles, self.table, self.index, self.indexed, self.speller, self.settings, self.warnings,
-            embedder, vectors, origin, self.answering, self._reranker,
+            embedder, search, origin, self.answering, self._reranker,
         )
+        engine.fingerprint = self.fingerprint
+        return engine
 
     def with_reranker(self, reranker: Reranker | None) -> Engine:
         """This engine with the reranker ordering the best candidates (None: without it); the index,
@@ -591,6 +641,11 @@ class Engine:
         )
         score = best.score if best.probability is None else best.probability  # reranked: the probability it answers
         return Hit(sentence.id, sentence.text, score, sentence.article, matched, also, self.code_after(sentence.id))
+
+
+def _indexing(progress: Progress | None) -> Callable[[int, int], None] | None:
+    """Progress of the vector graph's making, told as the embedding's is."""
+    return None if progress is None else lambda done, total: progress("indexing vectors", done, total)
 
 
 def _saved(engine: Engine, path: Path, save: Callable[[], None]) -> Engine:

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from tiny_model import write_tiny_model
 
-from bot.search import engine as engine_module
 from bot.search.engine import Engine
+from bot.search.index import nearest
 from bot.search.models.embedding import Embedder, default_model, folder_model
 from bot.search.models.reranker import Reranker, default_reranker
 
@@ -92,8 +92,8 @@ def test_vectors_are_saved_with_the_index_and_reused(corpus: Path, minilm: Embed
     built = Engine.from_dir(corpus, cache_dir=tmp_path, embedder=minilm)
     loaded = Engine.from_dir(corpus, cache_dir=tmp_path, embedder=minilm)
     assert (built.semantic_status.vectors, loaded.semantic_status.vectors) == ("built now", "saved index")
-    assert built.vectors is not None and loaded.vectors is not None
-    assert np.allclose(built.vectors, loaded.vectors, atol=1e-3)  # saved as float16
+    assert isinstance(loaded.vectors, np.memmap)  # mapped from the file, not read into memory
+    assert np.array_equal(built.vectors, loaded.vectors)  # int8 rows, saved as they are searched
     assert [h.text for h in loaded.ask("who sued acme?").hits] == [h.text for h in built.ask("who sued acme?").hits]
 
 
@@ -107,16 +107,6 @@ def test_another_model_re_embeds_without_rebuilding_bm25(corpus: Path, minilm: E
     assert again.semantic_status.vectors == "saved index"  # each model keeps its own vectors
     plain = Engine.from_dir(corpus, cache_dir=tmp_path)
     assert plain.semantic_status.model == "" and plain.ask("who filed a lawsuit?").hits  # BM25 alone, same file
-
-
-def test_past_the_size_limit_sentences_are_embedded_as_questions_need_them(
-    corpus: Path, minilm: Embedder, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(engine_module, "EMBED_ALL_UP_TO", 3)
-    large = Engine.from_dir(corpus, embedder=minilm)
-    assert large.vectors is None and large.semantic_status.vectors.startswith("embedded as questions need them")
-    best = large.ask("which court will hear the case against acme?").hits[0]
-    assert best.text == "The case will be heard next spring in Delaware."
 
 
 def test_the_build_reports_its_progress(corpus: Path, minilm: Embedder) -> None:
@@ -138,7 +128,7 @@ def test_after_an_edit_only_new_sentences_are_embedded(corpus: Path, minilm: Emb
     assert not Engine.from_dir(articles, cache_dir=tmp_path / "cache", embedder=minilm).warnings  # said once, not saved
     fresh = Engine.from_dir(articles, embedder=minilm)
     assert edited.vectors is not None and fresh.vectors is not None
-    assert np.allclose(edited.vectors, fresh.vectors, atol=2e-3)  # reused rows went through float16
+    assert np.array_equal(edited.vectors, fresh.vectors)  # each reused row moved to its sentence's new place
     assert edited.ask("where is the new lab?").hits[0].text == "Globex will open a new lab in Oslo."
 
 
@@ -155,9 +145,32 @@ def test_a_rebuild_without_the_model_keeps_its_vectors_for_later(corpus: Path, m
 
 def test_damaged_saved_vectors_are_embedded_again_with_a_warning(corpus: Path, minilm: Embedder, tmp_path: Path) -> None:
     Engine.from_dir(corpus, cache_dir=tmp_path, embedder=minilm)
-    (saved,) = tmp_path.glob("vectors-*.npz")
+    (saved,) = tmp_path.glob("vectors-*.int8")
     saved.write_bytes(saved.read_bytes()[:200])
     engine = Engine.from_dir(corpus, cache_dir=tmp_path, embedder=minilm)
     assert engine.semantic_status.vectors == "built now"
     assert any("saved sentence vectors not used" in warning for warning in engine.warnings)
+    assert Engine.from_dir(corpus, cache_dir=tmp_path, embedder=minilm).semantic_status.vectors == "saved index"
+
+
+def test_past_the_exact_limit_the_vector_graph_is_saved_reused_and_rebuilt_when_damaged(
+    corpus: Path, minilm: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(nearest, "EXACT_UP_TO", 3)  # the corpus's 6 sentences are searched through a graph
+    built = Engine.from_dir(corpus, cache_dir=tmp_path, embedder=minilm)
+    (graph,) = tmp_path.glob("vectors-*.usearch")
+    loaded = Engine.from_dir(corpus, cache_dir=tmp_path, embedder=minilm)
+    assert loaded.semantic_status.vectors == "saved index" and not loaded.warnings
+    assert [h.text for h in loaded.ask("who sued acme?").hits] == [h.text for h in built.ask("who sued acme?").hits]
+    graph.write_bytes(graph.read_bytes()[:-40])
+    rebuilt = Engine.from_dir(corpus, cache_dir=tmp_path, embedder=minilm)
+    assert any("saved vector graph not used" in warning for warning in rebuilt.warnings)
+    assert not Engine.from_dir(corpus, cache_dir=tmp_path, embedder=minilm).warnings  # saved again whole
+
+
+def test_a_restart_of_the_same_index_maps_its_vectors_without_reading_every_sentence(
+    corpus: Path, minilm: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Engine.from_dir(corpus, cache_dir=tmp_path, embedder=minilm)
+    monkeypatch.setattr(Engine, "vector_keys", lambda self: pytest.fail("every sentence's key was computed again"))
     assert Engine.from_dir(corpus, cache_dir=tmp_path, embedder=minilm).semantic_status.vectors == "saved index"

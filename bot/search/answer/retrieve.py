@@ -8,28 +8,23 @@ the scores are fused. Sentences are numbered by their position in the index ("do
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from threading import Lock
 
 import numpy as np
 
 from bot.search.index.bm25 import BM25Index
+from bot.search.index.nearest import Nearest, cosines
 from bot.search.models.embedding import Embedder
 
 # Sentences each signal proposes. Measured on the dev set, WikiQA and SciFact (bench/quality.py):
 # the answer is in the union of both signals' best 30 for all but a few questions, and more
 # candidates only cost time.
 CANDIDATES = 30
-# BM25's proposals when sentences are embedded per question (no saved vectors): each one costs an
-# embedding, so fewer. SciFact with vectors withheld (bench/quality.py): nDCG@10 0.624 with 30 in
-# 208 s, 0.615 with 16 in 116 s (0.649 with every vector, 0.559 BM25 alone); the dev set unchanged.
-PER_QUESTION_CANDIDATES = 16
 NEIGHBOUR_WEIGHT = 0.5
 # Question vectors kept, so a repeated question (a retry, a popular question) is not embedded again.
 QUESTION_CACHE = 1024
-# Sentence vectors kept when sentences are embedded per question (a corpus too big to embed whole).
-SENTENCE_CACHE = 20_000
 
 
 @dataclass(frozen=True)
@@ -73,19 +68,17 @@ class Lexical:
 
 
 class Semantic:
-    """Cosine similarity between the question's vector and each sentence's.
+    """Cosine similarity between the question's vector and each sentence's int8 row (bot.search.index.vectors).
 
-    With `vectors` (one unit row per indexed sentence, made when the index was built) it can
-    search every sentence. Without them (a corpus too big to embed whole) it only scores the
-    sentences the other signals found, embedding them as they are asked for.
+    Every sentence's row is searched for the question's nearest (bot.search.index.nearest); the rows of
+    the sentences BM25 proposed are read to score them too. No sentence is embedded at question time.
     """
 
-    def __init__(self, embedder: Embedder, vectors: np.ndarray | None, text_of: Callable[[int], str]) -> None:
+    def __init__(self, embedder: Embedder, vectors: Nearest) -> None:
         self.embedder = embedder
-        self.vectors = vectors
-        self._text_of = text_of
+        self._rows = vectors.rows
+        self._nearest = vectors
         self._questions: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._sentences: OrderedDict[int, np.ndarray] = OrderedDict()
         self._lock = Lock()
 
     def encode(self, question: str) -> np.ndarray:
@@ -102,36 +95,15 @@ class Semantic:
         return vector
 
     def top(self, question: np.ndarray, n: int) -> np.ndarray:
-        if self.vectors is None or not len(self.vectors):
-            return np.empty(0, dtype=np.int64)
-        scores = self.vectors @ question
-        n = min(n, len(scores))
-        best = np.argpartition(-scores, n - 1)[:n]
-        return best[np.argsort(-scores[best], kind="stable")].astype(np.int64)
+        return self._nearest.top(question, n)
 
     def scores(self, question: np.ndarray, docs: np.ndarray) -> np.ndarray:
-        if self.vectors is not None:
-            return self.vectors[docs] @ question
-        return np.array([vector @ question for vector in self._sentence_vectors(docs)]) if len(docs) else np.empty(0)
-
-    def _sentence_vectors(self, docs: np.ndarray) -> list[np.ndarray]:
-        with self._lock:
-            known = {int(doc): self._sentences.get(int(doc)) for doc in docs}
-        missing = [doc for doc, vector in known.items() if vector is None]
-        if missing:
-            fresh = self.embedder.embed([self._text_of(doc) for doc in missing])
-            with self._lock:
-                for doc, vector in zip(missing, fresh):
-                    known[doc] = self._sentences[doc] = vector
-                while len(self._sentences) > SENTENCE_CACHE:
-                    self._sentences.popitem(last=False)
-        return [known[int(doc)] for doc in docs]
+        return cosines(self._rows[docs], question)
 
 
 def retrieve(query: Sequence[str], question_text: str, lexical: Lexical, semantic: Semantic | None) -> Candidates:
     """The union of each signal's best sentences, every one scored by every signal."""
-    per_question = semantic is not None and semantic.vectors is None
-    proposed = [lexical.top(query, PER_QUESTION_CANDIDATES if per_question else CANDIDATES)]
+    proposed = [lexical.top(query, CANDIDATES)]
     vector = None
     if semantic is not None and question_text:
         vector = semantic.encode(question_text)
