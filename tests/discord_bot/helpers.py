@@ -56,7 +56,7 @@ def deny_listing(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None
 @contextlib.contextmanager
 def deny_writing(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Nothing can be written in `folder` or below: mode 555, and where root ignores modes, a patched mkstemp
-    (every saved file is written to a temporary file first, see bot.search.index.store.save_arrays)."""
+    (every saved file is written to a temporary file first, see bot.search.index.store.write_atomically)."""
     folders = [folder, *(path for path in folder.rglob("*") if path.is_dir())]
     modes = {path: path.stat().st_mode for path in folders}
     for path in folders:

@@ -1,6 +1,6 @@
 """Arrays in one file that is memory-mapped at load, so a restart reads almost nothing and processes share it.
 
-`bot.search.index.store`'s .npz is read whole and checksummed whole at every start: 1.35 s for a
+The .npz the engine was saved in before was read whole and checksummed whole at every start: 1.35 s for a
 million sentences, and a private copy in every shard process. Here the arrays lie uncompressed at
 aligned offsets behind a JSON header, and loading maps the file read-only: the page cache holds one
 copy for every process that maps it, and a page is read only when a question touches it.

@@ -1,53 +1,25 @@
-"""Numeric arrays on disk without pickle: one .npz file, written atomically, tagged and versioned.
+"""What every saved file shares: written atomically and readable by other users, a failed save named by its
+cause, the error a file that cannot be trusted raises, and strings as one UTF-8 byte blob plus offsets.
 
-A cache is only worth reusing if loading it can never run code and a stale, damaged or
-foreign file is noticed: loading refuses pickles and object arrays, and a JSON record in
-the file names our format, its version, a SHA-256 checksum over every array (name, dtype,
-shape and bytes) and whatever the caller built the arrays from (say, a corpus fingerprint).
-The checksum catches arrays swapped or edited behind a valid record, which the zip
-container's per-member CRC does not. Strings travel as one UTF-8 byte blob plus offsets.
+The saved engine itself is `mapped.py`'s file, the vectors `vectors.py`'s.
 """
 
 from __future__ import annotations
 
 import errno
-import hashlib
-import json
 import os
 import tempfile
-import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 
-FORMAT = "corpus-answer-bot/arrays"
-VERSION = 2  # 2: the meta record holds a checksum over the arrays
-_META = "__meta__"
 FILE_MODE = 0o644  # saved indexes, vectors and kept models: the owner writes, everyone may read
-
-MetaValue = str | int | float
 
 
 class StoreError(Exception):
     """A saved file cannot be used; the message says why, so the caller can rebuild and say so."""
-
-
-def save_arrays(path: Path, arrays: Mapping[str, np.ndarray], meta: Mapping[str, MetaValue]) -> None:
-    """Write `arrays` and `meta` to `path` so that a reader sees the old file or the new one, never half.
-
-    Uncompressed: a million-sentence index loads about seven times faster than with
-    `savez_compressed` (0.05 s against 0.4 s) for about twice the disk (61 MB against 28 MB).
-    """
-    reserved = {"format", "version", "checksum"} & set(meta)
-    if reserved or _META in arrays:
-        raise ValueError(f"{', '.join(sorted(reserved)) or _META} is reserved by the store")
-    for name, array in arrays.items():
-        if array.dtype.hasobject:
-            raise ValueError(f"array {name!r} holds Python objects, which cannot be stored safely")
-    record = json.dumps({"format": FORMAT, "version": VERSION, "checksum": checksum(arrays), **meta}, sort_keys=True)
-    write_atomically(path, lambda file: np.savez(file, allow_pickle=False, **{_META: np.array(record)}, **arrays))
 
 
 def write_atomically(path: Path, content: bytes | Callable[[BinaryIO], object]) -> None:
@@ -83,63 +55,6 @@ def why_not_saved(error: OSError, setting: str) -> str:
     if error.errno in (errno.EACCES, errno.EPERM):
         return f"permission denied ({reason}); check {setting}'s permissions"
     return f"{reason}; check {setting}"
-
-
-def load_arrays(path: Path, expected_meta: Mapping[str, MetaValue]) -> dict[str, np.ndarray] | None:
-    """The arrays saved at `path`, or None if there is no file there.
-
-    Raises StoreError, with the reason, if the file is damaged, was not written by
-    `save_arrays` at this VERSION, or its meta differs from `expected_meta`.
-    """
-    if not path.exists():
-        return None
-    try:
-        npz = np.load(path, allow_pickle=False)
-        if not isinstance(npz, np.lib.npyio.NpzFile):
-            raise StoreError(f"{path} was not written by this bot's store")
-        with npz:
-            if _META not in npz.files:
-                raise StoreError(f"{path} was not written by this bot's store")
-            record = _read_meta(path, npz[_META])
-            _check_meta(path, record, expected_meta)
-            arrays = {name: npz[name] for name in npz.files if name != _META}
-    except StoreError:
-        raise
-    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as error:
-        raise StoreError(f"{path} is damaged or unreadable: {error}") from error
-    if record.get("checksum") != checksum(arrays):
-        raise StoreError(f"{path} is damaged: its arrays do not match the checksum saved with them")
-    return arrays
-
-
-def checksum(arrays: Mapping[str, np.ndarray]) -> str:
-    """SHA-256 over every array's name, dtype, shape and bytes, in name order."""
-    digest = hashlib.sha256()
-    for name in sorted(arrays):
-        array = np.ascontiguousarray(arrays[name])
-        digest.update(json.dumps([name, array.dtype.str, array.shape]).encode() + b"\0")
-        digest.update(memoryview(array).cast("B") if array.ndim else array.tobytes())
-    return digest.hexdigest()
-
-
-def _read_meta(path: Path, array: np.ndarray) -> dict[str, MetaValue]:
-    if array.dtype.kind != "U" or array.ndim != 0:
-        raise StoreError(f"{path} has a malformed meta record")
-    try:
-        record = json.loads(str(array))
-    except json.JSONDecodeError as error:
-        raise StoreError(f"{path} has a malformed meta record: {error}") from error
-    if not isinstance(record, dict) or record.get("format") != FORMAT:
-        raise StoreError(f"{path} was not written by this bot's store")
-    return record
-
-
-def _check_meta(path: Path, record: Mapping[str, MetaValue], expected: Mapping[str, MetaValue]) -> None:
-    if record["version"] != VERSION:
-        raise StoreError(f"{path} has store format version {record['version']!r}; this bot reads {VERSION}")
-    for key, value in expected.items():
-        if record.get(key) != value:
-            raise StoreError(f"{path} was saved with {key}={record.get(key)!r}, expected {value!r}")
 
 
 def pack_strings(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:

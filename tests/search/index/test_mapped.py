@@ -12,7 +12,7 @@ from bot.search import cache
 from bot.search.engine import Engine
 from bot.search.index import mapped
 from bot.search.index.mapped import ALIGN, MAGIC, load_mapped, save_mapped
-from bot.search.index.store import StoreError, save_arrays
+from bot.search.index.store import StoreError
 
 ORCHARD = Path(__file__).resolve().parents[2] / "fixtures" / "orchard"
 QUESTIONS = ["How many bees live in a hive?", "which apples are sweetest?", "when are pears picked?", "what do the trees need?"]
@@ -25,6 +25,13 @@ ARRAYS = {
 }
 REMADE_BY_TO_ARRAYS = {"bm25.variant", "bm25.params", "bm25.terms", "bm25.term_offsets"}  # small, from Python values
 META = {"fingerprint": "abc123", "articles": [{"number": 1, "file": "a.txt"}]}
+
+
+def write_npz(path: Path, **arrays: np.ndarray) -> None:
+    """An .npz file at exactly `path` (numpy adds ".npz" to a name without it), as the previous version saved."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as file:
+        np.savez(file, **arrays)
 
 
 @pytest.fixture
@@ -108,7 +115,7 @@ def test_save_refuses_objects(tmp_path: Path) -> None:
         (lambda path: flip(path, len(MAGIC)), "truncated inside its header|header does not match"),
         (lambda path: path.write_bytes(b""), "too short"),
         (lambda path: path.write_bytes(np.random.default_rng(0).bytes(4096)), "not written by this bot's mapped store"),
-        (lambda path: save_arrays(path, {"ids": np.arange(3)}, {}), "not written by this bot's mapped store"),
+        (lambda path: write_npz(path, ids=np.arange(3)), "not written by this bot's mapped store"),
         (lambda path: rewrite_header(path, lambda h: h.update(version=0)), "version 0; this bot reads 1"),
         (lambda path: rewrite_header(path, lambda h: h.update(format="someone-else")), "not written by this bot"),
         (lambda path: rewrite_header(path, lambda h: h["arrays"]["ids"].update(dtype="|O")), "bad dtype"),
@@ -218,7 +225,7 @@ def saved_file(cache_dir: Path) -> Path:
         lambda path: flip(path, position(path, "speller.deletion_keys") + 3),
         lambda path: rewrite_header(path, lambda h: h["arrays"]["bm25.doc_ids"].update(dtype="<u4")),
         lambda path: path.write_bytes(b"PK\x03\x04 someone else's zip"),
-        lambda path: save_arrays(path, {"header": np.array("{}"), "indexed": np.arange(3, dtype=np.int32)}, {}),
+        lambda path: write_npz(path, header=np.array("{}"), indexed=np.arange(3, dtype=np.int32)),
     ],
     ids=[
         "truncated", "a byte flipped in the header", "a byte flipped in the posting offsets",
@@ -239,7 +246,7 @@ def test_a_damaged_saved_engine_is_rebuilt_with_a_warning_at_load(cache_dir: Pat
 
 def test_the_previous_versions_saved_engine_is_removed_when_the_new_one_is_saved(tmp_path: Path) -> None:
     old = tmp_path / "cache" / cache.OLD_CACHE_FILE
-    save_arrays(old, {"indexed": np.arange(3, dtype=np.int32)}, {})
+    write_npz(old, indexed=np.arange(3, dtype=np.int32))
 
     engine = Engine.from_dir(ORCHARD, cache_dir=tmp_path / "cache")
 

@@ -1,187 +1,17 @@
-"""The array store: atomic saves, and loads that refuse anything damaged, foreign, stale or executable."""
+"""What every saved file shares: strings packed as UTF-8, sentence tables checked, failed saves named by cause."""
 
 import errno
-import json
 import os
-import pickle
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from bot.search.index import store
-from bot.search.index.bm25 import BM25Index
-from bot.search.index.store import (
-    VERSION,
-    StoreError,
-    load_arrays,
-    pack_strings,
-    save_arrays,
-    unpack_strings,
-    why_not_saved,
-)
+from bot.search.index.store import pack_strings, unpack_strings, why_not_saved
 from bot.search.index.table import SentenceTable
 
-META = {"fingerprint": "abc123", "sentences": 3}
 ORCHARD = Path(__file__).resolve().parents[2] / "fixtures" / "orchard"
-ARRAYS = {
-    "doc_ids": np.array([0, 2, 1], dtype=np.int32),
-    "weights": np.array([0.5, 1.25], dtype=np.float64),
-    "label": np.array("okapi"),
-}
-
-
-class Trap:
-    """Unpickling this creates the file `marker`: proof that loading ran code."""
-
-    def __init__(self, marker):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return (open, (self.marker, "w"))
-
-
-@pytest.fixture
-def saved(tmp_path):
-    path = tmp_path / "cache" / "engine.npz"
-    save_arrays(path, ARRAYS, META)
-    return path
-
-
-def write_npz(path, meta, **arrays):
-    """A file shaped like ours, written without save_arrays' checks."""
-    with path.open("wb") as file:
-        np.savez(file, __meta__=np.array(json.dumps(meta)), **arrays)
-
-
-def test_round_trip_keeps_names_values_and_dtypes(saved):
-    loaded = load_arrays(saved, META)
-
-    assert loaded.keys() == ARRAYS.keys()
-    for name, array in ARRAYS.items():
-        assert loaded[name].dtype == array.dtype
-        np.testing.assert_array_equal(loaded[name], array)
-
-
-def test_a_subset_of_the_meta_is_enough_to_check(saved):
-    assert load_arrays(saved, {"fingerprint": "abc123"}) is not None
-    assert load_arrays(saved, {}) is not None
-
-
-def test_save_leaves_no_temporary_file_and_replaces_the_old_one(saved):
-    save_arrays(saved, {"doc_ids": np.array([7], dtype=np.int32)}, META)
-
-    assert [p.name for p in saved.parent.iterdir()] == ["engine.npz"]
-    assert load_arrays(saved, META)["doc_ids"].tolist() == [7]
-
-
-def test_a_missing_file_is_none_not_an_error(tmp_path):
-    assert load_arrays(tmp_path / "absent.npz", META) is None
-
-
-def test_a_different_fingerprint_is_refused(saved):
-    with pytest.raises(StoreError, match="fingerprint='abc123', expected 'def456'"):
-        load_arrays(saved, {"fingerprint": "def456"})
-
-
-def test_another_store_version_is_refused(tmp_path):
-    path = tmp_path / "old.npz"
-    write_npz(path, {"format": "corpus-answer-bot/arrays", "version": VERSION + 1, **META}, doc_ids=np.zeros(2))
-
-    with pytest.raises(StoreError, match=f"version {VERSION + 1}; this bot reads {VERSION}"):
-        load_arrays(path, META)
-
-
-@pytest.mark.parametrize(
-    "meta", [None, {"format": "someone-else", "version": VERSION}], ids=["no meta record", "foreign format"]
-)
-def test_an_npz_file_we_did_not_write_is_refused(tmp_path, meta):
-    path = tmp_path / "foreign.npz"
-    if meta is None:
-        np.savez(path, doc_ids=np.zeros(2))
-    else:
-        write_npz(path, meta, doc_ids=np.zeros(2))
-
-    with pytest.raises(StoreError, match="not written by this bot's store"):
-        load_arrays(path, META)
-
-
-def test_a_plain_npy_file_is_refused(tmp_path):
-    path = tmp_path / "array.npz"
-    with path.open("wb") as file:
-        np.save(file, np.arange(3))
-
-    with pytest.raises(StoreError, match="not written by this bot's store"):
-        load_arrays(path, META)
-
-
-def test_a_truncated_file_is_refused(saved):
-    saved.write_bytes(saved.read_bytes()[:-100])
-
-    with pytest.raises(StoreError, match="damaged"):
-        load_arrays(saved, META)
-
-
-def test_a_flipped_byte_inside_an_array_is_caught_by_its_checksum(tmp_path):
-    path = tmp_path / "big.npz"
-    save_arrays(path, {"doc_ids": np.arange(10_000, dtype=np.int64)}, META)
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    path.write_bytes(bytes(data))
-
-    with pytest.raises(StoreError, match="CRC"):
-        load_arrays(path, META)
-
-
-def test_random_bytes_are_refused(tmp_path):
-    path = tmp_path / "noise.npz"
-    path.write_bytes(np.random.default_rng(0).bytes(4096))
-
-    with pytest.raises(StoreError, match="damaged"):
-        load_arrays(path, META)
-
-
-def test_a_pickle_is_refused_without_running_it(tmp_path):
-    path = tmp_path / "engine.npz"
-    marker = tmp_path / "pwned"
-    path.write_bytes(pickle.dumps(Trap(marker)))
-
-    with pytest.raises(StoreError, match="pickled"):
-        load_arrays(path, META)
-    assert not marker.exists()
-
-
-def test_an_object_array_inside_our_file_is_refused_without_running_it(tmp_path):
-    path = tmp_path / "engine.npz"
-    marker = tmp_path / "pwned"
-    meta = {"format": "corpus-answer-bot/arrays", "version": VERSION, **META}
-    write_npz(path, meta, doc_ids=np.array([Trap(marker)], dtype=object))
-
-    assert zipfile.is_zipfile(path)
-    with pytest.raises(StoreError, match="Object arrays cannot be loaded"):
-        load_arrays(path, META)
-    assert not marker.exists()
-
-
-def test_save_refuses_object_arrays_and_reserved_names(tmp_path):
-    path = tmp_path / "engine.npz"
-    with pytest.raises(ValueError, match="'texts' holds Python objects"):
-        save_arrays(path, {"texts": np.array(["a", None], dtype=object)}, META)
-    with pytest.raises(ValueError, match="version is reserved"):
-        save_arrays(path, ARRAYS, {"version": 2})
-    assert not path.exists()
-
-
-def test_an_index_survives_the_store(tmp_path):
-    documents = [["hello", "there"], ["windy", "in", "london"], [], ["is", "it", "windy"]]
-    index = BM25Index.build(documents, variant="plus")
-    save_arrays(tmp_path / "index.npz", index.to_arrays(), META)
-
-    loaded = BM25Index.from_arrays(load_arrays(tmp_path / "index.npz", META))
-
-    np.testing.assert_array_equal(loaded.scores(["windy", "hello"]), index.scores(["windy", "hello"]))
-    assert loaded.top_k(["windy"], 5) == index.top_k(["windy"], 5)
 
 
 @pytest.mark.parametrize("strings", [[], [""], ["a", "", "größe", "日本語", "emoji 🙂"]])
@@ -206,26 +36,6 @@ def test_unpack_refuses_offsets_that_do_not_fit_the_blob(offsets):
 def test_unpack_refuses_bytes_that_are_not_utf8():
     with pytest.raises(ValueError, match="utf-8"):
         unpack_strings(np.array([0xFF, 0xFE], dtype=np.uint8), np.array([0, 2]))
-
-
-def test_arrays_changed_behind_a_valid_meta_record_fail_the_checksum(tmp_path):
-    """The zip CRC covers each member, not which members belong together: the checksum in the record does."""
-    path = tmp_path / "engine.npz"
-    save_arrays(path, ARRAYS, META)
-    with np.load(path) as npz:
-        record = npz["__meta__"]
-    write_npz(path, json.loads(str(record)), doc_ids=np.array([0, 2, 2], dtype=np.int32), weights=ARRAYS["weights"], label=ARRAYS["label"])
-
-    with pytest.raises(StoreError, match="do not match the checksum"):
-        load_arrays(path, META)
-
-
-def test_a_file_of_the_previous_store_version_is_refused_so_it_is_rebuilt(tmp_path):
-    path = tmp_path / "engine.npz"
-    write_npz(path, {"format": "corpus-answer-bot/arrays", "version": 1, **META}, **ARRAYS)
-
-    with pytest.raises(StoreError, match="version 1; this bot reads 2"):
-        load_arrays(path, META)
 
 
 def table_arrays(texts):
