@@ -261,16 +261,13 @@ async def test_a_question_that_reaches_the_search_already_too_late_is_told_to_co
     assert (await loopback.wait_for_reply(fresh)).json["embeds"]
 
 
-async def test_a_question_still_waiting_for_a_search_when_the_bot_stops_is_told_to_come_back_if_it_cannot_be_answered_in_the_grace(
-    start_bot: StartBot, loopback: LoopbackDiscord, engine: Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Under a flood the queue holds far more than SHUTDOWN_GRACE can answer: a waiting question whose
-    search (20 s here) would end after the drain's deadline gets RESTARTING at once, while the search
-    under way is finished and answered, so the drain ends with nothing cut off."""
-    slow = SlowEngine(engine)
-    bot = await start_bot(with_engine=slow, cooldown_seconds=0.0, max_answer_delay=0.0)
+async def one_searching_one_waiting(
+    bot: Any, slow: SlowEngine, loopback: LoopbackDiscord, monkeypatch: pytest.MonkeyPatch, *, threads: int
+) -> tuple[Any, ThreadPoolExecutor, Any, Any]:
+    """One search thread, the search times assumed for `threads`: a first question answered (one search timed),
+    then "ahead" held in its search by the engine's gate and "queued" waiting behind it."""
     cog = bot.get_cog("Ask")
-    monkeypatch.setattr(cog, "_search_times", SearchTimes(threads=1, clock=lambda: slow.now))
+    monkeypatch.setattr(cog, "_search_times", SearchTimes(threads=threads, clock=lambda: slow.now))
     one_thread = ThreadPoolExecutor(1)
     monkeypatch.setattr(cog, "_searches", one_thread)
     slow.gate.set()
@@ -281,6 +278,18 @@ async def test_a_question_still_waiting_for_a_search_when_the_bot_stops_is_told_
     await eventually(lambda: slow.searching == 2)
     queued = await loopback.post_message(loopback.make_user("queued"), f"!ask {QUESTIONS[2]}")
     await eventually(lambda: cog._waiting == 2)
+    return cog, one_thread, ahead, queued
+
+
+async def test_a_question_still_waiting_for_a_search_when_the_bot_stops_is_told_to_come_back_if_it_cannot_be_answered_in_the_grace(
+    start_bot: StartBot, loopback: LoopbackDiscord, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under a flood the queue holds far more than SHUTDOWN_GRACE can answer: a waiting question whose
+    search (20 s here) would end after the drain's deadline gets RESTARTING at once, while the search
+    under way is finished and answered, so the drain ends with nothing cut off."""
+    slow = SlowEngine(engine)
+    bot = await start_bot(with_engine=slow, cooldown_seconds=0.0, max_answer_delay=0.0)
+    cog, one_thread, ahead, queued = await one_searching_one_waiting(bot, slow, loopback, monkeypatch, threads=1)
     drain = asyncio.create_task(bot.in_flight.drain(5.0))
     await asyncio.sleep(0.1)
     slow.gate.set()
@@ -297,18 +306,8 @@ async def test_a_question_whose_answer_became_too_late_while_it_waited_is_told_t
     the search thread looks again as it takes the question, and one now past MAX_ANSWER_DELAY gets BUSY."""
     slow = SlowEngine(engine)
     bot = await start_bot(with_engine=slow, cooldown_seconds=0.0, max_answer_delay=30.0)
-    cog = bot.get_cog("Ask")
-    monkeypatch.setattr(cog, "_search_times", SearchTimes(threads=2, clock=lambda: slow.now))
-    one_thread = ThreadPoolExecutor(1)
-    monkeypatch.setattr(cog, "_searches", one_thread)
-    slow.gate.set()
-    first = await loopback.post_message(loopback.make_user("first"), f"!ask {QUESTIONS[0]}")
-    assert (await loopback.wait_for_reply(first)).json["embeds"]
-    slow.gate.clear()
-    ahead = await loopback.post_message(loopback.make_user("ahead"), f"!ask {QUESTIONS[1]}")
-    await eventually(lambda: slow.searching == 2)
-    taken = await loopback.post_message(loopback.make_user("taken"), f"!ask {QUESTIONS[2]}")
-    await eventually(lambda: cog._waiting == 2)  # taken: 20 s predicted, with two threads assumed
+    # taken waits: 20 s predicted, with two threads assumed
+    cog, one_thread, ahead, taken = await one_searching_one_waiting(bot, slow, loopback, monkeypatch, threads=2)
 
     def fifteen_seconds_on() -> datetime.datetime:
         return discord.utils.utcnow() + datetime.timedelta(seconds=15)
