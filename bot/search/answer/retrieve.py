@@ -76,7 +76,6 @@ class Semantic:
 
     def __init__(self, embedder: Embedder, vectors: Nearest) -> None:
         self.embedder = embedder
-        self._rows = vectors.rows
         self._nearest = vectors
         self._questions: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = Lock()
@@ -98,7 +97,7 @@ class Semantic:
         return self._nearest.top(question, n)
 
     def scores(self, question: np.ndarray, docs: np.ndarray) -> np.ndarray:
-        return cosines(self._rows[docs], question)
+        return cosines(self._nearest.rows[docs], question)
 
 
 def retrieve(query: Sequence[str], question_text: str, lexical: Lexical, semantic: Semantic | None) -> Candidates:
