@@ -1,4 +1,4 @@
-"""Answer quality on eight question sets, side by side, in every mode: BM25 alone, the semantic
+"""Answer quality on nine question sets, side by side, in every mode: BM25 alone, the semantic
 signal alone, fused (RERANK=off), the reranker's logit alone, and the product's reranked order.
 
 * dev: the 25 development questions about the default articles (../shared/eval), scored by
@@ -6,7 +6,8 @@ signal alone, fused (RERANK=off), the reranker's logit alone, and the product's 
 * unseen: 45 questions about the default articles written before the reranker (bench/sets), same
   scorer; for measuring only, never for tuning. unseen2: 23 more, written before the retrained reranker;
   unseen3: 30 more, written before the speller learnt English words; unseen4: 40 more, written in the
-  session of 2026-12-05 before its answering changes were scored.
+  session of 2026-12-05 before its answering changes were scored; unseen5: 40 more, written in the next
+  session before its reranker was retrained.
 * gitdoc: 88 help-channel questions over git's HTML documentation (bench/gitdoc), its own scorer.
 * WikiQA: 325 real search questions over 619 Wikipedia summaries, 62% with no answer
   (../shared/data/wikiqa), scored by its own scorer: hit1, hit3 and answer-triggering F1.
@@ -145,6 +146,11 @@ class Unseen3(Dev):
 class Unseen4(Dev):
     name = "unseen4"
     path = ROOT / "bench" / "sets" / "default-unseen-4.jsonl"
+
+
+class Unseen5(Dev):
+    name = "unseen5"
+    path = ROOT / "bench" / "sets" / "default-unseen-5.jsonl"
 
 
 class GitDoc(QuestionSet):
@@ -330,13 +336,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     what.add_argument("--abstention", action="store_true", help="sweep the abstention thresholds")
     what.add_argument("--grid", action="store_true", help="sweep BM25 settings on SciFact (index level)")
     parser.add_argument(
-        "--sets", default="dev,unseen,unseen2,unseen3,unseen4,gitdoc,wikiqa,scifact",
-        help="comma-separated: dev, unseen, unseen2, unseen3, unseen4, gitdoc, wikiqa, scifact",
+        "--sets", default="dev,unseen,unseen2,unseen3,unseen4,unseen5,gitdoc,wikiqa,scifact",
+        help="comma-separated: dev, unseen, unseen2, unseen3, unseen4, unseen5, gitdoc, wikiqa, scifact",
     )
     parser.add_argument("--modes", default=",".join(m.name for m in MODES), help="comma-separated: " + ", ".join(m.name for m in MODES))
     args = parser.parse_args(argv)
     makers: dict[str, Callable[[], QuestionSet]] = {
-        "dev": Dev, "unseen": Unseen, "unseen2": Unseen2, "unseen3": Unseen3, "unseen4": Unseen4, "gitdoc": GitDoc, "wikiqa": WikiQA, "scifact": SciFact
+        "dev": Dev, "unseen": Unseen, "unseen2": Unseen2, "unseen3": Unseen3, "unseen4": Unseen4, "unseen5": Unseen5, "gitdoc": GitDoc, "wikiqa": WikiQA, "scifact": SciFact
     }
     sets = [makers[name]() for name in args.sets.split(",")]
     if args.grid:

@@ -25,6 +25,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from rank_bm25 import BM25Okapi
+from synonyms import reword_group
 from yes_no import yes_no_group
 
 from bot.search.index.tokens import tokenize
@@ -71,10 +72,12 @@ def _holding(spans: list[tuple[int, int, str]], start: int) -> int | None:
 def squad_groups(
     articles: list[dict], rng: random.Random, source: str, unanswerable_share: float,
     yes_no_share: float = 0.0, yes_no_rng: random.Random | None = None,
+    reworded_share: float = 0.0, synonyms: dict | None = None, reword_rng: random.Random | None = None,
 ) -> list[dict]:
-    """Groups from SQuAD paragraphs; a share of questions become unanswerable ones, and a share of the
-    answerable ones are asked as yes/no questions (yes_no.py; their own random stream, so the other
-    groups are the same with or without them).
+    """Groups from SQuAD paragraphs; a share of questions become unanswerable ones, a share of the
+    answerable ones are asked as yes/no questions (yes_no.py), and a share of the others in other
+    words (synonyms.py). Each has its own random stream, so the other groups are the same with or
+    without them.
 
     SQuAD 1.x has no unanswerable questions, so some are made the way SQuAD 2.0's look: the
     question, shown only the sentences of its article that best match it but come from other
@@ -123,6 +126,8 @@ def squad_groups(
                     if yes_no_rng is not None and yes_no_rng.random() < yes_no_share:
                         others = [a for a in article_answers if a.casefold() not in texts]
                         group = yes_no_group(group, answers[0]["text"], others, yes_no_rng, NO_SHARE) or group
+                    if reword_rng is not None and synonyms and group["source"] == source and reword_rng.random() < reworded_share:
+                        group = reword_group(group, synonyms, reword_rng) or group
                     groups.append(group)
             offset += len(spans)
     return groups
@@ -180,6 +185,8 @@ def main() -> None:
     parser.add_argument("--unanswerable-share", type=float, default=0.25, help="SQuAD questions made unanswerable")
     parser.add_argument("--max-squad", type=int, default=0, help="cap on SQuAD groups (0: all)")
     parser.add_argument("--yes-no-share", type=float, default=0.0, help="answerable SQuAD questions asked as yes/no questions")
+    parser.add_argument("--reworded-share", type=float, default=0.0, help="answerable SQuAD questions reworded with synonyms")
+    parser.add_argument("--synonyms", type=Path, help="synonyms.py's table (needed with --reworded-share)")
     parser.add_argument("--skip-squad", type=int, default=0, help="SQuAD groups to pass over first (those an earlier leg trained on)")
     args = parser.parse_args()
     rng = random.Random(SEED)
@@ -190,8 +197,11 @@ def main() -> None:
         rng.shuffle(order)
         kept = {i for i in order[: args.held_out_articles]}
         yes_no_rng = random.Random(SEED + 1) if args.yes_no_share else None
+        reword_rng = random.Random(SEED + 2) if args.reworded_share else None
+        synonyms = json.loads(args.synonyms.read_text(encoding="utf-8")) if args.reworded_share else None
         train = squad_groups(
-            [a for i, a in enumerate(articles) if i not in kept], rng, "squad-train", args.unanswerable_share, args.yes_no_share, yes_no_rng
+            [a for i, a in enumerate(articles) if i not in kept], rng, "squad-train", args.unanswerable_share,
+            args.yes_no_share, yes_no_rng, args.reworded_share, synonyms, reword_rng,
         )
         rng.shuffle(train)
         train = train[args.skip_squad :]
