@@ -28,6 +28,7 @@ from typing import TextIO
 import aiohttp
 import discord
 
+from bot import factory
 from bot.config import AUTO_SHARDS, Settings, SettingsError
 from bot.discord_bot.client import (
     DISCORD_API_BASE,
@@ -42,6 +43,7 @@ from bot.discord_bot.client import (
 from bot.discord_bot.serving import Serving
 from bot.discord_bot.text import plural
 from bot.feedback_report import read_votes, summarise
+from bot.progress import progress_to
 from bot.search.engine import Engine
 from bot.search.read.corpus import CorpusError
 from bot.terminal import shown
@@ -289,8 +291,12 @@ def looks_like_bot_token(token: str) -> bool:
     return _TOKEN_SHAPE.fullmatch(token.strip()) is not None
 
 
-def check(settings: Settings, out: TextIO | None = None) -> int:
-    """Report what `run` would do, without connecting; 0 when it would start, 1 when it would not."""
+def check(settings: Settings, out: TextIO | None = None, building: TextIO | None = None) -> int:
+    """Report what `run` would do, without connecting; 0 when it would start, 1 when it would not.
+
+    Loading the corpus builds whatever index is not saved yet, as `run` would; on a big corpus that
+    takes minutes, so its progress goes to `building` (stderr): a bar in a terminal, lines elsewhere.
+    """
     out = out or sys.stdout
     ready = True
 
@@ -313,7 +319,7 @@ def check(settings: Settings, out: TextIO | None = None) -> int:
         say("", f"no message content: {settings.prefix}ask and answer channels need it; slash, mentions, DMs work")
     say("Prefix", f"{settings.prefix} (or mention the bot)")
     try:
-        engine = load_engine(settings)
+        engine = factory.load_engine(settings, progress=progress_to(building or sys.stderr))
     except CorpusError as error:
         ready = False
         say("Corpus", f"{settings.corpus_dir}: cannot load: {error}")

@@ -228,6 +228,19 @@ def test_check_reports_without_connecting_and_never_shows_the_token(tmp_path: Pa
     assert report.rstrip().endswith("ready: `python -m bot run` would connect")
 
 
+def test_check_shows_the_progress_of_the_index_it_builds_and_builds_it_once(tmp_path: Path) -> None:
+    """On a big corpus the first check builds for minutes: it must not look hung, as it did when only `run` logged progress."""
+    settings = Settings(token=Secret("t"), corpus_dir=CORPUS, index_cache=tmp_path / "index", semantic=False)
+    building = io.StringIO()
+    assert check(settings, io.StringIO(), building) == 0
+    lines = building.getvalue().splitlines()
+    assert lines and all("done in" in line or re.search(r": [\d,]+/[\d,]+", line) for line in lines)
+    assert any("done in" in line for line in lines)
+    again = io.StringIO()
+    assert check(settings, io.StringIO(), again) == 0
+    assert "done in" not in again.getvalue()  # the saved index is reused, nothing is built
+
+
 def test_check_says_when_the_token_does_not_look_like_a_bot_token_but_leaves_it_to_discord(tmp_path: Path) -> None:
     shaped = "MTA5ODc2NTQzMjEwOTg3NjU0.GaBcDe.abcdefghijklmnopqrstuvwxyz0123456789AB"
     for token, warned in (("abc", True), (shaped, False)):

@@ -88,6 +88,17 @@ def build_corpus(squad: Path, titles: list[str], folder: Path, questions: int, r
     return asked
 
 
+def reword(questions: list[dict], synonyms: dict, share: float) -> None:
+    """Ask a share of the answerable questions in other words, as people who have not read the
+    article do (synonyms.py); their own random stream, so the corpus and the rest are unchanged."""
+    from synonyms import reworded
+
+    rng = random.Random(SEED + 2)
+    for q in questions:
+        if q["gold"] and rng.random() < share and (text := reworded(q["q"], q["gold"], synonyms, rng)):
+            q["q"], q["source"] = text, q["source"] + "-reworded"
+
+
 def build_wikiqa(path: Path, folder: Path) -> list[dict]:
     """WikiQA train's held-out questions (data.py keeps them out of training), each page as an article.
 
@@ -188,6 +199,8 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=800)
     parser.add_argument("--reuse", action="store_true", help="refit from the features the last run recorded")
     parser.add_argument("--wikiqa", type=Path, help="WikiQA-train.tsv: its held-out questions join the calibration")
+    parser.add_argument("--reworded-share", type=float, default=0.0, help="answerable SQuAD questions asked in other words (synonyms.py)")
+    parser.add_argument("--synonyms", type=Path, help="synonyms.py's table (needed with --reworded-share)")
     args = parser.parse_args()
     saved = args.work / "rows.pkl"
     if args.reuse and saved.exists():
@@ -196,6 +209,8 @@ def main() -> None:
         return
     rng = random.Random(SEED)
     questions = build_corpus(args.squad, json.loads(args.articles.read_text()), args.work / "corpus", args.questions, rng)
+    if args.reworded_share:
+        reword(questions, json.loads(args.synonyms.read_text(encoding="utf-8")), args.reworded_share)
     if args.wikiqa:
         questions += build_wikiqa(args.wikiqa, args.work / "corpus")
         rng.shuffle(questions)
