@@ -41,8 +41,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.search.index.vectors import quantize  # noqa: E402
 from probe import mapped_mb  # noqa: E402  (bench/ is on sys.path when run as a script)
+
+from bot.search.index.vectors import quantize  # noqa: E402
 
 DATA = ROOT / "bench" / ".data" / "vector-search"
 DIMENSIONS = 384

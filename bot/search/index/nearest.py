@@ -4,14 +4,15 @@ Chosen by bench/vector_search.py (clustered synthetic vectors, one thread, recal
 float32 search, each method in a fresh process; README, "Vector search"). Up to EXACT_UP_TO rows every
 row is compared, exactly, with usearch's SIMD. Past it, a usearch HNSW graph over the rows' sign bits
 (48 bytes a row of 384, Hamming distance) is searched for the best SHORTLIST, and those are re-scored
-from their int8 rows, which are read by pread (vectors.RowFile), not through the file's mapping.
+from their int8 rows, read by pread (vectors.RowFile) rather than through the file's mapping.
 
-Measured 2026-12-05 at 1,000,000 rows: the previous graph, over the int8 rows themselves, found 0.949
-of float32's best 30 in 1.7 ms of CPU but is 532 bytes a row (469 MB at 881,048 rows), and an HNSW
-search touches pages all over it, so 40 questions made all of it resident. The graph over sign bits
-is about 200 bytes a row, and re-scoring its best 300 from int8 found SIGN_RECALL_1M of float32's best
-30 (exact int8 search: 0.975) in SIGN_CPU_1M ms of CPU. Below the limit, and at 100,000 rows, both
-find what exact int8 search finds (0.979).
+Measured 2026-12-05 at 1,000,000 rows (`nice -n 15 taskset -c 1 .venv/bin/python bench/vector_search.py
+--sizes 1000000 --methods binary-hnsw24-300,...`): the previous graph, over the int8 rows themselves,
+found 0.949 of float32's best 30 in 1.7 ms of CPU, but it is 532 bytes a row (469 MB at 881,048 rows)
+and a search touches pages all over it, so 40 questions made all of it resident. This graph is 260
+bytes a row (248 MB at 1,000,000) and finds 0.946 in 1.3 ms (reading the 300 rows by pread adds about
+0.6 ms, measured with 32 links); exact int8 search finds 0.975. At 100,000 rows a graph of sign bits
+finds what exact int8 search finds (0.978-0.979).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -33,19 +33,20 @@ if TYPE_CHECKING:
 # Up to this many rows, exact search: 2.7 ms of CPU at 20,000 rows of 384 (usearch, one thread),
 # and no graph to build.
 EXACT_UP_TO = 20_000
-# The graph over sign bits: 16 links a node and 128 candidates weighed while adding (as the int8 graph
-# had). Built in 11 s of CPU at 100,000 rows (the int8 graph: 34 s) and GRAPH_BUILD_1M at 1,000,000;
-# 19 MB at 100,000 rows, GRAPH_MB_1M at 1,000,000.
-CONNECTIVITY = 16
+# The graph over sign bits: links a node, and candidates weighed while adding. At 1,000,000 rows
+# (best 300 re-scored) 16 links found 0.857 of float32's best 30 (187 MB, 281 s of CPU to build),
+# 24 found 0.946 (248 MB, 351 s) and 32 found 0.970 (309 MB, 439 s): Hamming distances over sign bits
+# guide a search less surely than cosines, so the graph needs more links than the int8 one's 16.
+# 24, not 32: its 219 MB at 881,048 rows leave room under a 600 MB server, 32's 272 MB hardly.
+# At 100,000 rows 16 links already found 0.978 (19 MB, 11 s).
+CONNECTIVITY = 24
 EXPANSION_ADD = 128
-# Rows the graph proposes (it weighs as many while searching), each re-scored from its int8 row: at
-# 1,000,000 rows 100 found R100, 200 R200, 300 R300, 500 R500 of float32's best 30; at 100,000 rows
-# every breadth from 100 found 0.978-0.979, exact int8 search's own limit. 300 took 0.45 ms of CPU a
-# question at 100,000 rows (0.69 reading the rows by pread) and SIGN_CPU_1M at 1,000,000.
+# Rows the graph proposes (it weighs as many while searching), each re-scored from its int8 row. With
+# 24 links at 1,000,000 rows: 300 found 0.946 in 1.3 ms of CPU, 500 found 0.952 in 2.2 ms.
 SHORTLIST = 300
-# The vectors file's name, then the first 16 hex digits of its keys' SHA-256. The int8 graph of the
-# previous version was "{vectors}.{keys}.usearch": another name, so it is never read as this one (and
-# is deleted when this one is saved); its metadata (dtype i8, metric cos) would be refused too.
+# The vectors file's name, then the first 16 hex digits of its keys' SHA-256, then "signs". The int8
+# graph of the previous version was "{vectors}.{keys}.usearch": another name, so it is never read as
+# this one (and is deleted when this one is saved); its metadata (i8, cos) would be refused too.
 GRAPH_FILE = "{vectors}.{keys}.signs.usearch"
 _ADD_CHUNK = 16_384
 
@@ -97,7 +98,7 @@ class Nearest:
         graph = Index(ndim=rows.shape[1], metric="hamming", dtype="b1", connectivity=CONNECTIVITY, expansion_add=EXPANSION_ADD)
         for start in range(0, len(rows), _ADD_CHUNK):
             chunk = file.read_range(start, start + _ADD_CHUNK) if file is not None else np.asarray(rows[start : start + _ADD_CHUNK])
-            graph.add(np.arange(start, start + len(chunk)), signs(chunk), threads=1)
+            graph.add(np.arange(start, start + len(chunk)), signs(chunk))  # on every core
             if progress is not None:
                 progress(start + len(chunk), len(rows))
         graph.expansion_search = SHORTLIST
