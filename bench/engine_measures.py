@@ -13,7 +13,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from probe import latency_ms, peak_rss_mb, rss_mb, timed
+from probe import latency_ms, mapped_mb, peak_rss_mb, rss_mb, timed
 from vector_search import synthetic_rows
 
 from bot.search.engine import Engine
@@ -48,7 +48,10 @@ def semantic_serve(workdir: Path, n_questions: int) -> dict:
     queries = json.loads((workdir / "questions.json").read_text())
     questions = [f"What about {' '.join(q)}?" for kind in ("rare", "common") for q in queries[kind][: n_questions // 2]]
     found = {"restart_s": restart_s, "vectors": engine.semantic_status.vectors, "graph_build_s": graph_build_s}
-    return {**found, **model, **_ask_all(engine, questions)}
+    asked = _ask_all(engine, questions)
+    # after the questions: the process's own memory, and each mapped file's pages it has come to hold
+    memory = {"rss_anon_mb": rss_mb("RssAnon"), "rss_file_mb": rss_mb("RssFile"), "mapped_mb": mapped_mb()}
+    return {**found, **model, **asked, **memory}
 
 
 def _saved_vectors(workdir: Path) -> float | None:

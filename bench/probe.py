@@ -38,3 +38,16 @@ def timed(function: Callable[..., T], *args: object) -> tuple[T, float]:
 def latency_ms(seconds: list[float]) -> dict[str, float]:
     ms = np.array(seconds) * 1000
     return {"p50": float(np.percentile(ms, 50)), "p99": float(np.percentile(ms, 99)), "n": len(ms)}
+
+
+def mapped_mb() -> dict[str, float]:
+    """RSS of each file this process maps (its pages the kernel counts as the process's), by file name, in MB."""
+    found: dict[str, float] = {}
+    name = ""
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        head = line.split(maxsplit=5)
+        if len(head) >= 5 and "-" in head[0] and ":" in head[3]:  # a mapping's first line: address, perms, offset, dev, inode [path]
+            name = Path(head[5]).name if len(head) == 6 and head[5].startswith("/") else ""
+        elif name and line.startswith("Rss:"):
+            found[name] = found.get(name, 0.0) + int(line.split()[1]) / 1024
+    return {file: mb for file, mb in sorted(found.items(), key=lambda item: -item[1]) if mb >= 0.05}

@@ -242,7 +242,11 @@ def _semantic_rows() -> list[Row]:
         Row("sentence vectors", lambda r: r["vectors"]),
         Row("restart from the saved index, model included (s)", lambda r: r["restart_s"] + r["model_load_s"], "{:.2f}"),
         Row("ask p50 / p99 (ms)", lambda r: _pair(r["ask"])),
+        Row("ask CPU p50 / p99 (ms)", lambda r: _pair(r["ask_cpu"])),
         Row("peak RSS serving (MB)", lambda r: r["peak_mb"], "{:.0f}"),
+        Row("RSS after the questions (MB)", lambda r: r["rss_mb"], "{:.0f}", {1_000_000: 600}),
+        Row("… of it the process's own / files' pages (MB)", lambda r: f"{r['rss_anon_mb']:.0f} / {r['rss_file_mb']:.0f}"),
+        Row("… the largest mapped files (MB)", lambda r: ", ".join(f"{name} {mb:.0f}" for name, mb in list(r["mapped_mb"].items())[:4])),
     ]
 
 

@@ -2,6 +2,7 @@
 
     python bench/vector_search.py                              # 100k and 1M vectors, 200 questions, seed 7
     python bench/vector_search.py --sizes 100000 --queries 100
+    python bench/vector_search.py --methods binary-hnsw16-300,binary-hnsw16-300-pread
 
 The vectors are synthetic unit vectors in 384 dimensions (all-MiniLM-L6-v2's width), made clustered as
 sentence vectors are: a direction every vector shares (sentence models' vectors are not centred), one
@@ -16,6 +17,12 @@ memory-mapped as the bot would; its RSS is its own, file pages included. Methods
 * binary + int8: sign bits (48 bytes a row), Hamming distance to every row, then the best R rows re-scored from int8.
 * usearch HNSW (i8): connectivity 16, expansion_add 128; `ef` is expansion_search. Its file is viewed (mmap).
 * usearch exact (i8): usearch's own brute force over the int8 rows (SIMD).
+* binary HNSW + int8 (`binary-hnsw<links>-<R>`): a usearch graph over the int8 rows' sign bits (dtype b1,
+  Hamming; <links> links a node, expansion_add 128, its file viewed), searched for the best R, which are
+  re-scored from the int8 rows: read from the memory-mapped file, or with `-pread`, by one pread a row
+  from a file descriptor, so no page of the rows file is mapped into the process (the kernel maps up to
+  16 neighbouring cached pages on each fault of a mapping, MADV_RANDOM or not).
+The graphs are built when a method first needs them (their build's CPU time and file size are reported).
 This is a report, not a test.
 """
 
@@ -34,6 +41,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from probe import mapped_mb  # noqa: E402  (bench/ is on sys.path when run as a script)
+
 from bot.search.index.vectors import quantize  # noqa: E402
 
 DATA = ROOT / "bench" / ".data" / "vector-search"
@@ -49,6 +58,11 @@ METHODS = (
     "usearch-hnsw-ef64",
     "usearch-hnsw-ef128",
     "usearch-exact",
+    "binary-hnsw16-100",
+    "binary-hnsw16-200",
+    "binary-hnsw16-300",
+    "binary-hnsw16-500",
+    "binary-hnsw16-300-pread",
 )
 
 
@@ -82,8 +96,7 @@ def prepare(size: int, queries: int, seed: int) -> Path:
     np.save(folder / "queries.npy", asked)
     np.save(folder / "truth.npy", truth)
     quantization = {name: _recall(best[name][1], truth) for name in ("int8", "int8-per-row")}
-    build_s = _build_hnsw(folder)
-    (folder / "done.json").write_text(json.dumps({"quantization_recall": quantization, "hnsw_build_s": build_s}))
+    (folder / "done.json").write_text(json.dumps({"quantization_recall": quantization}))
     return folder
 
 
@@ -124,18 +137,44 @@ def _recall(found: np.ndarray, truth: np.ndarray) -> float:
     return float(np.mean([len(set(f.tolist()) & set(t.tolist())) / K for f, t in zip(found, truth)]))
 
 
-def _build_hnsw(folder: Path) -> float:
+def graph_file(method: str) -> str | None:
+    """The graph file a method searches (None: it searches none)."""
+    if method.startswith("usearch-hnsw"):
+        return "hnsw-i8.usearch"
+    if method.startswith("binary-hnsw"):
+        return f"hnsw-b1-{_links(method)}.usearch"
+    return None
+
+
+def _links(method: str) -> int:
+    return int(method.split("-")[1].removeprefix("hnsw"))
+
+
+def build_graph(folder: Path, name: str) -> dict:
+    """Build and save one graph over the int8 rows (once per size and seed): its build's CPU seconds (one thread) and size."""
     from usearch.index import Index
 
+    path = folder / name
+    built = folder / f"{name}.json"
+    if built.exists() and path.exists():
+        return json.loads(built.read_text())
     rows = np.load(folder / "int8.npy", mmap_mode="r")
-    index = Index(ndim=DIMENSIONS, metric="cos", dtype="i8", connectivity=16, expansion_add=128)
+    if name == "hnsw-i8.usearch":
+        index = Index(ndim=DIMENSIONS, metric="cos", dtype="i8", connectivity=16, expansion_add=128)
+    else:
+        links = int(name.split("-")[2].split(".")[0])
+        index = Index(ndim=DIMENSIONS, metric="hamming", dtype="b1", connectivity=links, expansion_add=128)
     started = time.thread_time()
     for start in range(0, len(rows), CHUNK):
         chunk = np.asarray(rows[start : start + CHUNK])
+        if name != "hnsw-i8.usearch":
+            chunk = np.packbits(chunk > 0, axis=1)
         index.add(np.arange(start, start + len(chunk)), chunk, threads=1)
     elapsed = time.thread_time() - started
-    index.save(str(folder / "hnsw-i8.usearch"))
-    return elapsed
+    index.save(str(path))
+    found = {"build_cpu_s": elapsed, "file_mb": path.stat().st_size / 2**20}
+    built.write_text(json.dumps(found))
+    return found
 
 
 def measure(method: str, folder: Path) -> dict:
@@ -158,13 +197,14 @@ def measure(method: str, folder: Path) -> dict:
         "cpu_p50_ms": statistics.median(cpu),
         "cpu_p99_ms": float(np.percentile(cpu, 99)),
         **_memory(),
+        "files": {name: mb for name, mb in mapped_mb().items() if name.endswith((".npy", ".usearch"))},
     }
 
 
 def _searcher(method: str, folder: Path, rows: np.ndarray):
     if method == "int8-exact":
         return lambda q: _top(_int8_scores(rows, q), K)
-    if method.startswith("binary-"):
+    if method.startswith("binary-") and not method.startswith("binary-hnsw"):
         shortlist = int(method.split("-")[1])
         bits = np.load(folder / "bits.npy", mmap_mode="r").view(np.uint64)
 
@@ -181,9 +221,38 @@ def _searcher(method: str, folder: Path, rows: np.ndarray):
         index = Index.restore(str(folder / "hnsw-i8.usearch"), view=True)
         index.expansion_search = int(method.split("ef")[1])
         return lambda q: index.search(quantize(q), K, threads=1).keys
+    if method.startswith("binary-hnsw"):
+        graph = Index.restore(str(folder / graph_file(method)), view=True, enable_key_lookups=False)
+        breadth = int(method.split("-")[2])
+        graph.expansion_search = breadth
+        read = _pread_rows(rows) if method.endswith("-pread") else lambda near: rows[near]
+
+        def binary_graph(q: np.ndarray) -> np.ndarray:
+            near = np.sort(graph.search(np.packbits(q > 0), breadth, threads=1).keys.astype(np.int64))
+            return near[_top(read(near).astype(np.float32) @ q, K)]
+
+        return binary_graph
     if method == "usearch-exact":
         return lambda q: search(rows, quantize(q), K, metric="cos", exact=True, threads=1).keys
     raise ValueError(method)
+
+
+def _pread_rows(rows: np.memmap):
+    """A reader of chosen rows by pread: their pages are read through the page cache but never mapped here."""
+    import os
+
+    fd = os.open(rows.filename, os.O_RDONLY)
+    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_RANDOM)
+    width = rows.shape[1]
+
+    def read(near: np.ndarray) -> np.ndarray:
+        out = np.empty((len(near), width), dtype=np.int8)
+        view = memoryview(out).cast("B")
+        for i, row in enumerate(near.tolist()):
+            os.preadv(fd, [view[i * width : (i + 1) * width]], rows.offset + row * width)
+        return out
+
+    return read
 
 
 def _int8_scores(rows: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -218,7 +287,10 @@ def main(argv: list[str] | None = None) -> int:
     for size in args.sizes:
         print(f"{size:,} vectors: preparing", file=sys.stderr, flush=True)
         folder = prepare(size, args.queries, args.seed)
-        results[size] = {"prepared": json.loads((folder / "done.json").read_text())}
+        results[size] = {"prepared": json.loads((folder / "done.json").read_text()), "graphs": {}}
+        for name in dict.fromkeys(filter(None, map(graph_file, args.methods))):
+            print(f"{size:,} vectors: building {name}", file=sys.stderr, flush=True)
+            results[size]["graphs"][name] = build_graph(folder, name)
         for method in args.methods:
             print(f"{size:,} vectors: {method}", file=sys.stderr, flush=True)
             out = subprocess.run([sys.executable, __file__, "--child", method, str(folder)], capture_output=True, text=True, check=True)
@@ -240,7 +312,11 @@ def _table(results: dict[int, dict], methods: list[str]) -> str:
     for size in sizes:
         prepared = results[size]["prepared"]
         quantization = ", ".join(f"{name} {value:.3f}" for name, value in prepared["quantization_recall"].items())
-        lines.append(f"\n{size:,}: exact search's recall@{K} against float32: {quantization}; HNSW build {prepared['hnsw_build_s']:.0f} CPU s (1 thread)")
+        graphs = "; ".join(f"{name} built in {g['build_cpu_s']:.0f} CPU s (1 thread), {g['file_mb']:.0f} MB" for name, g in results[size]["graphs"].items())
+        lines.append(f"\n{size:,}: exact search's recall@{K} against float32: {quantization}; {graphs or 'no graph'}")
+        for method in methods:
+            files = ", ".join(f"{name} {mb:.0f}" for name, mb in results[size][method]["files"].items())
+            lines.append(f"{size:,} {method}: mapped files' RSS (MB): {files or 'none'}")
     return "\n".join(lines)
 
 

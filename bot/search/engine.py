@@ -37,8 +37,8 @@ from bot.search.index.store import StoreError, why_not_saved
 from bot.search.index.table import KINDS, SentenceTable, TableBuilder
 from bot.search.index.tokens import tokenize
 from bot.search.index import nearest
-from bot.search.index.nearest import GRAPH_FILE, Nearest, graph_path
-from bot.search.index.vectors import SavedVectors, load_vectors, quantize, save_vectors, text_key, vectors_path
+from bot.search.index.nearest import Nearest, graph_path, stale_graphs
+from bot.search.index.vectors import RowFile, SavedVectors, load_vectors, quantize, save_vectors, text_key, vectors_path
 from bot.search.models.embedding import Embedder
 from bot.search.models.reranker import Reranker, shown
 from bot.search.read.corpus import (
@@ -269,7 +269,7 @@ class Engine:
             saved = None
             notes.append(f"{folder}: saved sentence vectors not used ({error}); embedded again")
         if saved is not None and self._follows(saved):
-            rows, digest, origin = saved.rows, saved.keys_sha256, "saved index"
+            rows, file, digest, origin = saved.rows, saved.file, saved.keys_sha256, "saved index"
         else:
             keys = self.vector_keys()
             try:
@@ -295,7 +295,7 @@ class Engine:
                 save_vectors(path, embedder.sha256, keys, rows, self.fingerprint)
                 mapped = load_vectors(path, embedder.sha256, embedder.dimensions)
                 assert mapped is not None  # just written
-                rows, digest = mapped.rows, mapped.keys_sha256  # the file's pages from now on, not a copy
+                rows, file, digest = mapped.rows, mapped.file, mapped.keys_sha256  # the file's pages from now on, not a copy
             except (OSError, StoreError) as error:
                 reason = why_not_saved(error, "INDEX_CACHE") if isinstance(error, OSError) else str(error)
                 notes.append(f"{path}: cannot save the index: {reason}")
@@ -306,30 +306,34 @@ class Engine:
                 return engine
             if checkpoint is not None:
                 checkpoint.remove()
-        engine = self._with(embedder, self._saved_search(rows, graph_path(path, digest), notes, progress), origin)
+        engine = self._with(embedder, self._saved_search(rows, file, graph_path(path, digest), notes, progress), origin)
         engine.warnings += tuple(notes)
         return engine
 
     @staticmethod
-    def _saved_search(rows: np.ndarray, path: Path, notes: list[str], progress: Progress | None) -> Nearest:
-        """The search over saved rows: their saved graph when it fits them, else one built now and saved."""
+    def _saved_search(rows: np.ndarray, file: RowFile | None, path: Path, notes: list[str], progress: Progress | None) -> Nearest:
+        """The search over saved rows (`file` reads them unmapped): their saved graph when it fits them, else one built now and saved."""
         try:
-            found = Nearest.load(rows, path)
+            found = Nearest.load(rows, path, file)
         except StoreError as error:
             found = None
             notes.append(f"{path}: saved vector graph not used ({error}); built it again")
         if found is not None:
             return found
-        built = Nearest.build(rows, _indexing(progress))
+        built = Nearest.build(rows, _indexing(progress), file)
         try:
             built.save(path)
         except OSError as error:
             notes.append(f"{path}: cannot save the index: {why_not_saved(error, 'INDEX_CACHE')}")
             return built
-        for stale in path.parent.glob(GRAPH_FILE.format(vectors=path.name.rsplit(".", 2)[0], keys="*")):
-            if stale != path:
-                stale.unlink(missing_ok=True)  # the graph of rows since replaced
-        return built
+        for stale in stale_graphs(path):
+            stale.unlink(missing_ok=True)  # the graph of rows since replaced, or the previous version's
+        try:
+            # served from its file, as at the next start: pages shared and dropped under pressure, not a copy in memory
+            return Nearest.load(rows, path, file) or built
+        except StoreError as error:
+            notes.append(f"{path}: saved vector graph not used ({error}); searching the one built now")
+            return built
 
     def _follows(self, saved: SavedVectors) -> bool:
         """Whether saved vectors were saved for this very index, so their rows are its sentences' in its order.

@@ -168,6 +168,29 @@ def test_past_the_exact_limit_the_vector_graph_is_saved_reused_and_rebuilt_when_
     assert not Engine.from_dir(corpus, cache_dir=tmp_path, embedder=minilm).warnings  # saved again whole
 
 
+def test_a_graph_saved_by_the_previous_version_is_built_again_not_read_and_deleted(
+    corpus: Path, minilm: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The previous version saved an int8 graph as vectors-<model>.int8.<keys>.usearch; this one's graph is over sign bits."""
+    monkeypatch.setattr(nearest, "EXACT_UP_TO", 3)
+    built = Engine.from_dir(corpus, cache_dir=tmp_path, embedder=minilm)
+    (graph,) = tmp_path.glob("vectors-*.signs.usearch")
+    previous = graph.with_name(graph.name.replace(".signs.usearch", ".usearch"))
+    graph.rename(previous)
+    monkeypatch.setattr(nearest.Nearest, "load", _refusing_the(previous, nearest.Nearest.load))
+    again = Engine.from_dir(corpus, cache_dir=tmp_path, embedder=minilm)
+    assert graph.exists() and not previous.exists()
+    assert [h.text for h in again.ask("who sued acme?").hits] == [h.text for h in built.ask("who sued acme?").hits]
+
+
+def _refusing_the(previous: Path, load):
+    def checked(rows, path, file=None):
+        assert path != previous, "the previous version's graph was read"
+        return load(rows, path, file)
+
+    return checked
+
+
 def test_a_restart_of_the_same_index_maps_its_vectors_without_reading_every_sentence(
     corpus: Path, minilm: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

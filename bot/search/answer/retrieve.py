@@ -97,7 +97,7 @@ class Semantic:
         return self._nearest.top(question, n)
 
     def scores(self, question: np.ndarray, docs: np.ndarray) -> np.ndarray:
-        return cosines(self._nearest.rows[docs], question)
+        return cosines(self._nearest.rows_of(docs), question)
 
 
 def retrieve(query: Sequence[str], question_text: str, lexical: Lexical, semantic: Semantic | None) -> Candidates:

@@ -1,13 +1,18 @@
 """The sentences nearest a question's vector, searched among every sentence's int8 row.
 
 Chosen by bench/vector_search.py (clustered synthetic vectors, one thread, recall@30 against exact
-float32 search): at 100,000 rows numpy's exact search took 42 ms of CPU a question (each chunk turned
-to float32, then multiplied), sign bits with int8 re-scoring 3.3 ms, usearch's exact int8 search
-10.9 ms and its HNSW graph 0.4 ms, at the same recall (0.975-0.979, int8's own limit). At a million
-rows they took 372, 45, 109 and 1.7 ms (the graph searching wider, recall 0.949 against 0.975): only
-the graph leaves room for the rest of a 20 ms answer (README, "Vector search"). Past EXACT_UP_TO rows a usearch HNSW graph over the int8 rows is searched,
-saved beside them and memory-mapped (`view`), like them; below it every row is compared, exactly,
-with usearch's SIMD.
+float32 search, each method in a fresh process; README, "Vector search"). Up to EXACT_UP_TO rows every
+row is compared, exactly, with usearch's SIMD. Past it, a usearch HNSW graph over the rows' sign bits
+(48 bytes a row of 384, Hamming distance) is searched for the best SHORTLIST, and those are re-scored
+from their int8 rows, read by pread (vectors.RowFile) rather than through the file's mapping.
+
+Measured 2026-12-05 at 1,000,000 rows (`nice -n 15 taskset -c 1 .venv/bin/python bench/vector_search.py
+--sizes 1000000 --methods binary-hnsw24-300,...`): the previous graph, over the int8 rows themselves,
+found 0.949 of float32's best 30 in 1.7 ms of CPU, but it is 532 bytes a row (469 MB at 881,048 rows)
+and a search touches pages all over it, so 40 questions made all of it resident. This graph is 260
+bytes a row (248 MB at 1,000,000) and finds 0.946 in 1.3 ms (reading the 300 rows by pread adds about
+0.6 ms, measured with 32 links); exact int8 search finds 0.975. At 100,000 rows a graph of sign bits
+finds what exact int8 search finds (0.978-0.979).
 """
 
 from __future__ import annotations
@@ -15,27 +20,34 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from bot.search.index.store import FILE_MODE, StoreError
-from bot.search.index.vectors import SCALE, quantize
+from bot.search.index.vectors import SCALE, RowFile, quantize
 
 if TYPE_CHECKING:
     from usearch.index import Index
 
 # Up to this many rows, exact search: 2.7 ms of CPU at 20,000 rows of 384 (usearch, one thread),
-# and no graph to build (a graph costs about 0.7 ms of CPU a row to build at 100,000: 73 s).
+# and no graph to build.
 EXACT_UP_TO = 20_000
-# The graph's shape: 16 links a node, 128 candidates weighed while adding. Searching weighs
-# SEARCH_BREADTH: 64 found 0.975 of float32's best 30 at 100,000 rows (0.4 ms) but 0.881 at 1,000,000;
-# 128 found 0.949 there in 1.7 ms of CPU (exact int8 search: 0.975 in 372 ms).
-CONNECTIVITY = 16
+# The graph over sign bits: links a node, and candidates weighed while adding. At 1,000,000 rows
+# (best 300 re-scored) 16 links found 0.857 of float32's best 30 (187 MB, 281 s of CPU to build),
+# 24 found 0.946 (248 MB, 351 s) and 32 found 0.970 (309 MB, 439 s): Hamming distances over sign bits
+# guide a search less surely than cosines, so the graph needs more links than the int8 one's 16.
+# 24, not 32: its 219 MB at 881,048 rows leave room under a 600 MB server, 32's 272 MB hardly.
+# At 100,000 rows 16 links already found 0.978 (19 MB, 11 s).
+CONNECTIVITY = 24
 EXPANSION_ADD = 128
-SEARCH_BREADTH = 128
-GRAPH_FILE = "{vectors}.{keys}.usearch"  # the vectors file's name, then the first 16 hex digits of its keys' SHA-256
+# Rows the graph proposes (it weighs as many while searching), each re-scored from its int8 row. With
+# 24 links at 1,000,000 rows: 300 found 0.946 in 1.3 ms of CPU, 500 found 0.952 in 2.2 ms.
+SHORTLIST = 300
+# The vectors file's name, then the first 16 hex digits of its keys' SHA-256, then "signs". The int8
+# graph of the previous version was "{vectors}.{keys}.usearch": another name, so it is never read as
+# this one (and is deleted when this one is saved); its metadata (i8, cos) would be refused too.
+GRAPH_FILE = "{vectors}.{keys}.signs.usearch"
 _ADD_CHUNK = 16_384
 
 Progress = Callable[[int, int], None]  # (rows indexed, all rows)
@@ -46,54 +58,80 @@ def cosines(rows: np.ndarray, question: np.ndarray) -> np.ndarray:
     return (np.asarray(rows).astype(np.float32) @ question) / SCALE
 
 
+def signs(rows: np.ndarray) -> np.ndarray:
+    """Each int8 row's sign bits, packed 8 to a byte: what the graph holds and compares by Hamming distance."""
+    return np.packbits(np.asarray(rows) > 0, axis=-1)
+
+
 def graph_path(vectors: Path, keys_sha256: str) -> Path:
     """Where the graph over a vectors file's rows is saved: named by their keys (the same keys and model, the same rows)."""
     return vectors.with_name(GRAPH_FILE.format(vectors=vectors.name, keys=keys_sha256[:16]))
 
 
-class Nearest:
-    """Every row searched for the question's nearest: exactly, or through an HNSW graph past EXACT_UP_TO rows."""
+def stale_graphs(graph: Path) -> list[Path]:
+    """Graphs saved beside `graph` for the same vectors file but other rows, or by the previous version."""
+    vectors = graph.name.split(".", 2)  # "vectors-<model>", "int8", then the keys and the kind
+    return [other for other in graph.parent.glob(f"{vectors[0]}.{vectors[1]}.*.usearch") if other != graph]
 
-    def __init__(self, rows: np.ndarray, graph: Index | None = None) -> None:
+
+class Nearest:
+    """Every row searched for the question's nearest: exactly, or through a graph of sign bits past EXACT_UP_TO rows.
+
+    `file`, when given, reads the same rows as `rows` without mapping them (vectors.RowFile): re-scoring
+    and building the graph read through it, so the rows' pages never become this process's RSS.
+    """
+
+    def __init__(self, rows: np.ndarray, graph: Index | None = None, file: RowFile | None = None) -> None:
         self.rows = rows
         self.graph = graph
+        self.file = file
 
     @classmethod
-    def build(cls, rows: np.ndarray, progress: Progress | None = None) -> Nearest:
+    def build(cls, rows: np.ndarray, progress: Progress | None = None, file: RowFile | None = None) -> Nearest:
         """Search over `rows`, making the graph if there are more than EXACT_UP_TO of them."""
         if len(rows) <= EXACT_UP_TO:
-            return cls(rows)
+            return cls(rows, file=file)
         from usearch.index import Index  # imported when first needed: 65 ms of every start with SEMANTIC=off
 
-        graph = Index(ndim=rows.shape[1], metric="cos", dtype="i8", connectivity=CONNECTIVITY, expansion_add=EXPANSION_ADD)
+        # Key lookups stay on here: usearch 2.25.3 corrupts its heap searching a graph built without them
+        # (glibc aborts). A saved graph is opened without them (`load`), which searches cleanly.
+        graph = Index(ndim=rows.shape[1], metric="hamming", dtype="b1", connectivity=CONNECTIVITY, expansion_add=EXPANSION_ADD)
         for start in range(0, len(rows), _ADD_CHUNK):
-            chunk = np.asarray(rows[start : start + _ADD_CHUNK])
-            graph.add(np.arange(start, start + len(chunk)), chunk)
+            chunk = file.read_range(start, start + _ADD_CHUNK) if file is not None else np.asarray(rows[start : start + _ADD_CHUNK])
+            graph.add(np.arange(start, start + len(chunk)), signs(chunk))  # on every core
             if progress is not None:
                 progress(start + len(chunk), len(rows))
-        graph.expansion_search = SEARCH_BREADTH
-        return cls(rows, graph)
+        graph.expansion_search = SHORTLIST
+        return cls(rows, graph, file)
 
     @classmethod
-    def load(cls, rows: np.ndarray, path: Path) -> Nearest | None:
+    def load(cls, rows: np.ndarray, path: Path, file: RowFile | None = None) -> Nearest | None:
         """The search saved at `path` for these rows (None: no graph there); StoreError if it does not fit them."""
         if len(rows) <= EXACT_UP_TO:
-            return cls(rows)
+            return cls(rows, file=file)
         if not path.exists():
             return None
-        from usearch.index import Index, ScalarKind
+        from usearch.index import Index, MetricKind, ScalarKind
 
         try:
             meta = Index.metadata(str(path))
-            if meta is None or meta["count_present"] != len(rows) or meta["dimensions"] != rows.shape[1] or meta["kind_scalar"] != ScalarKind.I8:
+            if (
+                meta is None
+                or meta["count_present"] != len(rows)
+                or meta["dimensions"] != rows.shape[1]
+                or meta["kind_scalar"] != ScalarKind.B1
+                or meta["kind_metric"] != MetricKind.Hamming
+            ):
                 raise StoreError(f"{path} does not fit the {len(rows):,} saved vectors")
-            graph = Index.restore(str(path), view=True)
+            # Without key lookups: the table of keys to nodes (about 76 bytes a row, anonymous memory) is
+            # only for finding a vector by key, which searching never does.
+            graph = Index.restore(str(path), view=True, enable_key_lookups=False)
         except (RuntimeError, ValueError, OSError) as error:
             raise StoreError(f"{path} is damaged or unreadable: {error}") from error
         if graph is None:
             raise StoreError(f"{path} is not a vector graph")
-        graph.expansion_search = SEARCH_BREADTH
-        return cls(rows, graph)
+        graph.expansion_search = SHORTLIST
+        return cls(rows, graph, file)
 
     def save(self, path: Path) -> None:
         """Keep the graph (if any) for the next start: written beside, then put in place whole (as store.write_atomically)."""
@@ -110,6 +148,10 @@ class Nearest:
             temporary.unlink(missing_ok=True)
             raise
 
+    def rows_of(self, docs: np.ndarray) -> np.ndarray:
+        """The int8 rows of `docs`, in their order: read from the file when there is one, never through its mapping."""
+        return self.file.read(docs) if self.file is not None else np.asarray(self.rows[docs])
+
     def top(self, question: np.ndarray, n: int) -> np.ndarray:
         """The `n` rows nearest the question, best first."""
         n = min(n, len(self.rows))
@@ -120,6 +162,7 @@ class Nearest:
             from usearch.index import search
 
             found = search(self.rows, wanted, n, metric="cos", exact=True, threads=1)
-        else:
-            found = self.graph.search(wanted, n, threads=1)
-        return np.asarray(found.keys, dtype=np.int64)
+            return np.asarray(found.keys, dtype=np.int64)
+        near = np.sort(np.asarray(self.graph.search(signs(wanted), max(n, SHORTLIST), threads=1).keys, dtype=np.int64))
+        scores = cosines(self.rows_of(near), question)
+        return near[np.argsort(-scores, kind="stable")[:n]]

@@ -10,6 +10,12 @@ Loading reads the header and the keys (8 bytes a sentence, checked against the h
 checks the file's size, so a truncated, foreign or half-written file is refused and built again. The
 rows themselves are not checksummed: that would read the whole file at every start. A damaged byte
 among them moves one sentence's cosine, never what is read or run.
+
+Questions read their few hundred rows through `RowFile` (pread), not through the mapping: each fault
+on a mapped file also maps up to 15 neighbouring pages already in the page cache (the kernel's
+fault-around, which MADV_RANDOM does not stop), so re-scoring 300 scattered rows a question made all
+345 MB of 881,048 rows resident in the process after 40 questions (bench/vector_search.py,
+`binary-hnsw16-300` against `-pread`).
 """
 
 from __future__ import annotations
@@ -38,14 +44,60 @@ HEADER_BYTES = 4096  # the header line, padded: the keys and rows start on a pag
 _KEY = np.dtype("<u8")
 
 
+class RowFile:
+    """The int8 rows of a saved vectors file, read by pread from a descriptor of the very file mapped.
+
+    Only the bytes asked for are copied; their pages stay in the page cache (shared by shard processes,
+    dropped under memory pressure) and are never mapped into this process, so they are not its RSS.
+    """
+
+    def __init__(self, fd: int, offset: int, rows: int, dimensions: int) -> None:
+        self._fd = fd  # owned: closed with this object
+        self._offset = offset
+        self._rows = rows
+        self._width = dimensions
+        if hasattr(os, "posix_fadvise"):
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_RANDOM)  # no read-ahead around a row read from disk
+
+    def __del__(self) -> None:
+        if getattr(self, "_fd", -1) >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def read(self, docs: np.ndarray) -> np.ndarray:
+        """Rows `docs` (any order), one pread each: about 1 µs a row."""
+        out = np.empty((len(docs), self._width), dtype=np.int8)
+        view = memoryview(out.reshape(-1)).cast("B")
+        width = self._width
+        for i, doc in enumerate(np.asarray(docs).tolist()):
+            if not 0 <= doc < self._rows:
+                raise IndexError(f"row {doc} of {self._rows}")
+            if os.preadv(self._fd, [view[i * width : (i + 1) * width]], self._offset + doc * width) != width:
+                raise StoreError("the vectors file was cut short while in use")
+        return out
+
+    def read_range(self, start: int, stop: int) -> np.ndarray:
+        """Rows `start` to `stop`, read in one call (building a graph reads them all, a slice at a time)."""
+        stop = min(stop, self._rows)
+        data = os.pread(self._fd, (stop - start) * self._width, self._offset + start * self._width)
+        if len(data) != (stop - start) * self._width:
+            raise StoreError("the vectors file was cut short while in use")
+        return np.frombuffer(data, dtype=np.int8).reshape(stop - start, self._width)
+
+
 @dataclass(frozen=True)
 class SavedVectors:
-    """One model's vectors as saved: `keys[i]` is the text key of `rows[i]` (int8, memory-mapped)."""
+    """One model's vectors as saved: `keys[i]` is the text key of `rows[i]` (int8, memory-mapped).
+
+    `file` reads the same rows without mapping them (None where the platform has no pread, or the rows
+    are in memory).
+    """
 
     keys: np.ndarray
     rows: np.ndarray
     keys_sha256: str = ""
     index: str = ""  # the fingerprint of the saved index whose sentences the rows follow, in its order
+    file: RowFile | None = None
 
     def lookup(self, keys: np.ndarray) -> np.ndarray:
         """For each key, the row that holds its vector, or -1 when none does."""
@@ -97,7 +149,7 @@ def load_vectors(path: Path, model_sha256: str, dimensions: int) -> SavedVectors
     longer than its header says, or its keys do not match the header's checksum.
     """
     try:
-        with path.open("rb") as file:
+        with path.open("rb") as file:  # the rows are mapped, and read, from this very file (not its path again)
             header_bytes = file.read(HEADER_BYTES)
             size = os.fstat(file.fileno()).st_size
             header = _parse(path, header_bytes)
@@ -113,17 +165,18 @@ def load_vectors(path: Path, model_sha256: str, dimensions: int) -> SavedVectors
             if size != expected:
                 raise StoreError(f"{path} is {size:,} bytes; {rows:,} vectors of {dimensions} take {expected:,}")
             keys = np.frombuffer(file.read(rows * _KEY.itemsize), dtype=_KEY)
+            if hashlib.sha256(keys).hexdigest() != header["keys_sha256"]:
+                raise StoreError(f"{path} is damaged: its keys do not match the checksum saved with them")
+            start = HEADER_BYTES + rows * _KEY.itemsize
+            if not rows:
+                return SavedVectors(keys, np.empty((0, dimensions), dtype=np.int8), header["keys_sha256"], header["index"])
+            matrix = np.memmap(file, dtype=np.int8, mode="r", offset=start, shape=(rows, dimensions))
+            reader = RowFile(os.dup(file.fileno()), start, rows, dimensions) if hasattr(os, "preadv") else None
     except FileNotFoundError:
         return None
     except OSError as error:
         raise StoreError(f"{path} is unreadable: {error}") from error
-    if hashlib.sha256(keys).hexdigest() != header["keys_sha256"]:
-        raise StoreError(f"{path} is damaged: its keys do not match the checksum saved with them")
-    if not rows:
-        matrix = np.empty((0, dimensions), dtype=np.int8)
-    else:
-        matrix = np.memmap(path, dtype=np.int8, mode="r", offset=HEADER_BYTES + rows * _KEY.itemsize, shape=(rows, dimensions))
-    return SavedVectors(keys, matrix, header["keys_sha256"], header["index"])
+    return SavedVectors(keys, matrix, header["keys_sha256"], header["index"], reader)
 
 
 def _header(model_sha256: str, rows: int, dimensions: int, keys_sha256: str, index: str) -> bytes:

@@ -1,4 +1,5 @@
-"""Searching every sentence's int8 row: exactly up to EXACT_UP_TO rows, through a saved HNSW graph past it."""
+"""Searching every sentence's int8 row: exactly up to EXACT_UP_TO rows, past it through a saved graph of
+their sign bits whose best SHORTLIST are re-scored from the int8 rows."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ import numpy as np
 import pytest
 
 from bot.search.index import nearest
-from bot.search.index.nearest import Nearest
+from bot.search.index.nearest import Nearest, graph_path, stale_graphs
 from bot.search.index.store import StoreError
-from bot.search.index.vectors import SCALE, quantize
+from bot.search.index.vectors import SCALE, load_vectors, quantize, save_vectors
+
+WIDTH = 384  # the sentence model's: sign bits of fewer dimensions say too little about the angle
 
 
 def unit_rows(count: int, dimensions: int, seed: int) -> np.ndarray:
@@ -20,7 +23,7 @@ def unit_rows(count: int, dimensions: int, seed: int) -> np.ndarray:
     return rows / np.linalg.norm(rows, axis=1, keepdims=True)
 
 
-def clustered(count: int, dimensions: int = 32, seed: int = 0) -> np.ndarray:
+def clustered(count: int, dimensions: int = WIDTH, seed: int = 0) -> np.ndarray:
     """Rows in topics of about 20, as an article's sentences are: near each other, far from the rest."""
     rng = np.random.default_rng(seed)
     centres = unit_rows(count // 20, dimensions, seed + 1)
@@ -54,23 +57,76 @@ def graph_from_100(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(nearest, "EXACT_UP_TO", 100)
 
 
-def test_past_the_exact_limit_a_graph_finds_nearly_all_of_float32s_best(graph_from_100: None) -> None:
+@pytest.fixture
+def rows_3000() -> tuple[np.ndarray, np.ndarray]:
     rows, questions = np.split(clustered(3040), [3000])  # questions about the same topics as the rows
+    return rows, questions
+
+
+def test_past_the_exact_limit_the_sign_graph_finds_what_exact_search_finds(
+    rows_3000: tuple[np.ndarray, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows, questions = rows_3000
+    exact = Nearest.build(quantize(rows))
+    assert exact.graph is None
+    monkeypatch.setattr(nearest, "EXACT_UP_TO", 100)
+    monkeypatch.setattr(nearest, "SHORTLIST", 50)  # a sixtieth of the rows, as 300 is a few thousandths of a million
+    graph = Nearest.build(quantize(rows))
+    assert graph.graph is not None and graph.graph.dtype.name == "B1"
+    same = [len(set(graph.top(q, 10).tolist()) & set(exact.top(q, 10).tolist())) / 10 for q in questions]
+    assert np.mean(same) >= 0.95
+    assert np.mean([len(set(graph.top(q, 10).tolist()) & best(rows, q, 10)) / 10 for q in questions]) >= 0.9
+
+
+def test_the_graph_s_shortlist_is_ordered_by_the_int8_cosine(graph_from_100: None, rows_3000: tuple[np.ndarray, np.ndarray]) -> None:
+    rows, questions = rows_3000
     search = Nearest.build(quantize(rows))
-    assert search.graph is not None
-    recall = np.mean([len(set(search.top(q, 10).tolist()) & best(rows, q, 10)) / 10 for q in questions])
-    assert recall >= 0.9
+    for question in questions[:5]:
+        found = search.top(question, 30)
+        scores = nearest.cosines(quantize(rows)[found], question)
+        assert len(found) == 30 and np.all(np.diff(scores) <= 0)
 
 
-def test_a_saved_graph_is_memory_mapped_and_answers_as_the_built_one(graph_from_100: None, tmp_path: Path) -> None:
+@pytest.fixture
+def saved_rows(tmp_path: Path) -> tuple[Path, np.ndarray]:
     rows = quantize(clustered(500))
+    path = tmp_path / "vectors-abc.int8"
+    save_vectors(path, "ab" * 32, np.arange(len(rows), dtype=np.uint64), rows)
+    return path, rows
+
+
+class Unmappable(np.ndarray):
+    """Rows whose values may not be read through the mapping (their shape may)."""
+
+    def __getitem__(self, key):  # type: ignore[override]
+        raise AssertionError("a row was read through the mapping")
+
+
+def test_a_saved_graph_is_memory_mapped_and_answers_as_the_built_one_reading_rows_by_pread(
+    graph_from_100: None, saved_rows: tuple[Path, np.ndarray], tmp_path: Path
+) -> None:
+    path, rows = saved_rows
     built = Nearest.build(rows)
     built.save(tmp_path / "graph.usearch")
-    loaded = Nearest.load(rows, tmp_path / "graph.usearch")
+    saved = load_vectors(path, "ab" * 32, WIDTH)
+    assert saved is not None and saved.file is not None
+    loaded = Nearest.load(saved.rows.view(Unmappable), tmp_path / "graph.usearch", saved.file)
     assert loaded is not None and loaded.graph is not None
-    questions = unit_rows(10, 32, seed=3)
+    questions = unit_rows(10, WIDTH, seed=3)
     assert [loaded.top(q, 5).tolist() for q in questions] == [built.top(q, 5).tolist() for q in questions]
+    assert np.array_equal(loaded.rows_of(np.array([7, 3])), rows[[7, 3]])
     assert Nearest.load(rows, tmp_path / "none.usearch") is None
+
+
+def test_a_graph_built_from_the_file_is_the_graph_built_from_the_rows(graph_from_100: None, saved_rows: tuple[Path, np.ndarray]) -> None:
+    path, rows = saved_rows
+    saved = load_vectors(path, "ab" * 32, WIDTH)
+    assert saved is not None
+    from_file = Nearest.build(saved.rows.view(Unmappable), file=saved.file)
+    assert from_file.graph is not None and len(from_file.graph) == len(rows)
+    for question in clustered(500)[::50]:  # sentences' own vectors: their topic is near, the rest far
+        every_row = np.argsort(-nearest.cosines(rows, question), kind="stable")  # the order re-scoring gives
+        assert from_file.top(question, 5).tolist() == every_row[:5].tolist()
 
 
 @pytest.mark.parametrize(
@@ -92,6 +148,30 @@ def test_a_graph_of_other_rows_is_refused(graph_from_100: None, tmp_path: Path) 
     Nearest.build(quantize(clustered(500))).save(path)
     with pytest.raises(StoreError, match="does not fit the 600 saved vectors"):
         Nearest.load(quantize(clustered(600)), path)
+
+
+def test_the_previous_versions_int8_graph_is_refused_even_under_this_name(graph_from_100: None, tmp_path: Path) -> None:
+    from usearch.index import Index
+
+    rows = quantize(clustered(500))
+    previous = Index(ndim=WIDTH, metric="cos", dtype="i8", connectivity=16, expansion_add=128)  # as the previous version saved it
+    previous.add(np.arange(len(rows)), rows)
+    path = graph_path(tmp_path / "vectors-abc.int8", "0123456789abcdef" * 4)
+    previous.save(str(path))
+    with pytest.raises(StoreError, match="does not fit the 500 saved vectors"):
+        Nearest.load(rows, path)
+
+
+def test_the_graph_is_named_apart_from_the_previous_versions_which_is_stale(tmp_path: Path) -> None:
+    vectors = tmp_path / "vectors-abc.int8"
+    path = graph_path(vectors, "0123456789abcdef" * 4)
+    assert path.name == "vectors-abc.int8.0123456789abcdef.signs.usearch"
+    previous = tmp_path / "vectors-abc.int8.0123456789abcdef.usearch"  # the int8 graph's name
+    other_rows = tmp_path / "vectors-abc.int8.fedcba9876543210.signs.usearch"
+    other_model = tmp_path / "vectors-def.int8.0123456789abcdef.signs.usearch"
+    for file in (path, previous, other_rows, other_model):
+        file.write_bytes(b"")
+    assert sorted(stale_graphs(path)) == sorted([previous, other_rows])
 
 
 def test_answering_by_bm25_alone_never_imports_usearch() -> None:

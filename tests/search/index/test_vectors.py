@@ -38,6 +38,26 @@ def test_rows_come_back_as_saved_and_memory_mapped(saved: Path) -> None:
     assert np.array_equal(loaded.rows, quantize(unit_rows(3)))
 
 
+def test_rows_read_from_the_file_are_the_mapped_rows_in_the_order_asked(saved: Path) -> None:
+    """Questions read rows by pread (RowFile), so the mapping's neighbouring pages are never mapped with them."""
+    loaded = load_vectors(saved, MODEL, DIMENSIONS)
+    assert loaded is not None and loaded.file is not None
+    assert np.array_equal(loaded.file.read(np.array([2, 0, 2])), loaded.rows[[2, 0, 2]])
+    assert loaded.file.read(np.array([], dtype=np.int64)).shape == (0, DIMENSIONS)
+    assert np.array_equal(loaded.file.read_range(1, 10), loaded.rows[1:])
+    with pytest.raises(IndexError):
+        loaded.file.read(np.array([3]))
+
+
+def test_rows_are_read_from_the_file_loaded_even_once_it_is_replaced(saved: Path) -> None:
+    loaded = load_vectors(saved, MODEL, DIMENSIONS)
+    assert loaded is not None and loaded.file is not None
+    keys = np.array([text_key(text) for text in ("one", "two", "three")], dtype=np.uint64)
+    save_vectors(saved, MODEL, keys, quantize(unit_rows(3, seed=9)))  # replaced whole, as a rebuild does
+    assert np.array_equal(loaded.file.read(np.arange(3)), quantize(unit_rows(3)))
+    assert np.array_equal(loaded.rows, quantize(unit_rows(3)))
+
+
 def test_no_file_is_no_vectors(tmp_path: Path) -> None:
     assert load_vectors(tmp_path / "none.int8", MODEL, DIMENSIONS) is None
 
