@@ -36,7 +36,7 @@ def default_reranker() -> ModelSpec:
     )
 
 
-RERANKER_SHA256 = "04bf6297cd2878fa1a094b8c77144396eb042367c4401fdddda1cc0162dbd466"
+RERANKER_SHA256 = "725453da848572e2066fbba296015d9c0b38c0a5ed40328b8b70f53729b270b5"
 
 
 def shown(sentence: str, title: str) -> str:
