@@ -120,7 +120,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--epochs", type=float, default=1.0)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--init", type=Path, help="start from these weights (an earlier leg's final.pt) instead of --base's")
+    parser.add_argument("--init", type=Path, help="start from these weights (an earlier leg's final.pt or checkpoint.pt) instead of --base's")
     parser.add_argument("--learning-rate", type=float, default=LEARNING_RATE)
     parser.add_argument("--stop-at", type=int, default=0, help="stop (with a checkpoint) after this step; run again to resume")
     args = parser.parse_args()
@@ -135,7 +135,8 @@ def main() -> None:
     tokenizer = AutoTokenizer.from_pretrained(args.base)
     model = CrossEncoder(args.base)
     if args.init:
-        model.load_state_dict(torch.load(args.init, weights_only=True))
+        weights = torch.load(args.init, weights_only=True)
+        model.load_state_dict(weights.get("model", weights))  # a checkpoint holds the weights beside the optimizer's state
     no_decay = ("bias", "LayerNorm.weight")
     parameters = [
         {"params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)], "weight_decay": WEIGHT_DECAY},
