@@ -154,8 +154,8 @@ options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
 options.enable_cpu_mem_arena = False
 options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # as the bot: idle threads do not spin
 sessions = {path.name[:16]: ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"]) for path in kept}
-embedder = next(s for name, s in sessions.items() if not name.startswith("725453da"))
-reranker = sessions["725453da848572e2"]
+embedder = next(s for name, s in sessions.items() if not name.startswith("ea20e7e1"))
+reranker = sessions["ea20e7e1e16ee696"]
 encoding = tokenizer.encode(question)
 ids = np.array([encoding.ids], dtype=np.int64)
 feed = {"input_ids": ids, "attention_mask": np.ones_like(ids)}

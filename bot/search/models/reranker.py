@@ -36,7 +36,7 @@ def default_reranker() -> ModelSpec:
     )
 
 
-RERANKER_SHA256 = "725453da848572e2066fbba296015d9c0b38c0a5ed40328b8b70f53729b270b5"
+RERANKER_SHA256 = "ea20e7e1e16ee696df3cdf8306288cd197e18aa6743a474ad6b690bafd88a46e"
 
 
 def shown(sentence: str, title: str) -> str:
