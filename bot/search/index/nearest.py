@@ -12,7 +12,8 @@ found 0.949 of float32's best 30 in 1.7 ms of CPU, but it is 532 bytes a row (46
 and a search touches pages all over it, so 40 questions made all of it resident. This graph is 260
 bytes a row (248 MB at 1,000,000) and finds 0.946 in 1.3 ms (reading the 300 rows by pread adds about
 0.6 ms, measured with 32 links); exact int8 search finds 0.975. At 100,000 rows a graph of sign bits
-finds what exact int8 search finds (0.978-0.979).
+finds what exact int8 search finds (0.978-0.979). At 5,000,000 rows it finds only 0.394 (0.689 searching
+3,000): past about a million sentences the semantic signal's recall falls (README, "Vector search").
 """
 
 from __future__ import annotations
