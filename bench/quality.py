@@ -128,29 +128,21 @@ class Dev(QuestionSet):
         return {column: report[column] for column in self.columns}
 
 
-class Unseen(Dev):
-    name = "unseen"
-    path = ROOT / "bench" / "sets" / "default-unseen.jsonl"
+def _unseen(name: str, file: str) -> type[Dev]:
+    """A question set about the default articles in bench/sets, scored like the dev set."""
+    return type(name.capitalize(), (Dev,), {"name": name, "path": ROOT / "bench" / "sets" / file})
 
 
-class Unseen2(Dev):
-    name = "unseen2"
-    path = ROOT / "bench" / "sets" / "default-unseen-2.jsonl"
-
-
-class Unseen3(Dev):
-    name = "unseen3"
-    path = ROOT / "bench" / "sets" / "default-unseen-3.jsonl"
-
-
-class Unseen4(Dev):
-    name = "unseen4"
-    path = ROOT / "bench" / "sets" / "default-unseen-4.jsonl"
-
-
-class Unseen5(Dev):
-    name = "unseen5"
-    path = ROOT / "bench" / "sets" / "default-unseen-5.jsonl"
+UNSEEN = {
+    name: _unseen(name, file)
+    for name, file in (
+        ("unseen", "default-unseen.jsonl"),
+        ("unseen2", "default-unseen-2.jsonl"),
+        ("unseen3", "default-unseen-3.jsonl"),
+        ("unseen4", "default-unseen-4.jsonl"),
+        ("unseen5", "default-unseen-5.jsonl"),
+    )
+}
 
 
 class GitDoc(QuestionSet):
@@ -335,15 +327,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     what.add_argument("--fusion", action="store_true", help="sweep the fused lexical weight")
     what.add_argument("--abstention", action="store_true", help="sweep the abstention thresholds")
     what.add_argument("--grid", action="store_true", help="sweep BM25 settings on SciFact (index level)")
-    parser.add_argument(
-        "--sets", default="dev,unseen,unseen2,unseen3,unseen4,unseen5,gitdoc,wikiqa,scifact",
-        help="comma-separated: dev, unseen, unseen2, unseen3, unseen4, unseen5, gitdoc, wikiqa, scifact",
-    )
+    makers: dict[str, Callable[[], QuestionSet]] = {"dev": Dev, **UNSEEN, "gitdoc": GitDoc, "wikiqa": WikiQA, "scifact": SciFact}
+    parser.add_argument("--sets", default=",".join(makers), help="comma-separated: " + ", ".join(makers))
     parser.add_argument("--modes", default=",".join(m.name for m in MODES), help="comma-separated: " + ", ".join(m.name for m in MODES))
     args = parser.parse_args(argv)
-    makers: dict[str, Callable[[], QuestionSet]] = {
-        "dev": Dev, "unseen": Unseen, "unseen2": Unseen2, "unseen3": Unseen3, "unseen4": Unseen4, "unseen5": Unseen5, "gitdoc": GitDoc, "wikiqa": WikiQA, "scifact": SciFact
-    }
     sets = [makers[name]() for name in args.sets.split(",")]
     if args.grid:
         bm25_grid(next(s for s in sets if isinstance(s, SciFact)))
