@@ -157,6 +157,7 @@ def test_past_the_exact_limit_the_vector_graph_is_saved_reused_and_rebuilt_when_
     corpus: Path, minilm: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(nearest, "EXACT_UP_TO", 3)  # the corpus's 6 sentences are searched through a graph
+    monkeypatch.setattr(nearest, "BUILD_THREADS", 1)  # the same graph each build: the answers compare exactly
     built = Engine.from_dir(corpus, cache_dir=tmp_path, embedder=minilm)
     (graph,) = tmp_path.glob("vectors-*.usearch")
     loaded = Engine.from_dir(corpus, cache_dir=tmp_path, embedder=minilm)
@@ -173,6 +174,7 @@ def test_a_graph_saved_by_the_previous_version_is_built_again_not_read_and_delet
 ) -> None:
     """The previous version saved an int8 graph as vectors-<model>.int8.<keys>.usearch; this one's graph is over sign bits."""
     monkeypatch.setattr(nearest, "EXACT_UP_TO", 3)
+    monkeypatch.setattr(nearest, "BUILD_THREADS", 1)  # the same graph each build: the answers compare exactly
     built = Engine.from_dir(corpus, cache_dir=tmp_path, embedder=minilm)
     (graph,) = tmp_path.glob("vectors-*.signs.usearch")
     previous = graph.with_name(graph.name.replace(".signs.usearch", ".usearch"))

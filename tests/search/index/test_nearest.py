@@ -54,7 +54,9 @@ def test_asking_for_more_rows_than_there_are_gives_them_all() -> None:
 
 @pytest.fixture
 def graph_from_100(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A graph past 100 rows, built on one core: the same graph every run, so its answers can be compared exactly."""
     monkeypatch.setattr(nearest, "EXACT_UP_TO", 100)
+    monkeypatch.setattr(nearest, "BUILD_THREADS", 1)
 
 
 @pytest.fixture
