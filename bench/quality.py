@@ -1,4 +1,4 @@
-"""Answer quality on nine question sets, side by side, in every mode: BM25 alone, the semantic
+"""Answer quality on ten question sets, side by side, in every mode: BM25 alone, the semantic
 signal alone, fused (RERANK=off), the reranker's logit alone, and the product's reranked order.
 
 * dev: the 25 development questions about the default articles (../shared/eval), scored by
@@ -8,7 +8,8 @@ signal alone, fused (RERANK=off), the reranker's logit alone, and the product's 
   unseen3: 30 more, written before the speller learnt English words; unseen4: 40 more, written in the
   session of 2026-12-05 before its answering changes were scored; unseen5: 40 more, written in the next
   session before its reranker was retrained.
-* gitdoc: 88 help-channel questions over git's HTML documentation (bench/gitdoc), its own scorer.
+* gitdoc: 88 help-channel questions over git's HTML documentation (bench/gitdoc); djangodoc: 96 over
+  Django's Sphinx-built HTML documentation (bench/djangodoc); both scored by bench/docsets/score.py.
 * WikiQA: 325 real search questions over 619 Wikipedia summaries, 62% with no answer
   (../shared/data/wikiqa), scored by its own scorer: hit1, hit3 and answer-triggering F1.
 * SciFact: 300 scientific claims over 5,183 abstracts (../shared/data/scifact): nDCG@10 of the
@@ -145,21 +146,29 @@ UNSEEN = {
 }
 
 
-class GitDoc(QuestionSet):
-    name = "gitdoc"
-    corpus = ROOT / "bench" / "gitdoc" / "corpus"
+class DocSet(QuestionSet):
+    """Help-channel questions over a folder of documentation pages, bench/<name>/, scored by bench/docsets/score.py."""
+
     columns = ("hit1", "hit3", "abstain", "wrong_abstain")
-    top_k = 5  # as bench/gitdoc/run asks
+    top_k = 5  # as bench/docsets/run asks
 
     def __init__(self) -> None:
-        self._path = ROOT / "bench" / "gitdoc" / "questions.jsonl"
+        self._path = ROOT / "bench" / self.name / "questions.jsonl"
         self._rows = _jsonl(self._path)
 
     def questions(self) -> list[str]:
         return [row["q"] for row in self._rows]
 
     def score(self, answers: Sequence[Answer]) -> dict[str, float]:
-        return _scored_by(ROOT / "bench" / "gitdoc" / "score.py", self._path, answers, self.columns)
+        return _scored_by(ROOT / "bench" / "docsets" / "score.py", self._path, answers, self.columns)
+
+
+def _docset(name: str) -> type[DocSet]:
+    """A documentation set in bench/<name>/ (corpus/ and questions.jsonl)."""
+    return type(name.capitalize(), (DocSet,), {"name": name, "corpus": ROOT / "bench" / name / "corpus"})
+
+
+DOCSETS = {name: _docset(name) for name in ("gitdoc", "djangodoc")}
 
 
 @functools.cache
@@ -327,7 +336,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     what.add_argument("--fusion", action="store_true", help="sweep the fused lexical weight")
     what.add_argument("--abstention", action="store_true", help="sweep the abstention thresholds")
     what.add_argument("--grid", action="store_true", help="sweep BM25 settings on SciFact (index level)")
-    makers: dict[str, Callable[[], QuestionSet]] = {"dev": Dev, **UNSEEN, "gitdoc": GitDoc, "wikiqa": WikiQA, "scifact": SciFact}
+    makers: dict[str, Callable[[], QuestionSet]] = {"dev": Dev, **UNSEEN, **DOCSETS, "wikiqa": WikiQA, "scifact": SciFact}
     parser.add_argument("--sets", default=",".join(makers), help="comma-separated: " + ", ".join(makers))
     parser.add_argument("--modes", default=",".join(m.name for m in MODES), help="comma-separated: " + ", ".join(m.name for m in MODES))
     args = parser.parse_args(argv)
