@@ -17,7 +17,8 @@ from bot.config import Settings
 from bot.factory import cache_dir, load_engine
 from bot.search import engine as engine_module
 from bot.search.cache import CACHE_FILE
-from bot.search.engine import Engine
+from bot.search.engine import Engine, SemanticStatus
+from bot.search.index import nearest
 from bot.search.models.embedding import Embedder, folder_model
 from bot.search.models.reranker import default_reranker
 
@@ -238,3 +239,52 @@ def test_a_failed_build_leaves_the_last_engine_handed_over_and_says_so_then_a_re
         "built now (4 embedded, 2 reused)",
     ]
     assert _start(sea_and_bees, tmp_path, again)[0].semantic_status.vectors == "saved index"
+
+
+def test_past_the_exact_limit_every_vector_is_searched_exactly_while_their_graph_is_built(
+    sea_and_bees: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(nearest, "EXACT_UP_TO", 3)  # the corpus's 6 sentences need a graph
+    monkeypatch.setattr(nearest, "BUILD_THREADS", 1)
+    embedder = Batches(_tiny(tmp_path))
+    _, handed = _start(sea_and_bees, tmp_path, embedder)
+    embedder.allow(3)
+    engines = [handed.get(timeout=60) for _ in range(4)]
+    assert [e.semantic_status.vectors for e in engines if e] == [
+        "being built: 2 of 6 sentences searched so far",
+        "being built: 4 of 6 sentences searched so far",
+        "built now; searched exactly until their graph is built",
+        "built now",
+    ]
+    exact, complete = engines[2:]
+    assert exact is not None and complete is not None
+    assert isinstance(exact.vectors, np.memmap)  # the saved file's rows: the build's own can go
+    assert exact.ask("which boat?").hits[0].text == complete.ask("which boat?").hits[0].text
+
+
+class Offered:
+    """What a build offers the hand-over: an engine's status, and the reranker it is handed over with."""
+
+    def __init__(self, covered: int, sentences: int = 10_000) -> None:
+        self.semantic_status = SemanticStatus("tiny", covered=covered, sentences=sentences)
+        self.reranker: object = None
+
+    def with_reranker(self, reranker: object) -> Offered:
+        self.reranker = reranker
+        return self
+
+
+def test_partial_engines_are_handed_over_at_most_every_30_s_and_1_percent_apart_the_complete_one_at_once() -> None:
+    handed: list[Offered | None] = []
+    now = [0.0]
+    handover = factory._Handover(handed.append, reranker="the reranker", clock=lambda: now[0])  # type: ignore[arg-type]
+    for covered, at in [(1_024, 0), (2_048, 10), (3_072, 31), (3_100, 70), (4_096, 75), (10_000, 76)]:
+        now[0] = at
+        handover.offer(Offered(covered))  # type: ignore[arg-type]
+    assert [(e.semantic_status.covered, e.reranker) for e in handed if e] == [
+        (1_024, None),  # the first at once
+        (3_072, None),  # 30 s later; 2,048 came too soon
+        (4_096, None),  # 3,100 was 28 more sentences, not 1% (100) more
+        (10_000, "the reranker"),  # every sentence has a vector: at once, reranked
+    ]
+    assert handover.answering.startswith("answering by word matching (BM25) and by meaning (tiny)")
