@@ -188,7 +188,8 @@ def test_a_bot_answers_by_meaning_from_each_saved_batch_before_the_build_ends(se
     embedder.allow()
     first = handed.get(timeout=60)
     assert first is not None and first.semantic_status.partial and first.semantic_status.covered == 2
-    assert "for the 2 of 6 sentences embedded so far (33%)" in first.semantic_status.signals
+    assert first.semantic_status.coverage == "2 of 6 sentences embedded so far (33%)"  # also in /stats
+    assert "for the 2 of 6 sentences embedded so far (33%), the others by word matching" in first.semantic_status.signals
     assert first.semantic_status.vectors == "being built: 2 of 6 sentences searched so far"
     assert first.ask("which boat?").hits[0].text == "A vessel sails from the harbour to the sea."  # the 2 embedded
     embedder.allow()

@@ -140,15 +140,21 @@ class SemanticStatus:
         return self.covered < self.sentences
 
     @property
+    def coverage(self) -> str:
+        """How far the vectors' build has got, in words ("" once every sentence is searched by meaning)."""
+        if not self.partial:
+            return ""
+        return f"{self.covered:,} of {self.sentences:,} sentences embedded so far ({self.covered / self.sentences:.0%})"
+
+    @property
     def signals(self) -> str:
         """Which signals answer, in words for the log: an operator reading it must see that meaning is off, or partial."""
         if not self.model:
             return "answering by word matching (BM25) alone; semantic search is off"
         if self.partial:
             return (
-                f"answering by word matching (BM25) and by meaning ({self.model}) for the {self.covered:,} of "
-                f"{self.sentences:,} sentences embedded so far ({self.covered / self.sentences:.0%}), the others by word "
-                "matching alone until their vectors are built"
+                f"answering by word matching (BM25) and by meaning ({self.model}) for the {self.coverage}, "
+                "the others by word matching alone until their vectors are built"
             )
         return f"answering by word matching (BM25) and by meaning ({self.model})"
 
@@ -190,7 +196,7 @@ class Engine:
         self.speller = speller
         self.settings = settings
         self.warnings = tuple(warnings)
-        self.vectors = rows  # one int8 row per indexed sentence, or None without the semantic signal
+        self.vectors = rows  # one int8 row per indexed sentence (made up to semantic_status.covered), or None without the semantic signal
         self.fingerprint = ""  # the saved index's (cache.fingerprint), when it was loaded or saved as one
         self.answering = answering
         self._lexical = Lexical(index, table.articles[indexed])
@@ -280,7 +286,7 @@ class Engine:
 
         `partial`, when given, is handed an engine to answer from meanwhile: before the first batch if the
         sentences' first rows are already saved or checkpointed, then after each batch, one whose semantic
-        signal covers the first rows embedded so far (`_partial`); and, when the complete rows need a graph,
+        signal covers the first rows embedded so far (`_hand_over`); and, when the complete rows need a graph,
         one searching them all exactly while it is built. Each shares this build's rows, never copies them.
         """
         path = vectors_path(folder, embedder.sha256)

@@ -357,7 +357,7 @@ async def test_the_bot_serves_each_engine_the_vector_build_hands_over_and_keeps_
     swapping = asyncio.create_task(run._swap_in(bot, handed))  # type: ignore[arg-type]
     for engine in engines[1:]:
         handed.put_nowait(engine)
-        await eventually(lambda: bot.engine is engine)
+        await eventually(lambda handed_over=engine: bot.engine is handed_over)
     engines.clear()
     gc.collect()
     assert first() is None  # the engine served before is let go, not kept beside the new one
