@@ -141,11 +141,11 @@ async def _serve(settings: Settings) -> int:
         log.error("%s", error)
         return EXIT_CONFIG
     loop = asyncio.get_running_loop()
-    vectors: asyncio.Future[Engine | None] = loop.create_future()
+    vectors: asyncio.Queue[Engine | None] = asyncio.Queue()
 
     def built(engine: Engine | None) -> None:  # from the thread building sentence vectors
         with contextlib.suppress(RuntimeError):  # the bot stopped meanwhile: nothing to swap
-            loop.call_soon_threadsafe(vectors.set_result, engine)
+            loop.call_soon_threadsafe(vectors.put_nowait, engine)
 
     with _stop_signals() as stop:
         try:
@@ -164,13 +164,21 @@ async def _serve(settings: Settings) -> int:
             swapping.cancel()
 
 
-async def _swap_in(bot: AnswerBot, vectors: asyncio.Future[Engine | None]) -> None:
-    """Serve the engine with sentence vectors once the background build finishes (see factory.load_engine)."""
-    engine = await vectors
-    if engine is None:
-        return
-    bot.serving = await asyncio.to_thread(Serving.of, engine)
-    log.info("Sentence vectors are built; %s", engine.semantic_status.signals)
+async def _swap_in(bot: AnswerBot, vectors: asyncio.Queue[Engine | None]) -> None:
+    """Serve each engine the background build hands over (factory.load_engine): those covering the vectors
+    saved so far, then the complete one; None, a failed build, leaves the last one serving.
+
+    Only while the bot serves the build's own engines: after a `!reload` they are of the articles before it.
+    """
+    serving = bot.serving
+    while (engine := await vectors.get()) is not None:
+        if bot.serving is not serving:
+            log.info("Not swapping in the sentence vectors built for the articles before the reload")
+            return
+        bot.serving = serving = await asyncio.to_thread(Serving.of, engine)  # the previous engine goes with its serving
+        status = engine.semantic_status
+        log.info("Sentence vectors %s; %s", "being built" if status.partial else "built", status.signals)
+    log.warning("Building the sentence vectors failed; still %s", bot.engine.semantic_status.signals)
 
 
 async def _run_until_stopped(bot: AnswerBot, token: str, stop: _Stop) -> int:

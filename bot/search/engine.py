@@ -131,12 +131,31 @@ class SemanticStatus:
     vectors: str = ""  # where the sentence vectors came from
     reranker: str = ""  # the reranker's name, or "" when it is off
     reranker_sha256: str = ""
+    covered: int = 0  # sentences searched by meaning: all of them, unless the vectors are still being built
+    sentences: int = 0  # sentences indexed (0 when the signal is off)
+
+    @property
+    def partial(self) -> bool:
+        """Whether the vectors are still being built, so only `covered` sentences are weighed by meaning."""
+        return self.covered < self.sentences
+
+    @property
+    def coverage(self) -> str:
+        """How far the vectors' build has got, in words ("" once every sentence is searched by meaning)."""
+        if not self.partial:
+            return ""
+        return f"{self.covered:,} of {self.sentences:,} sentences embedded so far ({self.covered / self.sentences:.0%})"
 
     @property
     def signals(self) -> str:
-        """Which signals answer, in words for the log: an operator reading it must see that meaning is off."""
+        """Which signals answer, in words for the log: an operator reading it must see that meaning is off, or partial."""
         if not self.model:
             return "answering by word matching (BM25) alone; semantic search is off"
+        if self.partial:
+            return (
+                f"answering by word matching (BM25) and by meaning ({self.model}) for the {self.coverage}, "
+                "the others by word matching alone until their vectors are built"
+            )
         return f"answering by word matching (BM25) and by meaning ({self.model})"
 
 
@@ -177,7 +196,7 @@ class Engine:
         self.speller = speller
         self.settings = settings
         self.warnings = tuple(warnings)
-        self.vectors = rows  # one int8 row per indexed sentence, or None without the semantic signal
+        self.vectors = rows  # one int8 row per indexed sentence (made up to semantic_status.covered), or None without the semantic signal
         self.fingerprint = ""  # the saved index's (cache.fingerprint), when it was loaded or saved as one
         self.answering = answering
         self._lexical = Lexical(index, table.articles[indexed])
@@ -189,6 +208,8 @@ class Engine:
             vectors_origin,
             reranker.name if reranker else "",
             reranker.sha256 if reranker else "",
+            0 if vectors is None else vectors.covered,
+            0 if vectors is None else len(indexed),
         )
 
     @classmethod
@@ -253,13 +274,20 @@ class Engine:
                 missing &= source.lookup(keys) < 0
         return int(np.count_nonzero(missing))
 
-    def with_saved_vectors(self, embedder: Embedder, folder: Path, progress: Progress | None = None) -> Engine:
+    def with_saved_vectors(
+        self, embedder: Embedder, folder: Path, progress: Progress | None = None, partial: Callable[[Engine], None] | None = None
+    ) -> Engine:
         """With the semantic signal, reusing the vectors saved for this model and saving any new ones.
 
         Saved rows (and their search graph, past nearest.EXACT_UP_TO) are memory-mapped, not read. New
         vectors are checkpointed a batch at a time while they are made, so a build that is stopped keeps
         what it did; the complete file replaces the checkpoint at the end, and is then served memory-mapped
         like a saved one.
+
+        `partial`, when given, is handed an engine to answer from meanwhile: before the first batch if the
+        sentences' first rows are already saved or checkpointed, then after each batch, one whose semantic
+        signal covers the first rows embedded so far (`_hand_over`); and, when the complete rows need a graph,
+        one searching them all exactly while it is built. Each shares this build's rows, never copies them.
         """
         path = vectors_path(folder, embedder.sha256)
         notes: list[str] = []
@@ -278,15 +306,25 @@ class Engine:
                 checkpoint = None  # an unwritable cache folder: the save below says so
             rows = np.empty((len(keys), embedder.dimensions), dtype=np.int8)
             have = np.zeros(len(keys), dtype=bool)
-            for source in (saved, checkpoint and checkpoint.saved):
+            for source in (saved, checkpoint and checkpoint.read_back()):
                 if source is not None:
                     at = source.lookup(keys)
                     new = (at >= 0) & ~have
                     rows[new] = source.rows[at[new]]
                     have |= new
-            keep = None if checkpoint is None else lambda docs, batch: checkpoint.append(keys[docs], batch)
+            todo = np.flatnonzero(~have)
+            embedded = 0
+
+            def keep(docs: np.ndarray, batch: np.ndarray) -> None:
+                nonlocal embedded
+                if checkpoint is not None:
+                    checkpoint.append(keys[docs], batch)
+                embedded += len(docs)
+                self._hand_over(partial, embedder, rows, todo, embedded)
+
+            self._hand_over(partial, embedder, rows, todo, 0)
             try:
-                origin = self._embed_into(rows, embedder, np.flatnonzero(~have), progress, keep)
+                origin = self._embed_into(rows, embedder, todo, progress, keep)
             except BaseException:  # stopped (Ctrl-C) or failed: what was checkpointed stays for the next build
                 if checkpoint is not None:
                     checkpoint.close()
@@ -306,13 +344,40 @@ class Engine:
                 return engine
             if checkpoint is not None:
                 checkpoint.remove()
-        engine = self._with(embedder, self._saved_search(rows, file, graph_path(path, digest), notes, progress), origin)
+        exactly = f"{origin}; searched exactly until their graph is built"
+        meanwhile = None if partial is None else lambda search: partial(self._with(embedder, search, exactly))
+        engine = self._with(embedder, self._saved_search(rows, file, graph_path(path, digest), notes, progress, meanwhile), origin)
         engine.warnings += tuple(notes)
         return engine
 
+    def _hand_over(
+        self, partial: Callable[[Engine], None] | None, embedder: Embedder, rows: np.ndarray, todo: np.ndarray, embedded: int
+    ) -> None:
+        """Hand `partial` an engine searching the rows before the first of `todo` not `embedded` yet, when there are some
+        and it is not the last (the complete engine follows at once).
+
+        The first rows, not every row that has a vector: those are a view of `rows`, searched without a copy,
+        while the build writes only past them. On a first build, or one continued from its checkpoint, they are
+        every vector there is; after an edit, rows saved past the first new sentence wait until the build gets there.
+        """
+        covered = int(todo[embedded]) if embedded < len(todo) else len(rows)
+        if partial is not None and 0 < covered < len(rows):
+            origin = f"being built: {covered:,} of {len(rows):,} sentences searched so far"
+            partial(self._with(embedder, Nearest.partial(rows, covered), origin))
+
     @staticmethod
-    def _saved_search(rows: np.ndarray, file: RowFile | None, path: Path, notes: list[str], progress: Progress | None) -> Nearest:
-        """The search over saved rows (`file` reads them unmapped): their saved graph when it fits them, else one built now and saved."""
+    def _saved_search(
+        rows: np.ndarray,
+        file: RowFile | None,
+        path: Path,
+        notes: list[str],
+        progress: Progress | None,
+        meanwhile: Callable[[Nearest], None] | None = None,
+    ) -> Nearest:
+        """The search over saved rows (`file` reads them unmapped): their saved graph when it fits them, else one built now and saved.
+
+        `meanwhile` is handed an exact search over every row to answer from while the graph is built.
+        """
         try:
             found = Nearest.load(rows, path, file)
         except StoreError as error:
@@ -320,6 +385,8 @@ class Engine:
             notes.append(f"{path}: saved vector graph not used ({error}); built it again")
         if found is not None:
             return found
+        if meanwhile is not None:
+            meanwhile(Nearest(rows, file=file))
         built = Nearest.build(rows, _indexing(progress), file)
         try:
             built.save(path)
@@ -631,7 +698,7 @@ class Engine:
         ranked = []
         for i in np.argsort(-scores, kind="stable"):
             sentence_id = int(self.indexed[found.docs[i]])
-            semantic = None if found.semantic is None else float(found.semantic[i])
+            semantic = None if found.semantic is None or np.isnan(found.semantic[i]) else float(found.semantic[i])
             text = self.table.text(sentence_id)
             article = self.table.article(sentence_id)
             ranked.append(Candidate(sentence_id, float(scores[i]), text, article, semantic, float(found.lexical[i])))

@@ -8,12 +8,14 @@ Every run logs at DEBUG with a token shaped like a real one, which must never ap
 from __future__ import annotations
 
 import asyncio
+import gc
 import io
 import logging
 import re
 import shutil
 import signal
 import subprocess
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from bot.config import Secret, Settings
 from bot.discord_bot import run
 from bot.discord_bot.client import AnswerBot, use_endpoints
 from bot.discord_bot.run import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, EXIT_REFUSED, check, run_bot, setup_logging
+from bot.discord_bot.serving import Serving
 from bot.search.engine import Engine
 
 from .helpers import CORPUS, REPO, SECRET, deny_listing, environment, eventually, finish, running_bot, start
@@ -330,3 +333,47 @@ async def test_debug_logs_mask_interaction_tokens(loopback: LoopbackDiscord, tmp
         assert interaction["token"] not in log
         assert f"/interactions/{interaction['id']}/********/callback" in log
     assert f"/webhooks/{loopback.application_id}/********" in log and "'token': '********'" in log
+
+
+class Answering:
+    """The part of the bot `_swap_in` touches: what it serves, and the engine that answers."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.serving = Serving.of(engine)
+
+    @property
+    def engine(self) -> Engine:
+        return self.serving.engine
+
+
+async def test_the_bot_serves_each_engine_the_vector_build_hands_over_and_keeps_the_last_when_the_build_fails(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, "bot")
+    engines = [Engine.from_dir(CORPUS) for _ in range(3)]
+    first = weakref.ref(engines[0])
+    bot = Answering(engines[0])
+    handed: asyncio.Queue[Engine | None] = asyncio.Queue()
+    swapping = asyncio.create_task(run._swap_in(bot, handed))  # type: ignore[arg-type]
+    for engine in engines[1:]:
+        handed.put_nowait(engine)
+        await eventually(lambda handed_over=engine: bot.engine is handed_over)
+    engines.clear()
+    gc.collect()
+    assert first() is None  # the engine served before is let go, not kept beside the new one
+    handed.put_nowait(None)
+    await asyncio.wait_for(swapping, 10)
+    assert bot.engine is engine  # the last one handed over still answers
+    assert caplog.messages[-1] == "Building the sentence vectors failed; still " + engine.semantic_status.signals
+
+
+async def test_after_a_reload_the_engines_built_for_the_articles_before_it_are_not_swapped_in() -> None:
+    bot = Answering(Engine.from_dir(CORPUS))
+    handed: asyncio.Queue[Engine | None] = asyncio.Queue()
+    swapping = asyncio.create_task(run._swap_in(bot, handed))  # type: ignore[arg-type]
+    await asyncio.sleep(0)  # it starts, as at start-up, before any reload
+    reloaded = Serving.of(Engine.from_dir(CORPUS))
+    bot.serving = reloaded
+    handed.put_nowait(Engine.from_dir(CORPUS))
+    await asyncio.wait_for(swapping, 10)
+    assert bot.serving is reloaded

@@ -12,7 +12,7 @@ from tiny_model import write_tiny_model
 from tiny_reranker import write_tiny_reranker
 
 from bot.search.answer.question import analyse
-from bot.search.answer.rerank import Combination
+from bot.search.answer.rerank import FEATURES, Combination, features
 from bot.search.answer.select import Abstention, Candidate, select
 from bot.search.engine import Answering, Engine
 from bot.search.models import embedding
@@ -113,6 +113,16 @@ def candidate(text: str, probability: float, article: int = 1) -> Candidate:
     found = Candidate(sentence_id=hash(text) % 1000, score=probability, text=text, article=article, semantic=0.5)
     found.probability = probability
     return found
+
+
+def test_a_sentence_without_a_vector_yet_gets_its_relative_bm25_as_its_cosine_not_0() -> None:
+    """While the vectors are built: a 0 would cost it 3.85 x its cosine in log-odds, and bury it."""
+    question = analyse("Who sued Acme?", idf, no_correction)
+    embedded = Candidate(0, 0.5, "Acme's shares fell.", 1, semantic=0.4, lexical=2.0)
+    not_yet = Candidate(1, 0.9, "Jane Roe sued Acme.", 2, semantic=None, lexical=6.0)
+    rows = features(question, [embedded, not_yet], np.zeros(2), best_lexical=8.0)
+    assert rows[:, FEATURES.index("semantic")].tolist() == [0.4, 0.75]
+    assert rows[:, FEATURES.index("lexical")].tolist() == [0.25, 0.75]
 
 
 def test_abstains_when_no_sentence_is_likely_enough_to_answer() -> None:

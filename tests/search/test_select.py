@@ -68,6 +68,15 @@ def test_a_refusal_says_whether_the_articles_are_silent_or_only_lack_the_date_as
     assert reason == "" and [group.best.sentence_id for group in groups] == [1]
 
 
+def test_a_sentence_without_a_vector_yet_is_weighed_by_its_words_not_refused_as_far_from_the_question() -> None:
+    """While the vectors are built, the embedded candidates may all be far from a question a later sentence answers."""
+    question = analyse("When did Acme open its lab?", idf, no_correction)
+    elsewhere = Candidate(2, 0.1, "Pears ripen slowly.", article=2, semantic=0.1)
+    not_yet = Candidate(1, 1.0, "Acme opened its lab in March 2021.", article=1, semantic=None, lexical=9.0)
+    groups, reason = select(question, [not_yet, elsewhere], 3, idf)
+    assert reason == "" and [group.best.sentence_id for group in groups] == [1]
+
+
 def test_also_in_never_merges_a_claim_with_its_contradiction_nor_code() -> None:
     """Sentences sharing nearly all their words still differ when one denies or reverses the other."""
     from bot.search.answer.select import same_claim_shape

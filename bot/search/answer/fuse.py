@@ -19,9 +19,15 @@ LEXICAL_WEIGHT = 0.2
 
 
 def fuse(candidates: Candidates, lexical_weight: float = LEXICAL_WEIGHT) -> np.ndarray:
-    """One score per candidate, higher is better; BM25 alone when the semantic signal is off."""
+    """One score per candidate, higher is better; BM25 alone when the semantic signal is off.
+
+    A sentence the vectors' build has not reached yet (NaN cosine) gets its normalised BM25 in the
+    cosine's place, so its fused score is its normalised BM25: it ranks against the others as it did
+    before any vector existed, where a cosine of 0 would bury it below every embedded sentence.
+    """
     if candidates.semantic is None:
         return candidates.lexical
     best = candidates.lexical.max(initial=0.0)
     lexical = candidates.lexical / best if best > 0 else candidates.lexical
-    return lexical_weight * lexical + (1 - lexical_weight) * candidates.semantic
+    semantic = np.where(np.isnan(candidates.semantic), lexical, candidates.semantic)
+    return lexical_weight * lexical + (1 - lexical_weight) * semantic

@@ -29,7 +29,10 @@ QUESTION_CACHE = 1024
 
 @dataclass(frozen=True)
 class Candidates:
-    """Sentences worth weighing, with each signal's score for every one of them (None: signal off)."""
+    """Sentences worth weighing, with each signal's score for every one of them (None: signal off).
+
+    While the vectors are still being built, a sentence without one yet has NaN for its cosine.
+    """
 
     docs: np.ndarray
     lexical: np.ndarray
@@ -71,7 +74,8 @@ class Semantic:
     """Cosine similarity between the question's vector and each sentence's int8 row (bot.search.index.vectors).
 
     Every sentence's row is searched for the question's nearest (bot.search.index.nearest); the rows of
-    the sentences BM25 proposed are read to score them too. No sentence is embedded at question time.
+    the sentences BM25 proposed are read to score them too. No sentence is embedded at question time: while
+    the build has not reached a sentence, it has no cosine (NaN), and fusion weighs it by BM25 alone.
     """
 
     def __init__(self, embedder: Embedder, vectors: Nearest) -> None:
@@ -97,7 +101,10 @@ class Semantic:
         return self._nearest.top(question, n)
 
     def scores(self, question: np.ndarray, docs: np.ndarray) -> np.ndarray:
-        return cosines(self._nearest.rows_of(docs), question)
+        found = np.full(len(docs), np.nan, dtype=np.float32)
+        embedded = docs < self._nearest.covered
+        found[embedded] = cosines(self._nearest.rows_of(docs[embedded]), question)
+        return found
 
 
 def retrieve(query: Sequence[str], question_text: str, lexical: Lexical, semantic: Semantic | None) -> Candidates:

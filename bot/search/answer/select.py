@@ -96,7 +96,8 @@ def coverage(question: Question, sentence_terms: frozenset[str]) -> float:
 
 class Candidate:
     """A sentence retrieval found, with its fused score, its BM25 score and its semantic one (None when
-    that signal is off); after reranking, also the probability that it answers (None before).
+    that signal is off, or the vectors' build has not reached the sentence yet); after reranking, also the
+    probability that it answers (None before).
 
     Its terms are worked out only if asked for.
     """
@@ -132,7 +133,9 @@ def select(
     meaning, or near enough and sharing enough of its words; without it, only by shared words.
     """
     semantic = [c.semantic for c in ranked if c.semantic is not None]
-    if semantic and max(semantic) < abstention.off_topic:
+    if semantic and len(semantic) == len(ranked) and max(semantic) < abstention.off_topic:
+        # Only when every candidate was weighed by meaning: one without a vector yet (the vectors are still
+        # being built) may be the answer, and the word test below decides for it.
         return [], "nothing in the articles is close to the question"
     if ranked and ranked[0].probability is not None:
         return _select_by_probability(question, ranked, top_k, weight, abstention)

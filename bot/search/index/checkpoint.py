@@ -36,16 +36,22 @@ class Checkpoint:
     """The vectors one model has made so far for a corpus: read back on open, appended a batch at a time."""
 
     def __init__(self, path: Path, model_sha256: str, dimensions: int) -> None:
-        """Open (creating it if need be) the checkpoint; `saved` holds every row written whole before."""
+        """Open (creating it if need be) the checkpoint, reading back every row written whole before (`read_back`)."""
         self.path = path
         header = _header(model_sha256, dimensions)
-        self.saved, good_end = _read(path, header, dimensions)
+        self._saved, good_end = _read(path, header, dimensions)
         if good_end is None:  # no checkpoint, another model's or width's, or a damaged header: start it again
             write_atomically(path, header)  # as every saved file is: so an unwritable folder fails here, at once
         self._file = path.open("r+b")
         if good_end is not None:
             self._file.truncate(good_end)  # a block cut short by the last stop goes
         self._file.seek(0, os.SEEK_END)
+
+    def read_back(self) -> SavedVectors:
+        """The rows written before this build, once: the build copies them into its own array, and while it runs
+        (hours, at a million sentences) a second copy of them here would double what it holds."""
+        saved, self._saved = self._saved, _empty(self._saved.rows.shape[1])
+        return saved
 
     def append(self, keys: np.ndarray, rows: np.ndarray) -> None:
         """Write one batch of int8 rows and make it durable before returning."""
@@ -72,9 +78,13 @@ def _header(model_sha256: str, dimensions: int) -> bytes:
     return FORMAT + b" " + json.dumps({"model": model_sha256, "dimensions": dimensions}).encode() + b"\n"
 
 
+def _empty(dimensions: int) -> SavedVectors:
+    return SavedVectors(np.empty(0, dtype=np.uint64), np.empty((0, dimensions), dtype=np.int8))
+
+
 def _read(path: Path, header: bytes, dimensions: int) -> tuple[SavedVectors, int | None]:
     """The rows of every whole block and where the good part of the file ends (None: unusable)."""
-    none = SavedVectors(np.empty(0, dtype=np.uint64), np.empty((0, dimensions), dtype=np.int8))
+    none = _empty(dimensions)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
