@@ -46,6 +46,8 @@ _FURNITURE_IDS = re.compile(r"^(footer|toc|sidebar|searchbox|header-nav|breadcru
 _ADMONITION_TITLE = re.compile(r"admonition-?title|admonitionHeading", re.IGNORECASE)
 _PERMALINK_MARKS = "¶#🔗§\uf0c1"
 _SPACE = re.compile(r"\s+")
+_TITLE_SEPARATORS = re.compile(r"\s+[—–|·-]\s+")
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _BLOCKS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "dl", "ul", "ol", "table", "blockquote", "div", "section", "figure")
 # A table row is prose when its last cell has at least this many words: a description ("How many pages
 # are built at the same time.") rather than a value ("8080", "yes", "3.11+"). Chosen by reading tables of
@@ -56,17 +58,38 @@ _PROSE_CELL_WORDS = 4
 def page_text(root: html.HtmlElement) -> str:
     """The page's text: blocks separated by blank lines, in the shapes sentences.py reads."""
     main = _main(root)
-    _drop_furniture(main)
+    _drop_furniture(main, site_name(root))
     return "\n\n".join(block for block in _blocks(main) if block.strip())
 
 
-def page_heading(root: html.HtmlElement) -> str | None:
-    """The page's first h1, permalink marks stripped: its title without the site name a <title> adds."""
-    for heading in root.iter("h1"):
-        text = _label(heading)
-        if text:
-            return text
-    return None
+def page_title(root: html.HtmlElement) -> str | None:
+    """The page's own title: the h1 its <title> opens with, else the <title> less the site's name, else the first h1.
+
+    A theme's site header may hold an h1 of its own (the site's name, the same on every page), so
+    the first h1 alone would give every page one title.
+    """
+    title = _title(root)
+    site = site_name(root)
+    headings = [text for text in (_label(h1) for h1 in root.iter("h1")) if text and not _same(text, site)]
+    opening = next((text for text in headings if title.casefold().startswith(text.casefold())), None)
+    if opening or site:
+        return opening or title[: -len(site)].rstrip(" —–|·-")
+    return next(iter(headings), None) or title or None
+
+
+def site_name(root: html.HtmlElement) -> str | None:
+    """The last part of a <title> of several ("Signals — Orchard 1.0 documentation"): generators append the site's name."""
+    parts = _TITLE_SEPARATORS.split(_title(root))
+    return parts[-1] if len(parts) > 1 else None
+
+
+def _title(root: html.HtmlElement) -> str:
+    return _SPACE.sub(" ", root.findtext(".//title") or "").strip()
+
+
+def _same(text: str, site: str | None) -> bool:
+    """Whether a heading is the site's name rather than a section of the page."""
+    return site is not None and text.casefold() == site.casefold()
 
 
 def _main(root: html.HtmlElement) -> html.HtmlElement:
@@ -78,7 +101,8 @@ def _main(root: html.HtmlElement) -> html.HtmlElement:
     return body if body is not None else root
 
 
-def _drop_furniture(main: html.HtmlElement) -> None:
+def _drop_furniture(main: html.HtmlElement, site: str | None) -> None:
+    """Page furniture out of the tree; and a heading that is the site's name (a theme's header), which no section is."""
     doomed = [
         element
         for element in main.iter()
@@ -88,6 +112,7 @@ def _drop_furniture(main: html.HtmlElement) -> None:
             or any(_FURNITURE.match(name) for name in element.get("class", "").split())
             or _FURNITURE_IDS.match(element.get("id", ""))
             or (_ADMONITION_TITLE.search(element.get("class", "")) and len(_inline(element).split()) <= 2)
+            or (element.tag in _HEADINGS and _same(_label(element), site))
         )
     ]
     for element in doomed:
@@ -115,7 +140,7 @@ def _blocks(element: html.HtmlElement) -> Iterator[str]:
 
 def _block(element: html.HtmlElement) -> Iterator[str]:
     tag = element.tag
-    if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+    if tag in _HEADINGS:
         text = _label(element)
         if text:
             yield f"# {text}"

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from lxml import etree
 from lxml import html as lxml_html
 
-from bot.search.read.docs import page_heading, page_text
+from bot.search.read.docs import page_text, page_title
 
 if TYPE_CHECKING:
     from trafilatura.settings import Document
@@ -34,7 +34,6 @@ _DOCS_GENERATORS = re.compile(
 )
 _DOCS_MARKERS = "//*[contains(concat(' ', @class, ' '), ' headerlink ') or contains(concat(' ', @class, ' '), ' hash-link ')]"
 _ARTICLE_META = "//meta[@property='og:type' and @content='article'] | //meta[@property='article:published_time']"
-_TITLE_SEPARATORS = re.compile(r"\s+[—–|·-]\s+")
 _ISO_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})")
 _META = {
     "author": ("//meta[@name='author']/@content",),
@@ -86,7 +85,7 @@ def is_documentation(root: lxml_html.HtmlElement) -> bool:
 
 
 def _read_documentation(root: lxml_html.HtmlElement) -> tuple[str, dict[str, str]]:
-    title = page_heading(root) or _title_without_site(root)
+    title = page_title(root)
     text = page_text(root)
     if not text.strip():
         raise PageError("no text found in the documentation page (only navigation or page furniture)")
@@ -95,13 +94,6 @@ def _read_documentation(root: lxml_html.HtmlElement) -> tuple[str, dict[str, str
         date = _ISO_DATE.match(found["date"].strip())
         found["date"] = date.group(1) if date else None
     return text, {name: value.strip() for name, value in found.items() if isinstance(value, str) and value.strip()}
-
-
-def _title_without_site(root: lxml_html.HtmlElement) -> str | None:
-    """<title> less its last " — Site name" part (Sphinx, MkDocs and Docusaurus all add one)."""
-    title = root.findtext(".//title") or ""
-    parts = _TITLE_SEPARATORS.split(title.strip())
-    return " — ".join(parts[:-1]) if len(parts) > 1 else title.strip() or None
 
 
 def _first(root: lxml_html.HtmlElement, queries: tuple[str, ...]) -> str | None:

@@ -112,6 +112,23 @@ called orchard.toml.</p>
 </body></html>
 """
 
+# A Sphinx theme without role="main", <main> or <article> (Django's, and other classic themes): a site
+# header with the site's name as an h1 and navigation links above the page's own text.
+HEADER_THEME_PAGE = """\
+<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>Caching &#8212; Orchard 2.0 documentation</title></head>
+<body><div class="document">
+<div id="hd"><h1><a href="../index.html">Orchard 2.0 documentation</a></h1>
+<div id="global-nav"><a href="../index.html">Home</a> | <a href="../contents.html">Table of contents</a></div>
+<div class="nav">&laquo; <a href="a.html">previous</a> | <a href="index.html">up</a> | <a href="b.html">next</a> &raquo;</div></div>
+<div id="bd"><div class="section" id="caching">
+<h1>Caching<a class="headerlink" href="#caching">¶</a></h1>
+<p>The cache keeps every built page for one hour.</p>
+</div></div>
+<div id="ft"><div class="nav">&laquo; <a href="a.html">previous</a> | <a href="b.html">next</a> &raquo;</div></div>
+</div></body></html>
+"""
+
 
 def write(folder: Path, files: dict[str, str]) -> Path:
     for name, text in files.items():
@@ -239,6 +256,17 @@ def test_hand_written_page_prose_table_rows_read_data_rows_left_out(tmp_path: Pa
     assert (Kind.ANSWER, "How many pages are built at the same time.") in read
     assert "8080" not in page.text
     assert read[-1] == (Kind.CODE, "workers = 4")
+
+
+def test_a_site_header_s_h1_is_neither_the_page_s_title_nor_a_heading_of_its_text(tmp_path: Path) -> None:
+    page = document(tmp_path, "caching.html", HEADER_THEME_PAGE)
+    assert page.metadata.title == "Caching"
+    assert "Orchard 2.0 documentation" not in page.text
+
+
+def test_without_a_matching_h1_the_title_is_the_title_tag_less_the_site_name(tmp_path: Path) -> None:
+    page = document(tmp_path, "caching.html", HEADER_THEME_PAGE.replace("<h1>Caching", "<h1>Keeping pages"))
+    assert page.metadata.title == "Caching"
 
 
 # --- Markdown ------------------------------------------------------------------------------
