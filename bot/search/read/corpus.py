@@ -339,8 +339,12 @@ _WIDGET_WORDS = frozenset(
     "on off toggle article highlights highlight save bookmark follow us subscribe advertisement ad "
     "sponsored listen to this audio font size a a+ a- show hide summary ai-generated".split()
 )
-_CITATION = re.compile(r"(?<!\s)\s*\((?:https?://)?(?:www\.)?(?:[a-z0-9-]+\.)+[a-z]{2,}(?:/\S*)?\)", re.IGNORECASE)
-_DOMAIN = re.compile(r"^(?:https?://)?(?:www\.)?((?:[a-z0-9-]+\.)+[a-z]{2,})(/\S*)?$", re.IGNORECASE)
+# A host name ends in a country code or a common generic top-level domain; a dotted name in code
+# ("queryset.query", "django.db.models.Manager", "Meta.ordering") ends in neither.
+_HOST = r"(?:[a-z0-9-]+\.)+(?:[a-z]{2}|com|org|net|edu|gov|mil|int|info|biz|name|pro|news|media|blog|online|site|tech|app|dev)"
+# A citation "(reuters.com)" stands after a space or opens the line: "str(queryset.query)" is a call.
+_CITATION = re.compile(rf"(?:(?<!\s)\s+|^)\((?:https?://)?(?:www\.)?{_HOST}(?:/\S*)?\)", re.IGNORECASE)
+_DOMAIN = re.compile(rf"^(?:https?://)?(?:www\.)?({_HOST})(/\S*)?$", re.IGNORECASE)
 _SOURCE_FOOTER = re.compile(r"^(sources?|via|originally published (?:on|at|by)|credits?)\b\s*(:?)\s*(.*)$", re.IGNORECASE)
 _STRAY_QUOTE_MARK = re.compile(r"(^|(?<=[.!?]))\s*>+\s*(?=\S)")
 # Every kind of whitespace in a line is one space (line breaks are made "\n" by lines.text_lines).
