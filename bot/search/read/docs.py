@@ -44,6 +44,9 @@ _FURNITURE = re.compile(
 )
 _FURNITURE_IDS = re.compile(r"^(footer|toc|sidebar|searchbox|header-nav|breadcrumbs?)$", re.IGNORECASE)
 _ADMONITION_TITLE = re.compile(r"admonition-?title|admonitionHeading", re.IGNORECASE)
+_PHRASING = frozenset(
+    "a abbr b bdi bdo cite code data del dfn em i ins kbd mark q s samp small span strong sub sup time tt u var".split()
+)
 _PERMALINK_MARKS = "¶#🔗§\uf0c1"
 _SPACE = re.compile(r"\s+")
 _TITLE_SEPARATORS = re.compile(r"\s+[—–|·-]\s+")
@@ -134,8 +137,19 @@ def _blocks(element: html.HtmlElement) -> Iterator[str]:
             yield from _block(child)
             loose.append(child.tail or "")
         else:
-            loose.append(_inline(child, keep_tail=True))
+            loose.append(_loose(child))
     yield _paragraph(loose)
+
+
+def _loose(element: html.HtmlElement) -> str:
+    """An element inside loose text, with the text after it.
+
+    Inline markup (`<code>`, `<a>`) is joined as written, so a comma after a code name stays against
+    it ("If True, Django …"); any other element (a `<br>`, a `<header>`) is set apart by spaces.
+    """
+    text = element.text_content()
+    tail = element.tail or ""
+    return text + tail if element.tag in _PHRASING else f" {text} {tail}"
 
 
 def _block(element: html.HtmlElement) -> Iterator[str]:
@@ -223,9 +237,8 @@ def _paragraph(pieces: list[str]) -> str:
     return _SPACE.sub(" ", "".join(pieces)).strip()
 
 
-def _inline(element: html.HtmlElement, keep_tail: bool = False) -> str:
-    text = _SPACE.sub(" ", element.text_content()).strip()
-    return f" {text} {element.tail or ''}" if keep_tail else text
+def _inline(element: html.HtmlElement) -> str:
+    return _SPACE.sub(" ", element.text_content()).strip()
 
 
 def _label(element: html.HtmlElement) -> str:

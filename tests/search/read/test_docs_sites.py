@@ -269,6 +269,17 @@ def test_without_a_matching_h1_the_title_is_the_title_tag_less_the_site_name(tmp
     assert page.metadata.title == "Caching"
 
 
+def test_inline_code_in_bare_list_and_definition_text_keeps_its_punctuation_against_it(tmp_path: Path) -> None:
+    body = (
+        '<ul><li>If <code class="literal"><span class="pre">True</span></code>, the cache is shared by every worker.</li></ul>'
+        '<dl><dt>handler404</dt><dd>See <a href="x.html"><code>orchard.handlers.not_found</code></a>.</dd></dl>'
+    )
+    page = document(tmp_path, "caching.html", HEADER_THEME_PAGE.replace("<p>The cache", body + "<p>The cache"))
+    read = passages(page.text)
+    assert (Kind.BULLET, "If True, the cache is shared by every worker.") in read
+    assert (Kind.ANSWER, "See orchard.handlers.not_found.") in read
+
+
 # --- Markdown ------------------------------------------------------------------------------
 
 
