@@ -34,15 +34,16 @@ _MAIN = (
 )
 _FURNITURE_TAGS = ("script", "style", "noscript", "template", "svg", "nav", "footer", "aside", "form", "button", "iframe")
 # Classes and ids of page furniture across generators: permalinks, sidebars, breadcrumbs, tables of
-# contents, "last updated" and "edit this page" footers, previous/next links.
+# contents, "last updated" and "edit this page" footers, previous/next links, navigation bars ("nav",
+# "global-nav"); an element whose role is "navigation" is furniture too.
 _FURNITURE = re.compile(
     r"^(headerlink|hash-link|anchorjs-link|anchor-link|md-anchor|permalink|sphinxsidebar\w*|related|sidebar\w*"
     r"|md-sidebar\w*|md-header\w*|md-footer\w*|md-source-file\w*|breadcrumbs?|toc|toctree-wrapper|table-of-contents"
     r"|theme-doc-footer\w*|theme-last-updated|theme-edit-this-page|pagination-nav\w*|theme-doc-toc\w*|footer|copybtn"
-    r"|linenos|lineno|admonition-title-icon)$",
+    r"|linenos|lineno|admonition-title-icon|nav|navbar|navigation|[\w-]*-nav(?:igation)?|nav-[\w-]+)$",
     re.IGNORECASE,
 )
-_FURNITURE_IDS = re.compile(r"^(footer|toc|sidebar|searchbox|header-nav|breadcrumbs?)$", re.IGNORECASE)
+_FURNITURE_IDS = re.compile(r"^(footer|toc|sidebar|searchbox|breadcrumbs?|nav|navbar|navigation|[\w-]*-nav(?:igation)?)$", re.IGNORECASE)
 _ADMONITION_TITLE = re.compile(r"admonition-?title|admonitionHeading", re.IGNORECASE)
 _PHRASING = frozenset(
     "a abbr b bdi bdo cite code data del dfn em i ins kbd mark q s samp small span strong sub sup time tt u var".split()
@@ -114,6 +115,7 @@ def _drop_furniture(main: html.HtmlElement, site: str | None) -> None:
             element.tag in _FURNITURE_TAGS
             or any(_FURNITURE.match(name) for name in element.get("class", "").split())
             or _FURNITURE_IDS.match(element.get("id", ""))
+            or element.get("role") == "navigation"
             or (_ADMONITION_TITLE.search(element.get("class", "")) and len(_inline(element).split()) <= 2)
             or (element.tag in _HEADINGS and _same(_label(element), site))
         )

@@ -280,6 +280,12 @@ def test_inline_code_in_bare_list_and_definition_text_keeps_its_punctuation_agai
     assert (Kind.ANSWER, "See orchard.handlers.not_found.") in read
 
 
+def test_navigation_bars_by_class_id_or_role_are_not_text(tmp_path: Path) -> None:
+    page = HEADER_THEME_PAGE.replace("<p>The cache", '<div role="navigation"><p>Contents: Caching, Deploying</p></div><p>The cache')
+    read = passages(document(tmp_path, "caching.html", page).text)
+    assert read == [(Kind.HEADING, "Caching"), (Kind.TEXT, "The cache keeps every built page for one hour.")]
+
+
 # --- Markdown ------------------------------------------------------------------------------
 
 
