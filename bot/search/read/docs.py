@@ -34,16 +34,21 @@ _MAIN = (
 )
 _FURNITURE_TAGS = ("script", "style", "noscript", "template", "svg", "nav", "footer", "aside", "form", "button", "iframe")
 # Classes and ids of page furniture across generators: permalinks, sidebars, breadcrumbs, tables of
-# contents, "last updated" and "edit this page" footers, previous/next links, navigation bars ("nav",
-# "global-nav"); an element whose role is "navigation" is furniture too.
+# contents, "last updated" and "edit this page" footers, previous/next links, a code block's file-name
+# caption (not a sentence, and it would part the code from the sentence showing it), navigation bars
+# ("nav", "global-nav") and comment sections (classes "comments", "respond", Disqus's; not "comment",
+# which code highlighters give a code comment, nor the id "comments", which Sphinx gives a section
+# titled "Comments"); an element whose role is "navigation" is furniture too.
 _FURNITURE = re.compile(
     r"^(headerlink|hash-link|anchorjs-link|anchor-link|md-anchor|permalink|sphinxsidebar\w*|related|sidebar\w*"
     r"|md-sidebar\w*|md-header\w*|md-footer\w*|md-source-file\w*|breadcrumbs?|toc|toctree-wrapper|table-of-contents"
     r"|theme-doc-footer\w*|theme-last-updated|theme-edit-this-page|pagination-nav\w*|theme-doc-toc\w*|footer|copybtn"
-    r"|linenos|lineno|admonition-title-icon|nav|navbar|navigation|[\w-]*-nav(?:igation)?|nav-[\w-]+)$",
+    r"|code-block-caption|filename"
+    r"|linenos|lineno|admonition-title-icon|nav|navbar|navigation|[\w-]*-nav(?:igation)?|nav-[\w-]+"
+    r"|comments|comments-[\w-]+|comment-(?:list|form|respond)|respond|disqus[\w-]*)$",
     re.IGNORECASE,
 )
-_FURNITURE_IDS = re.compile(r"^(footer|toc|sidebar|searchbox|breadcrumbs?|nav|navbar|navigation|[\w-]*-nav(?:igation)?)$", re.IGNORECASE)
+_FURNITURE_IDS = re.compile(r"^(footer|toc|sidebar|searchbox|breadcrumbs?|nav|navbar|navigation|[\w-]*-nav(?:igation)?|disqus[\w-]*)$", re.IGNORECASE)
 _ADMONITION_TITLE = re.compile(r"admonition-?title|admonitionHeading", re.IGNORECASE)
 _PHRASING = frozenset(
     "a abbr b bdi bdo cite code data del dfn em i ins kbd mark q s samp small span strong sub sup time tt u var".split()

@@ -286,6 +286,26 @@ def test_navigation_bars_by_class_id_or_role_are_not_text(tmp_path: Path) -> Non
     assert read == [(Kind.HEADING, "Caching"), (Kind.TEXT, "The cache keeps every built page for one hour.")]
 
 
+def test_a_documentation_section_titled_comments_is_text_not_a_comment_form(tmp_path: Path) -> None:
+    section = (
+        '<section id="comments"><h2>Comments</h2><p>A template comment is written between {# and #}.</p></section>'
+        "<h2>Inheritance</h2><p>A child template extends its parent with the extends tag.</p>"
+    )
+    read = passages(document(tmp_path, "templates.html", HEADER_THEME_PAGE.replace("</div></div>\n<div id=\"ft\">", section + "</div></div>\n<div id=\"ft\">")).text)
+    assert read[-4:] == [
+        (Kind.HEADING, "Comments"),
+        (Kind.TEXT, "A template comment is written between {# and #}."),
+        (Kind.HEADING, "Inheritance"),
+        (Kind.TEXT, "A child template extends its parent with the extends tag."),
+    ]
+
+
+def test_a_real_comment_section_of_a_documentation_page_is_left_out(tmp_path: Path) -> None:
+    comments = '<div class="comments"><h2>3 Comments</h2><p>Bob: this page saved my day!</p><form><textarea></textarea></form></div>'
+    page = document(tmp_path, "caching.html", HEADER_THEME_PAGE.replace("</div></div>\n<div id=\"ft\">", comments + "</div></div>\n<div id=\"ft\">"))
+    assert "Bob" not in page.text and page.text.endswith("The cache keeps every built page for one hour.")
+
+
 # --- Markdown ------------------------------------------------------------------------------
 
 
