@@ -181,9 +181,13 @@ def _block(element: html.HtmlElement) -> Iterator[str]:
 
 
 def _item(item: html.HtmlElement) -> Iterator[str]:
-    """A list item as a bullet; its nested blocks (a code example, a sub-list) follow it."""
+    """A list item as a bullet; its nested blocks (a code example, a sub-list) follow it.
+
+    The bullet is the item's first text, loose or in a `<p>` (Sphinx's `<li><p class="first">`), never
+    the empty text before that `<p>`.
+    """
     first = True
-    for block in _blocks(item):
+    for block in filter(str.strip, _blocks(item)):
         if first and not block.startswith(("```", "# ", "- ")):
             yield f"- {block}"
         else:

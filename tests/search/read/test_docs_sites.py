@@ -306,6 +306,19 @@ def test_a_real_comment_section_of_a_documentation_page_is_left_out(tmp_path: Pa
     assert "Bob" not in page.text and page.text.endswith("The cache keeps every built page for one hour.")
 
 
+def test_a_list_item_whose_text_is_in_paragraphs_is_one_bullet_not_an_empty_one(tmp_path: Path) -> None:
+    items = (
+        '<ul>\n<li><p class="first">TIMEOUT: the default timeout, in seconds.</p>\n</li>\n'
+        '<li><p class="first"><code>orchard.signals.page_built</code></p>\n<p>Sent when a page is built.</p>\n</li>\n</ul>'
+    )
+    read = passages(document(tmp_path, "caching.html", HEADER_THEME_PAGE.replace("<p>The cache", items + "<p>The cache")).text)
+    assert read[1:4] == [
+        (Kind.BULLET, "TIMEOUT: the default timeout, in seconds."),
+        (Kind.BULLET, "orchard.signals.page_built"),
+        (Kind.TEXT, "Sent when a page is built."),
+    ]
+
+
 # --- Markdown ------------------------------------------------------------------------------
 
 
