@@ -106,12 +106,11 @@ def continue_passages(text: str, flow: Flow, *, lines_as_sentences: bool = False
     lines = _logical_lines(text)
     for number, line in enumerate(lines):
         if line.startswith(("```", "~~~")):
-            if passages and passages[-1].kind is Kind.LEAD_IN and _says_something(passages[-1].text):
-                # "…as in this example:" now says something; a bare "git push uses" still does not
-                passages[-1] = Passage(passages[-1].text, Kind.TEXT, passages[-1].section, passages[-1].prompt)
+            _shown(passages)
             passages.append(Passage(line.split("\n", 1)[1] if "\n" in line else "", Kind.CODE, section))
             continue
         if number + 1 < len(lines) and _DEFINITION.match(lines[number + 1]) and not _DEFINITION.match(line):
+            _shown(passages)
             section = prompt = line
             passages.append(Passage(line, Kind.TERM))
             continue
@@ -164,6 +163,13 @@ def piece_breaks(lines: Iterable[str], size: int) -> Iterator[list[str]]:
             may_end = len(piece)
     if piece:
         yield piece
+
+
+def _shown(passages: list[Passage]) -> None:
+    """The lead-in before a code block or an API signature shows it: "…as in this example:" and "…use the
+    on_commit() function:" say something; a bare "git push uses" still does not."""
+    if passages and passages[-1].kind is Kind.LEAD_IN and _says_something(passages[-1].text):
+        passages[-1] = Passage(passages[-1].text, Kind.TEXT, passages[-1].section, passages[-1].prompt)
 
 
 def _says_something(line: str) -> bool:

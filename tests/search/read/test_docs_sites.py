@@ -319,6 +319,18 @@ def test_a_list_item_whose_text_is_in_paragraphs_is_one_bullet_not_an_empty_one(
     ]
 
 
+def test_a_sentence_introducing_an_api_signature_is_an_answer_like_one_introducing_code(tmp_path: Path) -> None:
+    entry = (
+        "<p>Orchard provides the on_built() function to register callbacks run after a page is built:</p>"
+        '<dl class="py function"><dt class="sig sig-object py">on_built(func)</dt><dd><p>Registers func.</p></dd></dl>'
+    )
+    read = passages(document(tmp_path, "caching.html", HEADER_THEME_PAGE.replace("<p>The cache", entry + "<p>The cache")).text)
+    assert read[1:3] == [
+        (Kind.TEXT, "Orchard provides the on_built() function to register callbacks run after a page is built:"),
+        (Kind.TERM, "on_built(func)"),
+    ]
+
+
 # --- Markdown ------------------------------------------------------------------------------
 
 
