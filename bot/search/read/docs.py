@@ -34,7 +34,8 @@ _MAIN = (
 )
 _FURNITURE_TAGS = ("script", "style", "noscript", "template", "svg", "nav", "footer", "aside", "form", "button", "iframe")
 # Classes and ids of page furniture across generators: permalinks, sidebars, breadcrumbs, tables of
-# contents, "last updated" and "edit this page" footers, previous/next links, a code block's file-name
+# contents, "last updated" and "edit this page" footers, previous/next links, Sphinx's "[source]"
+# links in API signatures, a code block's file-name
 # caption (not a sentence, and it would part the code from the sentence showing it), navigation bars
 # ("nav", "global-nav") and comment sections (classes "comments", "respond", Disqus's; not "comment",
 # which code highlighters give a code comment, nor the id "comments", which Sphinx gives a section
@@ -43,7 +44,7 @@ _FURNITURE = re.compile(
     r"^(headerlink|hash-link|anchorjs-link|anchor-link|md-anchor|permalink|sphinxsidebar\w*|related|sidebar\w*"
     r"|md-sidebar\w*|md-header\w*|md-footer\w*|md-source-file\w*|breadcrumbs?|toc|toctree-wrapper|table-of-contents"
     r"|theme-doc-footer\w*|theme-last-updated|theme-edit-this-page|pagination-nav\w*|theme-doc-toc\w*|footer|copybtn"
-    r"|code-block-caption|filename"
+    r"|code-block-caption|filename|viewcode-link|viewcode-back"
     r"|linenos|lineno|admonition-title-icon|nav|navbar|navigation|[\w-]*-nav(?:igation)?|nav-[\w-]+"
     r"|comments|comments-[\w-]+|comment-(?:list|form|respond)|respond|disqus[\w-]*)$",
     re.IGNORECASE,
@@ -53,6 +54,7 @@ _ADMONITION_TITLE = re.compile(r"admonition-?title|admonitionHeading", re.IGNORE
 _PHRASING = frozenset(
     "a abbr b bdi bdo cite code data del dfn em i ins kbd mark q s samp small span strong sub sup time tt u var".split()
 )
+_VERSION_NOTE = re.compile(r"\b(versionadded|versionchanged|deprecated|versionremoved)\b")
 _PERMALINK_MARKS = "¶#🔗§\uf0c1"
 _SPACE = re.compile(r"\s+")
 _TITLE_SEPARATORS = re.compile(r"\s+[—–|·-]\s+")
@@ -176,8 +178,19 @@ def _block(element: html.HtmlElement) -> Iterator[str]:
             yield from _item(item)
     elif tag == "table":
         yield from _table(element)
+    elif _VERSION_NOTE.search(element.get("class", "")):
+        yield from _version_note(element)
     else:
         yield from _blocks(element)
+
+
+def _version_note(note: html.HtmlElement) -> Iterator[str]:
+    """A "Changed in version 3.1:" note as text: its label, when a line of its own, opens its first paragraph
+    (a label alone would read as a heading, the section of the text after the note)."""
+    blocks = [block for block in _blocks(note) if block.strip()]
+    if len(blocks) > 1 and blocks[0].endswith(":") and not blocks[1].startswith(("```", "# ", "- ", ": ")):
+        blocks[:2] = [f"{blocks[0]} {blocks[1]}"]
+    yield from blocks
 
 
 def _item(item: html.HtmlElement) -> Iterator[str]:

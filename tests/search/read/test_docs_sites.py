@@ -331,6 +331,21 @@ def test_a_sentence_introducing_an_api_signature_is_an_answer_like_one_introduci
     ]
 
 
+def test_a_source_link_is_not_part_of_a_signature_and_a_version_note_is_text_not_a_heading(tmp_path: Path) -> None:
+    entry = (
+        '<dl class="py function"><dt class="sig sig-object py">on_built(func)<a href="_modules/orchard.html">'
+        '<span class="viewcode-link"><span class="pre">[source]</span></span></a></dt>'
+        '<dd><p>Registers func.</p><div class="versionchanged"><span class="title">Changed in Orchard 2.0:</span> '
+        "<p>The func argument may be a coroutine.</p></div></dd></dl>"
+    )
+    read = passages(document(tmp_path, "caching.html", HEADER_THEME_PAGE.replace("<p>The cache", entry + "<p>The cache")).text)
+    assert read[1:4] == [
+        (Kind.TERM, "on_built(func)"),
+        (Kind.ANSWER, "Registers func."),
+        (Kind.ANSWER, "Changed in Orchard 2.0: The func argument may be a coroutine."),
+    ]
+
+
 # --- Markdown ------------------------------------------------------------------------------
 
 
