@@ -314,7 +314,7 @@ def test_a_list_item_whose_text_is_in_paragraphs_is_one_bullet_not_an_empty_one(
     read = passages(document(tmp_path, "caching.html", HEADER_THEME_PAGE.replace("<p>The cache", items + "<p>The cache")).text)
     assert read[1:4] == [
         (Kind.BULLET, "TIMEOUT: the default timeout, in seconds."),
-        (Kind.BULLET, "orchard.signals.page_built"),
+        (Kind.FRAGMENT, "orchard.signals.page_built"),  # a bare name: see the fragment tests
         (Kind.TEXT, "Sent when a page is built."),
     ]
 
@@ -365,6 +365,26 @@ def test_every_paragraph_of_a_description_is_searched_with_its_term() -> None:
     assert [(p.kind, p.prompt) for p in read] == [
         (Kind.TERM, ""), (Kind.ANSWER, "--keep-index"), (Kind.ANSWER, "--keep-index"), (Kind.TEXT, ""),
     ]
+
+def test_a_bare_name_or_label_is_no_answer_but_a_short_sentence_is() -> None:
+    text = "Hashers\n\n- pbkdf2_sha256\n- host: EMAIL_HOST\n- Indexes.\n\nHe declined. That is all.\n\nOptional."
+    assert passages(text) == [
+        (Kind.HEADING, "Hashers"),
+        (Kind.FRAGMENT, "pbkdf2_sha256"),
+        (Kind.FRAGMENT, "host: EMAIL_HOST"),
+        (Kind.FRAGMENT, "Indexes."),
+        (Kind.TEXT, "He declined."),
+        (Kind.TEXT, "That is all."),
+        (Kind.FRAGMENT, "Optional."),
+    ]
+    assert not Kind.FRAGMENT.answers
+
+
+def test_an_answer_read_with_its_term_or_question_may_be_one_word() -> None:
+    assert passages("Q: Is it free?\nA: Yes.\n\n--dry-run\n: Optional.") == [
+        (Kind.QUESTION, "Is it free?"), (Kind.ANSWER, "Yes."), (Kind.TERM, "--dry-run"), (Kind.ANSWER, "Optional."),
+    ]
+
 
 
 def test_a_fragment_before_code_is_no_answer_but_a_sentence_introducing_it_is() -> None:
