@@ -52,7 +52,8 @@ _FURNITURE = re.compile(
 _FURNITURE_IDS = re.compile(r"^(footer|toc|sidebar|searchbox|breadcrumbs?|nav|navbar|navigation|[\w-]*-nav(?:igation)?|disqus[\w-]*)$", re.IGNORECASE)
 _ADMONITION_TITLE = re.compile(r"admonition-?title|admonitionHeading", re.IGNORECASE)
 _PHRASING = frozenset(
-    "a abbr b bdi bdo cite code data del dfn em i ins kbd mark q s samp small span strong sub sup time tt u var".split()
+    ("a", "abbr", "b", "bdi", "bdo", "cite", "code", "data", "del", "dfn", "em", "i", "ins", "kbd",
+     "mark", "q", "s", "samp", "small", "span", "strong", "sub", "sup", "time", "tt", "u", "var")
 )
 _VERSION_NOTE = re.compile(r"\b(versionadded|versionchanged|deprecated|versionremoved)\b")
 _PERMALINK_MARKS = "¶#🔗§\uf0c1"
