@@ -685,8 +685,8 @@ class Engine:
 
     @functools.cached_property
     def _heading_terms(self) -> frozenset[str]:
-        """Terms of titles, headings, signatures and code, which are never answers and so not in the index."""
-        kinds = [KINDS.index(kind) for kind in (Kind.HEADING, Kind.TERM, Kind.CODE)]
+        """Terms of titles, headings, signatures, bare names and code, which are never answers and so not in the index."""
+        kinds = [KINDS.index(kind) for kind in (Kind.HEADING, Kind.TERM, Kind.CODE, Kind.FRAGMENT)]
         headings = np.flatnonzero(np.isin(self.table.kinds, kinds))
         return frozenset(term for i in headings.tolist() for term in tokenize(self.table.text(i)))
 

@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 
 from bot.search.read.folders import FolderError, Listing, list_site
 from bot.search.read.frontmatter import split_front_matter
-from bot.search.read.html import HTML_SUFFIXES, PageError, read_page
+from bot.search.read.html import HTML_SUFFIXES, Page, PageError, read_page
 from bot.search.read.lines import TextError, decoded, split_at_newlines, str_blocks, text_lines
 from bot.search.read.page_stream import read_streamed
 from bot.search.read.sentences import fenced, piece_breaks
@@ -168,8 +168,8 @@ def _document(folder: Path, name: PurePosixPath, metadata: dict[str, Metadata], 
     read = _read_article(path, max_bytes, warnings)
     if read is None:
         return None
-    lines, own = read
-    pieces, footer = clean_pieces(lines)
+    lines, own, from_markup = read
+    pieces, footer = clean_pieces(lines, from_markup=from_markup)
     if not pieces:
         warnings.append(f"{path}: nothing but page furniture is left after cleaning; skipped")
         return None
@@ -200,19 +200,20 @@ def require_folder(folder: Path) -> None:
         )
 
 
-def _read_article(path: Path, max_bytes: int, warnings: list[str]) -> tuple[LineSource, Metadata] | None:
-    """The article's lines and the metadata the file itself carries; None (with a warning) if unusable."""
+def _read_article(path: Path, max_bytes: int, warnings: list[str]) -> tuple[LineSource, Metadata, bool] | None:
+    """The article's lines, the metadata the file itself carries, and whether its furniture was left out by
+    its markup (a documentation page); None (with a warning) if unusable."""
     data = _read_bytes(path, max_bytes, warnings)
     if data is None:
         return None
     suffix = path.suffix.lower()
     if suffix in HTML_SUFFIXES:
         try:
-            text, fields = read_page(data) if len(data) <= WHOLE_PAGE_BYTES else _read_big_page(path, data, warnings)
+            page = read_page(data) if len(data) <= WHOLE_PAGE_BYTES else _read_big_page(path, data, warnings)
         except PageError as error:
             warnings.append(f"{path}: {error}; skipped")
             return None
-        return lambda: text_lines(str_blocks(text)), Metadata(**fields)
+        return lambda: text_lines(str_blocks(page.text)), Metadata(**page.fields), page.from_markup
     if not _decodes(path, data, warnings):
         return None
     if suffix in MARKDOWN_SUFFIXES:
@@ -223,11 +224,11 @@ def _read_article(path: Path, max_bytes: int, warnings: list[str]) -> tuple[Line
         if not any(line.strip() for line in split_at_newlines(decoded(body, encoding))):
             warnings.append(f"{path}: nothing but front matter; add the article's text or remove the file")
             return None
-        return lambda: text_lines(decoded(body, encoding)), Metadata(**front.fields)
-    return lambda: text_lines(decoded(data)), Metadata()
+        return lambda: text_lines(decoded(body, encoding)), Metadata(**front.fields), False
+    return lambda: text_lines(decoded(data)), Metadata(), False
 
 
-def _read_big_page(path: Path, data: bytes, warnings: list[str]) -> tuple[str, dict[str, str]]:
+def _read_big_page(path: Path, data: bytes, warnings: list[str]) -> Page:
     """A page past WHOLE_PAGE_BYTES, read as it streams; the operator is told its article was not picked out."""
     text, fields = read_streamed(data)
     if not text.strip():
@@ -236,7 +237,7 @@ def _read_big_page(path: Path, data: bytes, warnings: list[str]) -> tuple[str, d
         f"{path}: {len(data) / 1e6:.0f} MB is over the {WHOLE_PAGE_BYTES / 1e6:.0f} MB up to which a page's article is "
         "picked out of its navigation and teasers; read every paragraph outside menus, headers and footers instead"
     )
-    return text, fields
+    return Page(text, fields)
 
 
 def _after_lines(data: bytes, lines: int) -> memoryview | bytes:
@@ -339,8 +340,12 @@ _WIDGET_WORDS = frozenset(
     "on off toggle article highlights highlight save bookmark follow us subscribe advertisement ad "
     "sponsored listen to this audio font size a a+ a- show hide summary ai-generated".split()
 )
-_CITATION = re.compile(r"(?<!\s)\s*\((?:https?://)?(?:www\.)?(?:[a-z0-9-]+\.)+[a-z]{2,}(?:/\S*)?\)", re.IGNORECASE)
-_DOMAIN = re.compile(r"^(?:https?://)?(?:www\.)?((?:[a-z0-9-]+\.)+[a-z]{2,})(/\S*)?$", re.IGNORECASE)
+# A host name ends in a country code or a common generic top-level domain; a dotted name in code
+# ("queryset.query", "django.db.models.Manager", "Meta.ordering") ends in neither.
+_HOST = r"(?:[a-z0-9-]+\.)+(?:[a-z]{2}|com|org|net|edu|gov|mil|int|info|biz|name|pro|news|media|blog|online|site|tech|app|dev)"
+# A citation "(reuters.com)" stands after a space or opens the line: "str(queryset.query)" is a call.
+_CITATION = re.compile(rf"(?:(?<!\s)\s+|^)\((?:https?://)?(?:www\.)?{_HOST}(?:/\S*)?\)", re.IGNORECASE)
+_DOMAIN = re.compile(rf"^(?:https?://)?(?:www\.)?({_HOST})(/\S*)?$", re.IGNORECASE)
 _SOURCE_FOOTER = re.compile(r"^(sources?|via|originally published (?:on|at|by)|credits?)\b\s*(:?)\s*(.*)$", re.IGNORECASE)
 _STRAY_QUOTE_MARK = re.compile(r"(^|(?<=[.!?]))\s*>+\s*(?=\S)")
 # Every kind of whitespace in a line is one space (line breaks are made "\n" by lines.text_lines).
@@ -358,15 +363,17 @@ def clean_text(text: str) -> tuple[str, Metadata]:
     return "\n".join(pieces), footer
 
 
-def clean_pieces(lines: LineSource) -> tuple[tuple[str, ...], Metadata]:
+def clean_pieces(lines: LineSource, *, from_markup: bool = False) -> tuple[tuple[str, ...], Metadata]:
     """`clean_text` of an article's lines, in pieces of about PIECE_CHARS (see `piece_breaks`).
 
     Three passes over the lines, none holding them all: the first measures the text, the second
     finds where trailing furniture begins and the "Source:" footer, the third keeps the article.
+    Text read `from_markup` (a documentation page) had its comment forms, teasers and widgets left
+    out by their markup; there a "Comments" or "Further reading" heading is a section of the text.
     """
     total = sum(len(line) for line in _spaced(lines())) or 1
     end, footer_at, footer = _furniture(lines(), total)
-    kept = _kept(islice(_spaced(lines()), end), footer_at)
+    kept = _kept(islice(_spaced(lines()), None if from_markup else end), footer_at, widgets=not from_markup)
     pieces = ["\n".join(piece) for piece in piece_breaks(kept, PIECE_CHARS)]
     while pieces and not pieces[0].strip():
         pieces.pop(0)
@@ -408,8 +415,9 @@ def _furniture(lines: Iterable[str], total: int) -> tuple[int | None, int | None
     return end, None, Metadata()
 
 
-def _kept(lines: Iterable[str], footer_at: int | None) -> Iterator[str]:
-    """The article's lines without furniture lines, citations or stray quote marks; code kept exactly."""
+def _kept(lines: Iterable[str], footer_at: int | None, *, widgets: bool) -> Iterator[str]:
+    """The article's lines without citations or stray quote marks, and without furniture lines if `widgets`
+    may be among them; code kept exactly."""
     article = (line for number, line in enumerate(lines) if number != footer_at)
     held: str | None = None  # a line that looks like furniture, until the next text line says what it is
     blanks = 0
@@ -424,7 +432,7 @@ def _kept(lines: Iterable[str], footer_at: int | None) -> Iterator[str]:
             held, blanks = None, 0
         if role:
             yield line  # a code example is kept exactly, indentation and all
-        elif _is_furniture_line(line):
+        elif widgets and _is_furniture_line(line):
             held = line
         else:
             yield _cleaned(line)

@@ -34,18 +34,32 @@ _MAIN = (
 )
 _FURNITURE_TAGS = ("script", "style", "noscript", "template", "svg", "nav", "footer", "aside", "form", "button", "iframe")
 # Classes and ids of page furniture across generators: permalinks, sidebars, breadcrumbs, tables of
-# contents, "last updated" and "edit this page" footers, previous/next links.
+# contents, "last updated" and "edit this page" footers, previous/next links, Sphinx's "[source]"
+# links in API signatures, a code block's file-name
+# caption (not a sentence, and it would part the code from the sentence showing it), navigation bars
+# ("nav", "global-nav") and comment sections (classes "comments", "respond", Disqus's; not "comment",
+# which code highlighters give a code comment, nor the id "comments", which Sphinx gives a section
+# titled "Comments"); an element whose role is "navigation" is furniture too.
 _FURNITURE = re.compile(
     r"^(headerlink|hash-link|anchorjs-link|anchor-link|md-anchor|permalink|sphinxsidebar\w*|related|sidebar\w*"
     r"|md-sidebar\w*|md-header\w*|md-footer\w*|md-source-file\w*|breadcrumbs?|toc|toctree-wrapper|table-of-contents"
     r"|theme-doc-footer\w*|theme-last-updated|theme-edit-this-page|pagination-nav\w*|theme-doc-toc\w*|footer|copybtn"
-    r"|linenos|lineno|admonition-title-icon)$",
+    r"|code-block-caption|filename|viewcode-link|viewcode-back"
+    r"|linenos|lineno|admonition-title-icon|nav|navbar|navigation|[\w-]*-nav(?:igation)?|nav-[\w-]+"
+    r"|comments|comments-[\w-]+|comment-(?:list|form|respond)|respond|disqus[\w-]*)$",
     re.IGNORECASE,
 )
-_FURNITURE_IDS = re.compile(r"^(footer|toc|sidebar|searchbox|header-nav|breadcrumbs?)$", re.IGNORECASE)
+_FURNITURE_IDS = re.compile(r"^(footer|toc|sidebar|searchbox|breadcrumbs?|nav|navbar|navigation|[\w-]*-nav(?:igation)?|disqus[\w-]*)$", re.IGNORECASE)
 _ADMONITION_TITLE = re.compile(r"admonition-?title|admonitionHeading", re.IGNORECASE)
+_PHRASING = frozenset(
+    ("a", "abbr", "b", "bdi", "bdo", "cite", "code", "data", "del", "dfn", "em", "i", "ins", "kbd",
+     "mark", "q", "s", "samp", "small", "span", "strong", "sub", "sup", "time", "tt", "u", "var")
+)
+_VERSION_NOTE = re.compile(r"\b(versionadded|versionchanged|deprecated|versionremoved)\b")
 _PERMALINK_MARKS = "¶#🔗§\uf0c1"
 _SPACE = re.compile(r"\s+")
+_TITLE_SEPARATORS = re.compile(r"\s+[—–|·-]\s+")
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _BLOCKS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "dl", "ul", "ol", "table", "blockquote", "div", "section", "figure")
 # A table row is prose when its last cell has at least this many words: a description ("How many pages
 # are built at the same time.") rather than a value ("8080", "yes", "3.11+"). Chosen by reading tables of
@@ -56,17 +70,38 @@ _PROSE_CELL_WORDS = 4
 def page_text(root: html.HtmlElement) -> str:
     """The page's text: blocks separated by blank lines, in the shapes sentences.py reads."""
     main = _main(root)
-    _drop_furniture(main)
+    _drop_furniture(main, site_name(root))
     return "\n\n".join(block for block in _blocks(main) if block.strip())
 
 
-def page_heading(root: html.HtmlElement) -> str | None:
-    """The page's first h1, permalink marks stripped: its title without the site name a <title> adds."""
-    for heading in root.iter("h1"):
-        text = _label(heading)
-        if text:
-            return text
-    return None
+def page_title(root: html.HtmlElement) -> str | None:
+    """The page's own title: the h1 its <title> opens with, else the <title> less the site's name, else the first h1.
+
+    A theme's site header may hold an h1 of its own (the site's name, the same on every page), so
+    the first h1 alone would give every page one title.
+    """
+    title = _title(root)
+    site = site_name(root)
+    headings = [text for text in (_label(h1) for h1 in root.iter("h1")) if text and not _same(text, site)]
+    opening = next((text for text in headings if title.casefold().startswith(text.casefold())), None)
+    if opening or site:
+        return opening or title[: -len(site)].rstrip(" —–|·-")
+    return next(iter(headings), None) or title or None
+
+
+def site_name(root: html.HtmlElement) -> str | None:
+    """The last part of a <title> of several ("Signals — Orchard 1.0 documentation"): generators append the site's name."""
+    parts = _TITLE_SEPARATORS.split(_title(root))
+    return parts[-1] if len(parts) > 1 else None
+
+
+def _title(root: html.HtmlElement) -> str:
+    return _SPACE.sub(" ", root.findtext(".//title") or "").strip()
+
+
+def _same(text: str, site: str | None) -> bool:
+    """Whether a heading is the site's name rather than a section of the page."""
+    return site is not None and text.casefold() == site.casefold()
 
 
 def _main(root: html.HtmlElement) -> html.HtmlElement:
@@ -78,7 +113,8 @@ def _main(root: html.HtmlElement) -> html.HtmlElement:
     return body if body is not None else root
 
 
-def _drop_furniture(main: html.HtmlElement) -> None:
+def _drop_furniture(main: html.HtmlElement, site: str | None) -> None:
+    """Page furniture out of the tree; and a heading that is the site's name (a theme's header), which no section is."""
     doomed = [
         element
         for element in main.iter()
@@ -87,7 +123,9 @@ def _drop_furniture(main: html.HtmlElement) -> None:
             element.tag in _FURNITURE_TAGS
             or any(_FURNITURE.match(name) for name in element.get("class", "").split())
             or _FURNITURE_IDS.match(element.get("id", ""))
+            or element.get("role") == "navigation"
             or (_ADMONITION_TITLE.search(element.get("class", "")) and len(_inline(element).split()) <= 2)
+            or (element.tag in _HEADINGS and _same(_label(element), site))
         )
     ]
     for element in doomed:
@@ -109,13 +147,24 @@ def _blocks(element: html.HtmlElement) -> Iterator[str]:
             yield from _block(child)
             loose.append(child.tail or "")
         else:
-            loose.append(_inline(child, keep_tail=True))
+            loose.append(_loose(child))
     yield _paragraph(loose)
+
+
+def _loose(element: html.HtmlElement) -> str:
+    """An element inside loose text, with the text after it.
+
+    Inline markup (`<code>`, `<a>`) is joined as written, so a comma after a code name stays against
+    it ("If True, Django …"); any other element (a `<br>`, a `<header>`) is set apart by spaces.
+    """
+    text = element.text_content()
+    tail = element.tail or ""
+    return text + tail if element.tag in _PHRASING else f" {text} {tail}"
 
 
 def _block(element: html.HtmlElement) -> Iterator[str]:
     tag = element.tag
-    if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+    if tag in _HEADINGS:
         text = _label(element)
         if text:
             yield f"# {text}"
@@ -130,14 +179,29 @@ def _block(element: html.HtmlElement) -> Iterator[str]:
             yield from _item(item)
     elif tag == "table":
         yield from _table(element)
+    elif _VERSION_NOTE.search(element.get("class", "")):
+        yield from _version_note(element)
     else:
         yield from _blocks(element)
 
 
+def _version_note(note: html.HtmlElement) -> Iterator[str]:
+    """A "Changed in version 3.1:" note as text: its label, when a line of its own, opens its first paragraph
+    (a label alone would read as a heading, the section of the text after the note)."""
+    blocks = [block for block in _blocks(note) if block.strip()]
+    if len(blocks) > 1 and blocks[0].endswith(":") and not blocks[1].startswith(("```", "# ", "- ", ": ")):
+        blocks[:2] = [f"{blocks[0]} {blocks[1]}"]
+    yield from blocks
+
+
 def _item(item: html.HtmlElement) -> Iterator[str]:
-    """A list item as a bullet; its nested blocks (a code example, a sub-list) follow it."""
+    """A list item as a bullet; its nested blocks (a code example, a sub-list) follow it.
+
+    The bullet is the item's first text, loose or in a `<p>` (Sphinx's `<li><p class="first">`), never
+    the empty text before that `<p>`.
+    """
     first = True
-    for block in _blocks(item):
+    for block in filter(str.strip, _blocks(item)):
         if first and not block.startswith(("```", "# ", "- ")):
             yield f"- {block}"
         else:
@@ -198,9 +262,8 @@ def _paragraph(pieces: list[str]) -> str:
     return _SPACE.sub(" ", "".join(pieces)).strip()
 
 
-def _inline(element: html.HtmlElement, keep_tail: bool = False) -> str:
-    text = _SPACE.sub(" ", element.text_content()).strip()
-    return f" {text} {element.tail or ''}" if keep_tail else text
+def _inline(element: html.HtmlElement) -> str:
+    return _SPACE.sub(" ", element.text_content()).strip()
 
 
 def _label(element: html.HtmlElement) -> str:

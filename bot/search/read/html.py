@@ -17,12 +17,12 @@ a saved index, should not pay.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from lxml import etree
 from lxml import html as lxml_html
 
-from bot.search.read.docs import page_heading, page_text
+from bot.search.read.docs import page_text, page_title
 
 if TYPE_CHECKING:
     from trafilatura.settings import Document
@@ -34,7 +34,6 @@ _DOCS_GENERATORS = re.compile(
 )
 _DOCS_MARKERS = "//*[contains(concat(' ', @class, ' '), ' headerlink ') or contains(concat(' ', @class, ' '), ' hash-link ')]"
 _ARTICLE_META = "//meta[@property='og:type' and @content='article'] | //meta[@property='article:published_time']"
-_TITLE_SEPARATORS = re.compile(r"\s+[—–|·-]\s+")
 _ISO_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})")
 _META = {
     "author": ("//meta[@name='author']/@content",),
@@ -51,12 +50,22 @@ class PageError(ValueError):
     """The page holds no article text that could be found; the message says so in a user's words."""
 
 
-def read_page(data: bytes) -> tuple[str, dict[str, str]]:
-    """The article's text (one paragraph, heading or list item a line) and its metadata.
+class Page(NamedTuple):
+    """A page's article text (one paragraph, heading or list item a line) and its metadata.
 
     The metadata uses the corpus's field names: title, author, publisher (the site's name, else
     its host name), url and date (YYYY-MM-DD); fields the page does not give are absent.
+    `from_markup` says the text was read from a documentation page's markup, which already left
+    out its furniture (navigation, forms, comment sections): a "Comments" heading in it is a section.
     """
+
+    text: str
+    fields: dict[str, str]
+    from_markup: bool = False
+
+
+def read_page(data: bytes) -> Page:
+    """The page's article text and metadata, read by docs.py or trafilatura."""
     root = _parse(data)
     if root is not None and is_documentation(root):
         return _read_documentation(root)
@@ -74,7 +83,7 @@ def read_page(data: bytes) -> tuple[str, dict[str, str]]:
         "url": document.url,
         "date": document.date,
     }
-    return text, {name: value.strip() for name, value in found.items() if isinstance(value, str) and value.strip()}
+    return Page(text, {name: value.strip() for name, value in found.items() if isinstance(value, str) and value.strip()})
 
 
 def is_documentation(root: lxml_html.HtmlElement) -> bool:
@@ -85,8 +94,8 @@ def is_documentation(root: lxml_html.HtmlElement) -> bool:
     return bool(root.xpath("//body//pre | //body//dl")) and not root.xpath(_ARTICLE_META)
 
 
-def _read_documentation(root: lxml_html.HtmlElement) -> tuple[str, dict[str, str]]:
-    title = page_heading(root) or _title_without_site(root)
+def _read_documentation(root: lxml_html.HtmlElement) -> Page:
+    title = page_title(root)
     text = page_text(root)
     if not text.strip():
         raise PageError("no text found in the documentation page (only navigation or page furniture)")
@@ -94,14 +103,7 @@ def _read_documentation(root: lxml_html.HtmlElement) -> tuple[str, dict[str, str
     if found["date"]:
         date = _ISO_DATE.match(found["date"].strip())
         found["date"] = date.group(1) if date else None
-    return text, {name: value.strip() for name, value in found.items() if isinstance(value, str) and value.strip()}
-
-
-def _title_without_site(root: lxml_html.HtmlElement) -> str | None:
-    """<title> less its last " — Site name" part (Sphinx, MkDocs and Docusaurus all add one)."""
-    title = root.findtext(".//title") or ""
-    parts = _TITLE_SEPARATORS.split(title.strip())
-    return " — ".join(parts[:-1]) if len(parts) > 1 else title.strip() or None
+    return Page(text, {name: value.strip() for name, value in found.items() if isinstance(value, str) and value.strip()}, from_markup=True)
 
 
 def _first(root: lxml_html.HtmlElement, queries: tuple[str, ...]) -> str | None:

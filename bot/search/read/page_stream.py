@@ -135,8 +135,10 @@ class _Reader:
 
 
 def _is_furniture(attributes: dict[str, str]) -> bool:
-    return any(_FURNITURE.match(name) for name in attributes.get("class", "").split()) or bool(
-        _FURNITURE_IDS.match(attributes.get("id", ""))
+    return (
+        any(_FURNITURE.match(name) for name in attributes.get("class", "").split())
+        or bool(_FURNITURE_IDS.match(attributes.get("id", "")))
+        or attributes.get("role") == "navigation"
     )
 
 

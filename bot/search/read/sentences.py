@@ -45,6 +45,7 @@ _HEADING_MAX_WORDS = 16
 _HEADING_MAX_CHARS = 200
 _WRAPPED_LINE_MIN_CHARS = 50
 _LEAD_IN_MIN_WORDS = 6
+_FRAGMENT_MAX_WORDS = 3  # a list item or paragraph of fewer words may be a bare name (see `_fragment`)
 _FENCE = re.compile(r"^\s*(```+|~~~+)")
 _DEFINITION = re.compile(r"^:\s+")
 _ADMONITION = re.compile(r"^(?:[!?]{3}\+?\s+\w+.*|:::+\s*\w*.*|>\s*\[!\w+\]\s*)$")
@@ -59,12 +60,12 @@ class Kind(StrEnum):
     LEAD_IN = "lead-in"
     TERM = "term"  # a definition list's term: an API signature, an option
     CODE = "code"  # a code block, shown under the sentence before it
-
+    FRAGMENT = "fragment"  # a bare name or label ("gettext_lazy()", "Optional."): no sentence
 
     @property
     def answers(self) -> bool:
         """Whether a sentence of this kind may be shown as an answer ("Here is how:" says nothing)."""
-        return self not in (Kind.HEADING, Kind.QUESTION, Kind.LEAD_IN, Kind.TERM, Kind.CODE)
+        return self not in (Kind.HEADING, Kind.QUESTION, Kind.LEAD_IN, Kind.TERM, Kind.CODE, Kind.FRAGMENT)
 
 
 @dataclass(frozen=True)
@@ -106,12 +107,11 @@ def continue_passages(text: str, flow: Flow, *, lines_as_sentences: bool = False
     lines = _logical_lines(text)
     for number, line in enumerate(lines):
         if line.startswith(("```", "~~~")):
-            if passages and passages[-1].kind is Kind.LEAD_IN and _says_something(passages[-1].text):
-                # "…as in this example:" now says something; a bare "git push uses" still does not
-                passages[-1] = Passage(passages[-1].text, Kind.TEXT, passages[-1].section, passages[-1].prompt)
+            _shown(passages)
             passages.append(Passage(line.split("\n", 1)[1] if "\n" in line else "", Kind.CODE, section))
             continue
         if number + 1 < len(lines) and _DEFINITION.match(lines[number + 1]) and not _DEFINITION.match(line):
+            _shown(passages)
             section = prompt = line
             passages.append(Passage(line, Kind.TERM))
             continue
@@ -136,7 +136,8 @@ def continue_passages(text: str, flow: Flow, *, lines_as_sentences: bool = False
         elif kind is Kind.TEXT:
             prompt = ""
         for sentence in split_sentences(body):
-            passages.append(Passage(sentence, kind if kind is Kind.LEAD_IN else _sentence_kind(sentence, kind), section, prompt))
+            own = kind if kind is Kind.LEAD_IN else _sentence_kind(sentence, kind, fragments=not lines_as_sentences)
+            passages.append(Passage(sentence, own, section, prompt))
     return passages, Flow(section, prompt, passages[-1].kind if passages else flow.last)
 
 
@@ -166,18 +167,36 @@ def piece_breaks(lines: Iterable[str], size: int) -> Iterator[list[str]]:
         yield piece
 
 
+def _shown(passages: list[Passage]) -> None:
+    """The lead-in before a code block or an API signature shows it: "…as in this example:" and "…use the
+    on_commit() function:" say something; a bare "git push uses" still does not."""
+    if passages and passages[-1].kind is Kind.LEAD_IN and _says_something(passages[-1].text):
+        passages[-1] = Passage(passages[-1].text, Kind.TEXT, passages[-1].section, passages[-1].prompt)
+
+
 def _says_something(line: str) -> bool:
     """Whether a line introducing a code example is a sentence of its own, not a fragment ("git push uses")."""
     return len(line.split()) >= _LEAD_IN_MIN_WORDS
 
 
-def _sentence_kind(sentence: str, kind: Kind) -> Kind:
-    """A sentence that introduces a list, or asks, is not an answer wherever it stands."""
+def _sentence_kind(sentence: str, kind: Kind, *, fragments: bool) -> Kind:
+    """A sentence that introduces a list, or asks, is not an answer wherever it stands; nor is a bare name
+    in a list or a paragraph (`fragments`: the text has sentences to tell it from)."""
     if sentence.endswith(":"):
         return Kind.LEAD_IN
     if sentence.rstrip("\"”'’)").endswith("?") and kind is not Kind.QUESTION:
         return Kind.QUESTION
+    if fragments and kind in (Kind.TEXT, Kind.BULLET) and _fragment(sentence):
+        return Kind.FRAGMENT
     return kind
+
+
+def _fragment(sentence: str) -> bool:
+    """One word ("pbkdf2_sha256", "Optional."), or two with no full stop ("host: EMAIL_HOST"): a name or
+    label, not a sentence. Two words that end like one ("He declined.") are a sentence. An answer under
+    its FAQ question or definition term ("Yes.") is read with it, and is no fragment."""
+    words = sentence.split()
+    return len(words) < 2 or len(words) < _FRAGMENT_MAX_WORDS and not sentence.endswith(_SENTENCE_END)
 
 
 def split_sentences(text: str) -> list[str]:

@@ -34,6 +34,16 @@ def test_counters_widgets_and_bare_citations_are_removed() -> None:
     assert "satellite makers" in text
 
 
+@pytest.mark.parametrize(
+    "code",
+    ["inspect the SQL with str(queryset.query) first.", "form = NameForm(request.POST) binds the data.",
+     "The default manager (django.db.models.Manager) is used.", "The order (Meta.ordering) applies."],
+)
+def test_a_call_or_a_dotted_name_in_parentheses_is_code_not_a_citation(code: str) -> None:
+    text, _ = clean_text(ARTICLE + "\n\n" + code)
+    assert text.endswith(code)
+
+
 def test_an_option_named_like_a_share_button_is_kept_over_its_definition() -> None:
     options = "-q\n\n: Be quiet.\n\n-x\n\n: Don't use the standard ignore rules.\n\nX\n\nShare"
     text, _ = clean_text(ARTICLE + "\n\n" + options)

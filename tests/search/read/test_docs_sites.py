@@ -112,6 +112,23 @@ called orchard.toml.</p>
 </body></html>
 """
 
+# A Sphinx theme without role="main", <main> or <article> (Django's, and other classic themes): a site
+# header with the site's name as an h1 and navigation links above the page's own text.
+HEADER_THEME_PAGE = """\
+<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>Caching &#8212; Orchard 2.0 documentation</title></head>
+<body><div class="document">
+<div id="hd"><h1><a href="../index.html">Orchard 2.0 documentation</a></h1>
+<div id="global-nav"><a href="../index.html">Home</a> | <a href="../contents.html">Table of contents</a></div>
+<div class="nav">&laquo; <a href="a.html">previous</a> | <a href="index.html">up</a> | <a href="b.html">next</a> &raquo;</div></div>
+<div id="bd"><div class="section" id="caching">
+<h1>Caching<a class="headerlink" href="#caching">¶</a></h1>
+<p>The cache keeps every built page for one hour.</p>
+</div></div>
+<div id="ft"><div class="nav">&laquo; <a href="a.html">previous</a> | <a href="b.html">next</a> &raquo;</div></div>
+</div></body></html>
+"""
+
 
 def write(folder: Path, files: dict[str, str]) -> Path:
     for name, text in files.items():
@@ -241,6 +258,94 @@ def test_hand_written_page_prose_table_rows_read_data_rows_left_out(tmp_path: Pa
     assert read[-1] == (Kind.CODE, "workers = 4")
 
 
+def test_a_site_header_s_h1_is_neither_the_page_s_title_nor_a_heading_of_its_text(tmp_path: Path) -> None:
+    page = document(tmp_path, "caching.html", HEADER_THEME_PAGE)
+    assert page.metadata.title == "Caching"
+    assert "Orchard 2.0 documentation" not in page.text
+
+
+def test_without_a_matching_h1_the_title_is_the_title_tag_less_the_site_name(tmp_path: Path) -> None:
+    page = document(tmp_path, "caching.html", HEADER_THEME_PAGE.replace("<h1>Caching", "<h1>Keeping pages"))
+    assert page.metadata.title == "Caching"
+
+
+def test_inline_code_in_bare_list_and_definition_text_keeps_its_punctuation_against_it(tmp_path: Path) -> None:
+    body = (
+        '<ul><li>If <code class="literal"><span class="pre">True</span></code>, the cache is shared by every worker.</li></ul>'
+        '<dl><dt>handler404</dt><dd>See <a href="x.html"><code>orchard.handlers.not_found</code></a>.</dd></dl>'
+    )
+    page = document(tmp_path, "caching.html", HEADER_THEME_PAGE.replace("<p>The cache", body + "<p>The cache"))
+    read = passages(page.text)
+    assert (Kind.BULLET, "If True, the cache is shared by every worker.") in read
+    assert (Kind.ANSWER, "See orchard.handlers.not_found.") in read
+
+
+def test_navigation_bars_by_class_id_or_role_are_not_text(tmp_path: Path) -> None:
+    page = HEADER_THEME_PAGE.replace("<p>The cache", '<div role="navigation"><p>Contents: Caching, Deploying</p></div><p>The cache')
+    read = passages(document(tmp_path, "caching.html", page).text)
+    assert read == [(Kind.HEADING, "Caching"), (Kind.TEXT, "The cache keeps every built page for one hour.")]
+
+
+def test_a_documentation_section_titled_comments_is_text_not_a_comment_form(tmp_path: Path) -> None:
+    section = (
+        '<section id="comments"><h2>Comments</h2><p>A template comment is written between {# and #}.</p></section>'
+        "<h2>Inheritance</h2><p>A child template extends its parent with the extends tag.</p>"
+    )
+    read = passages(document(tmp_path, "templates.html", HEADER_THEME_PAGE.replace("</div></div>\n<div id=\"ft\">", section + "</div></div>\n<div id=\"ft\">")).text)
+    assert read[-4:] == [
+        (Kind.HEADING, "Comments"),
+        (Kind.TEXT, "A template comment is written between {# and #}."),
+        (Kind.HEADING, "Inheritance"),
+        (Kind.TEXT, "A child template extends its parent with the extends tag."),
+    ]
+
+
+def test_a_real_comment_section_of_a_documentation_page_is_left_out(tmp_path: Path) -> None:
+    comments = '<div class="comments"><h2>3 Comments</h2><p>Bob: this page saved my day!</p><form><textarea></textarea></form></div>'
+    page = document(tmp_path, "caching.html", HEADER_THEME_PAGE.replace("</div></div>\n<div id=\"ft\">", comments + "</div></div>\n<div id=\"ft\">"))
+    assert "Bob" not in page.text and page.text.endswith("The cache keeps every built page for one hour.")
+
+
+def test_a_list_item_whose_text_is_in_paragraphs_is_one_bullet_not_an_empty_one(tmp_path: Path) -> None:
+    items = (
+        '<ul>\n<li><p class="first">TIMEOUT: the default timeout, in seconds.</p>\n</li>\n'
+        '<li><p class="first"><code>orchard.signals.page_built</code></p>\n<p>Sent when a page is built.</p>\n</li>\n</ul>'
+    )
+    read = passages(document(tmp_path, "caching.html", HEADER_THEME_PAGE.replace("<p>The cache", items + "<p>The cache")).text)
+    assert read[1:4] == [
+        (Kind.BULLET, "TIMEOUT: the default timeout, in seconds."),
+        (Kind.FRAGMENT, "orchard.signals.page_built"),  # a bare name: see the fragment tests
+        (Kind.TEXT, "Sent when a page is built."),
+    ]
+
+
+def test_a_sentence_introducing_an_api_signature_is_an_answer_like_one_introducing_code(tmp_path: Path) -> None:
+    entry = (
+        "<p>Orchard provides the on_built() function to register callbacks run after a page is built:</p>"
+        '<dl class="py function"><dt class="sig sig-object py">on_built(func)</dt><dd><p>Registers func.</p></dd></dl>'
+    )
+    read = passages(document(tmp_path, "caching.html", HEADER_THEME_PAGE.replace("<p>The cache", entry + "<p>The cache")).text)
+    assert read[1:3] == [
+        (Kind.TEXT, "Orchard provides the on_built() function to register callbacks run after a page is built:"),
+        (Kind.TERM, "on_built(func)"),
+    ]
+
+
+def test_a_source_link_is_not_part_of_a_signature_and_a_version_note_is_text_not_a_heading(tmp_path: Path) -> None:
+    entry = (
+        '<dl class="py function"><dt class="sig sig-object py">on_built(func)<a href="_modules/orchard.html">'
+        '<span class="viewcode-link"><span class="pre">[source]</span></span></a></dt>'
+        '<dd><p>Registers func.</p><div class="versionchanged"><span class="title">Changed in Orchard 2.0:</span> '
+        "<p>The func argument may be a coroutine.</p></div></dd></dl>"
+    )
+    read = passages(document(tmp_path, "caching.html", HEADER_THEME_PAGE.replace("<p>The cache", entry + "<p>The cache")).text)
+    assert read[1:4] == [
+        (Kind.TERM, "on_built(func)"),
+        (Kind.ANSWER, "Registers func."),
+        (Kind.ANSWER, "Changed in Orchard 2.0: The func argument may be a coroutine."),
+    ]
+
+
 # --- Markdown ------------------------------------------------------------------------------
 
 
@@ -260,6 +365,26 @@ def test_every_paragraph_of_a_description_is_searched_with_its_term() -> None:
     assert [(p.kind, p.prompt) for p in read] == [
         (Kind.TERM, ""), (Kind.ANSWER, "--keep-index"), (Kind.ANSWER, "--keep-index"), (Kind.TEXT, ""),
     ]
+
+def test_a_bare_name_or_label_is_no_answer_but_a_short_sentence_is() -> None:
+    text = "Hashers\n\n- pbkdf2_sha256\n- host: EMAIL_HOST\n- Indexes.\n\nHe declined. That is all.\n\nOptional."
+    assert passages(text) == [
+        (Kind.HEADING, "Hashers"),
+        (Kind.FRAGMENT, "pbkdf2_sha256"),
+        (Kind.FRAGMENT, "host: EMAIL_HOST"),
+        (Kind.FRAGMENT, "Indexes."),
+        (Kind.TEXT, "He declined."),
+        (Kind.TEXT, "That is all."),
+        (Kind.FRAGMENT, "Optional."),
+    ]
+    assert not Kind.FRAGMENT.answers
+
+
+def test_an_answer_read_with_its_term_or_question_may_be_one_word() -> None:
+    assert passages("Q: Is it free?\nA: Yes.\n\n--dry-run\n: Optional.") == [
+        (Kind.QUESTION, "Is it free?"), (Kind.ANSWER, "Yes."), (Kind.TERM, "--dry-run"), (Kind.ANSWER, "Optional."),
+    ]
+
 
 
 def test_a_fragment_before_code_is_no_answer_but_a_sentence_introducing_it_is() -> None:
