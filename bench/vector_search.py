@@ -22,6 +22,10 @@ memory-mapped as the bot would; its RSS is its own, file pages included. Methods
   re-scored from the int8 rows: read from the memory-mapped file, or with `-pread`, by one pread a row
   from a file descriptor, so no page of the rows file is mapped into the process (the kernel maps up to
   16 neighbouring cached pages on each fault of a mapping, MADV_RANDOM or not).
+* the bot's sign bits compared with every row (`signs-<R>`): `nearest.Nearest` as the bot serves past
+  GRAPH_UP_TO rows: the sign bits of the int8 rows in a file (`signs.bits`, written by `Nearest.build` from
+  the rows read by pread a chunk at a time), memory-mapped, compared with the question's; the best R re-scored
+  from the int8 rows read by pread (`vectors.RowFile`).
 The graphs are built when a method first needs them (their build's CPU time and file size are reported).
 This is a report, not a test.
 """
@@ -177,6 +181,37 @@ def build_graph(folder: Path, name: str) -> dict:
     return found
 
 
+def _row_file(rows: np.memmap):
+    import os
+
+    from bot.search.index.vectors import RowFile
+
+    return RowFile(os.open(rows.filename, os.O_RDONLY), rows.offset, len(rows), rows.shape[1])
+
+
+def _as_signs(nearest) -> None:
+    """Make `nearest` (the module) serve any row count past 0 from sign bits, as it does past GRAPH_UP_TO."""
+    nearest.EXACT_UP_TO = 0
+    nearest.GRAPH_UP_TO = 0
+
+
+def build_signs(folder: Path) -> dict:
+    """Write the bot's sign-bits file for the int8 rows (once per size and seed): the build's CPU seconds and peak RSS."""
+    from bot.search.index import nearest
+
+    path = folder / "signs.bits"
+    built = folder / "signs.bits.json"
+    if built.exists() and path.exists():
+        return json.loads(built.read_text())
+    _as_signs(nearest)
+    rows = np.load(folder / "int8.npy", mmap_mode="r")
+    started = time.process_time()
+    nearest.Nearest.build(rows, file=_row_file(rows), path=path)
+    found = {"build_cpu_s": time.process_time() - started, "file_mb": path.stat().st_size / 2**20, **_memory()}
+    built.write_text(json.dumps(found))
+    return found
+
+
 def measure(method: str, folder: Path) -> dict:
     """One method's recall@K against exact float32 and its latency per question, in this (fresh) process."""
     rows = np.load(folder / "int8.npy", mmap_mode="r")
@@ -197,13 +232,21 @@ def measure(method: str, folder: Path) -> dict:
         "cpu_p50_ms": statistics.median(cpu),
         "cpu_p99_ms": float(np.percentile(cpu, 99)),
         **_memory(),
-        "files": {name: mb for name, mb in mapped_mb().items() if name.endswith((".npy", ".usearch"))},
+        "files": {name: mb for name, mb in mapped_mb().items() if name.endswith((".npy", ".usearch", ".bits"))},
     }
 
 
 def _searcher(method: str, folder: Path, rows: np.ndarray):
     if method == "int8-exact":
         return lambda q: _top(_int8_scores(rows, q), K)
+    if method.startswith("signs-"):
+        from bot.search.index import nearest
+
+        _as_signs(nearest)
+        nearest.SIGNS_SHORTLIST = int(method.split("-")[1])
+        found = nearest.Nearest.load(rows, folder / "signs.bits", _row_file(rows))
+        assert found is not None and found.bits is not None
+        return lambda q: found.top(q, K)
     if method.startswith("binary-") and not method.startswith("binary-hnsw"):
         shortlist = int(method.split("-")[1])
         bits = np.load(folder / "bits.npy", mmap_mode="r").view(np.uint64)
@@ -291,6 +334,9 @@ def main(argv: list[str] | None = None) -> int:
         for name in dict.fromkeys(filter(None, map(graph_file, args.methods))):
             print(f"{size:,} vectors: building {name}", file=sys.stderr, flush=True)
             results[size]["graphs"][name] = build_graph(folder, name)
+        if any(method.startswith("signs-") for method in args.methods):
+            print(f"{size:,} vectors: writing the sign-bits file", file=sys.stderr, flush=True)
+            results[size]["graphs"]["signs.bits"] = build_signs(folder)
         for method in args.methods:
             print(f"{size:,} vectors: {method}", file=sys.stderr, flush=True)
             out = subprocess.run([sys.executable, __file__, "--child", method, str(folder)], capture_output=True, text=True, check=True)
@@ -312,7 +358,7 @@ def _table(results: dict[int, dict], methods: list[str]) -> str:
     for size in sizes:
         prepared = results[size]["prepared"]
         quantization = ", ".join(f"{name} {value:.3f}" for name, value in prepared["quantization_recall"].items())
-        graphs = "; ".join(f"{name} built in {g['build_cpu_s']:.0f} CPU s (1 thread), {g['file_mb']:.0f} MB" for name, g in results[size]["graphs"].items())
+        graphs = "; ".join(f"{name} built in {g['build_cpu_s']:.0f} CPU s (1 thread), {g['file_mb']:.0f} MB" + (f" (peak RSS {g['VmHWM']:.0f} MB)" if 'VmHWM' in g else "") for name, g in results[size]["graphs"].items())
         lines.append(f"\n{size:,}: exact search's recall@{K} against float32: {quantization}; {graphs or 'no graph'}")
         for method in methods:
             files = ", ".join(f"{name} {mb:.0f}" for name, mb in results[size][method]["files"].items())

@@ -264,7 +264,7 @@ class Engine:
         except StoreError:
             saved = None
         if saved is not None and self._follows(saved):
-            graph = graph_path(path, saved.keys_sha256)
+            graph = graph_path(path, saved.keys_sha256, len(saved.keys))
             return len(saved.keys) if len(saved.keys) > nearest.EXACT_UP_TO and not graph.exists() else 0
         keys = self.vector_keys()
         checkpointed = read_checkpoint(checkpoint_path(folder, embedder.sha256), embedder.sha256, embedder.dimensions)
@@ -346,7 +346,7 @@ class Engine:
                 checkpoint.remove()
         exactly = f"{origin}; searched exactly until their graph is built"
         meanwhile = None if partial is None else lambda search: partial(self._with(embedder, search, exactly))
-        engine = self._with(embedder, self._saved_search(rows, file, graph_path(path, digest), notes, progress, meanwhile), origin)
+        engine = self._with(embedder, self._saved_search(rows, file, graph_path(path, digest, len(rows)), notes, progress, meanwhile), origin)
         engine.warnings += tuple(notes)
         return engine
 
@@ -374,7 +374,8 @@ class Engine:
         progress: Progress | None,
         meanwhile: Callable[[Nearest], None] | None = None,
     ) -> Nearest:
-        """The search over saved rows (`file` reads them unmapped): their saved graph when it fits them, else one built now and saved.
+        """The search over saved rows (`file` reads them unmapped): their saved graph (or past nearest.GRAPH_UP_TO rows,
+        their sign bits) when it fits them, else one built now and saved.
 
         `meanwhile` is handed an exact search over every row to answer from while the graph is built.
         """
@@ -387,12 +388,13 @@ class Engine:
             return found
         if meanwhile is not None:
             meanwhile(Nearest(rows, file=file))
-        built = Nearest.build(rows, _indexing(progress), file)
+        built = None
         try:
+            built = Nearest.build(rows, _indexing(progress), file, path)  # sign bits are written to `path` as they are made
             built.save(path)
         except OSError as error:
             notes.append(f"{path}: cannot save the index: {why_not_saved(error, 'INDEX_CACHE')}")
-            return built
+            return built if built is not None else Nearest.build(rows, _indexing(progress), file)
         for stale in stale_graphs(path):
             stale.unlink(missing_ok=True)  # the graph of rows since replaced, or the previous version's
         try:

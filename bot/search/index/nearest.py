@@ -18,6 +18,7 @@ finds what exact int8 search finds (0.978-0.979). At 5,000,000 rows it finds onl
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bot.search.index.store import FILE_MODE, StoreError
+from bot.search.index.store import FILE_MODE, StoreError, write_atomically
 from bot.search.index.vectors import SCALE, RowFile, quantize
 
 if TYPE_CHECKING:
@@ -55,6 +56,23 @@ SHORTLIST = 300
 # this one (and is deleted when this one is saved); its metadata (i8, cos) would be refused too.
 GRAPH_FILE = "{vectors}.{keys}.signs.usearch"
 _ADD_CHUNK = 16_384
+# Past this many rows, no graph (SIGNS_FILE). MEASURED_LATER
+GRAPH_UP_TO = 1_000_000
+# Past GRAPH_UP_TO, the rows whose sign bits are nearest the question's (of every row), each re-scored from its int8 row.
+# MEASURED_LATER
+SIGNS_SHORTLIST = 200
+# The sign bits of every row past GRAPH_UP_TO: a header (SIGNS_FORMAT, its version, the rows and their width),
+# padded to SIGNS_HEADER bytes, then 48 bytes a row in the rows' order. Named as the graph is.
+SIGNS_FILE = "{vectors}.{keys}.signs"
+SIGNS_FORMAT = "corpus-answer-bot/signs"
+SIGNS_VERSION = 1
+SIGNS_HEADER = 4096  # the bits start on a page boundary
+# Rows whose saved sign bits are compared with their int8 rows' at load (evenly spaced, the first and the last
+# among them): a file of other rows, or a damaged start or end, is refused; a damaged byte elsewhere moves
+# one row's Hamming distance, as a damaged int8 row moves one cosine (vectors.py does not checksum rows either).
+SIGNS_CHECKED = 64
+# Rows compared at once: their XOR and bit counts (6 uint64 and 6 bytes a row) stay in the CPU's L2.
+_SCAN_CHUNK = 16_384
 
 Progress = Callable[[int, int], None]  # (rows indexed, all rows)
 
@@ -69,15 +87,32 @@ def signs(rows: np.ndarray) -> np.ndarray:
     return np.packbits(np.asarray(rows) > 0, axis=-1)
 
 
-def graph_path(vectors: Path, keys_sha256: str) -> Path:
-    """Where the graph over a vectors file's rows is saved: named by their keys (the same keys and model, the same rows)."""
-    return vectors.with_name(GRAPH_FILE.format(vectors=vectors.name, keys=keys_sha256[:16]))
+def graph_path(vectors: Path, keys_sha256: str, rows: int = 0) -> Path:
+    """Where the search over a vectors file's `rows` rows is saved: named by their keys (the same keys and model,
+    the same rows). Their graph, or past GRAPH_UP_TO rows, their sign bits (SIGNS_FILE)."""
+    name = SIGNS_FILE if rows > GRAPH_UP_TO else GRAPH_FILE
+    return vectors.with_name(name.format(vectors=vectors.name, keys=keys_sha256[:16]))
 
 
 def stale_graphs(graph: Path) -> list[Path]:
-    """Graphs saved beside `graph` for the same vectors file but other rows, or by the previous version."""
+    """Graphs and sign-bits files saved beside `graph` for the same vectors file but other rows, or by the previous version."""
     vectors = graph.name.split(".", 2)  # "vectors-<model>", "int8", then the keys and the kind
-    return [other for other in graph.parent.glob(f"{vectors[0]}.{vectors[1]}.*.usearch") if other != graph]
+    found = [*graph.parent.glob(f"{vectors[0]}.{vectors[1]}.*.usearch"), *graph.parent.glob(f"{vectors[0]}.{vectors[1]}.*.signs")]
+    return [other for other in found if other != graph]
+
+
+def _signs_header(rows: int, dimensions: int) -> bytes:
+    record = {"format": SIGNS_FORMAT, "version": SIGNS_VERSION, "rows": rows, "dimensions": dimensions}
+    return (json.dumps(record, sort_keys=True).encode() + b"\n").ljust(SIGNS_HEADER, b" ")
+
+
+def _sign_chunks(rows: np.ndarray, file: RowFile | None, progress: Progress | None):
+    """Each chunk of rows' sign bits, in order, reading the int8 rows a chunk at a time (from `file` when given)."""
+    for start in range(0, len(rows), _ADD_CHUNK):
+        chunk = file.read_range(start, start + _ADD_CHUNK) if file is not None else np.asarray(rows[start : start + _ADD_CHUNK])
+        yield signs(chunk)
+        if progress is not None:
+            progress(start + len(chunk), len(rows))
 
 
 class Nearest:
@@ -90,11 +125,21 @@ class Nearest:
     rest, only those are searched (`partial`).
     """
 
-    def __init__(self, rows: np.ndarray, graph: Index | None = None, file: RowFile | None = None, covered: int | None = None) -> None:
+    def __init__(
+        self,
+        rows: np.ndarray,
+        graph: Index | None = None,
+        file: RowFile | None = None,
+        covered: int | None = None,
+        bits: np.ndarray | None = None,
+        bits_path: Path | None = None,
+    ) -> None:
         self.rows = rows
         self.graph = graph
         self.file = file
         self.covered = len(rows) if covered is None else covered
+        self.bits = bits  # past GRAPH_UP_TO rows: every row's sign bits, memory-mapped from `bits_path` when saved
+        self.bits_path = bits_path
 
     @classmethod
     def partial(cls, rows: np.ndarray, covered: int) -> Nearest:
@@ -108,10 +153,29 @@ class Nearest:
         return cls(rows, covered=covered)
 
     @classmethod
-    def build(cls, rows: np.ndarray, progress: Progress | None = None, file: RowFile | None = None) -> Nearest:
-        """Search over `rows`, making the graph if there are more than EXACT_UP_TO of them."""
+    def build(cls, rows: np.ndarray, progress: Progress | None = None, file: RowFile | None = None, path: Path | None = None) -> Nearest:
+        """Search over `rows`, making the graph if there are more than EXACT_UP_TO of them, or past GRAPH_UP_TO their sign bits.
+
+        The sign bits are written to `path` (atomically, a chunk of rows at a time, so building holds one chunk
+        whatever the rows) and served memory-mapped from it; without `path` they are held in memory (48 bytes a
+        row beside rows that are in memory too). The graph is built in memory whatever `path`; `save` writes it.
+        """
         if len(rows) <= EXACT_UP_TO:
             return cls(rows, file=file)
+        if len(rows) > GRAPH_UP_TO:
+            if path is None:
+                bits = np.concatenate(list(_sign_chunks(rows, file, progress)))
+                return cls(rows, file=file, bits=bits)
+
+            def write(out) -> None:
+                out.write(_signs_header(len(rows), rows.shape[1]))
+                for chunk in _sign_chunks(rows, file, progress):
+                    out.write(chunk.tobytes())
+
+            write_atomically(path, write)
+            loaded = cls.load(rows, path, file)
+            assert loaded is not None  # just written
+            return loaded
         from usearch.index import Index  # imported when first needed: 65 ms of every start with SEMANTIC=off
 
         # Key lookups stay on here: usearch 2.25.3 corrupts its heap searching a graph built without them
@@ -130,6 +194,8 @@ class Nearest:
         """The search saved at `path` for these rows (None: no graph there); StoreError if it does not fit them."""
         if len(rows) <= EXACT_UP_TO:
             return cls(rows, file=file)
+        if len(rows) > GRAPH_UP_TO:
+            return cls._load_signs(rows, path, file)
         if not path.exists():
             return None
         from usearch.index import Index, MetricKind, ScalarKind
@@ -154,8 +220,54 @@ class Nearest:
         graph.expansion_search = SHORTLIST
         return cls(rows, graph, file)
 
+    @classmethod
+    def _load_signs(cls, rows: np.ndarray, path: Path, file: RowFile | None) -> Nearest | None:
+        """The sign bits saved at `path`, memory-mapped (None: no file); StoreError if they are not these rows'.
+
+        Reads the header and SIGNS_CHECKED rows' bits by pread (compared with their int8 rows' signs), never
+        the whole file: a restart costs the same at any size.
+        """
+        try:
+            with path.open("rb") as saved:
+                size = os.fstat(saved.fileno()).st_size
+                line = saved.read(SIGNS_HEADER).split(b"\n", 1)[0]
+                try:
+                    header = json.loads(line)
+                except (json.JSONDecodeError, UnicodeDecodeError):
+                    header = None
+                if not isinstance(header, dict) or header.get("format") != SIGNS_FORMAT or header.get("version") != SIGNS_VERSION:
+                    raise StoreError(f"{path} is not a sign-bits file of this version")
+                if header.get("rows") != len(rows) or header.get("dimensions") != rows.shape[1]:
+                    raise StoreError(f"{path} does not fit the {len(rows):,} saved vectors")
+                width = (rows.shape[1] + 7) // 8
+                if size != SIGNS_HEADER + len(rows) * width:
+                    raise StoreError(f"{path} is {size:,} bytes; the sign bits of {len(rows):,} rows take {SIGNS_HEADER + len(rows) * width:,}")
+                checked = np.unique(np.linspace(0, len(rows) - 1, SIGNS_CHECKED).astype(np.int64))
+                found = np.frombuffer(b"".join(os.pread(saved.fileno(), width, SIGNS_HEADER + int(row) * width) for row in checked), dtype=np.uint8)
+                own = file.read(checked) if file is not None else np.asarray(rows[checked])
+                if not np.array_equal(found.reshape(-1, width), signs(own)):
+                    raise StoreError(f"{path} is damaged: its sign bits are not the saved vectors'")
+                bits = np.memmap(saved, dtype=np.uint8, mode="r", offset=SIGNS_HEADER, shape=(len(rows), width))
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            raise StoreError(f"{path} is unreadable: {error}") from error
+        return cls(rows, file=file, bits=bits, bits_path=path)
+
     def save(self, path: Path) -> None:
-        """Keep the graph (if any) for the next start: written beside, then put in place whole (as store.write_atomically)."""
+        """Keep the graph or sign bits (if any) for the next start: written beside, then put in place whole
+        (as store.write_atomically)."""
+        if self.bits is not None:
+            if self.bits_path != path:
+                bits = self.bits
+
+                def write(out) -> None:
+                    out.write(_signs_header(len(self.rows), self.rows.shape[1]))
+                    for start in range(0, len(bits), _ADD_CHUNK):
+                        out.write(np.ascontiguousarray(bits[start : start + _ADD_CHUNK]).tobytes())
+
+                write_atomically(path, write)
+            return
         if self.graph is None:
             return
         temporary = path.with_name(f".{path.name}.tmp")
@@ -179,6 +291,10 @@ class Nearest:
         if not n:
             return np.empty(0, dtype=np.int64)
         wanted = quantize(question)
+        if self.bits is not None:
+            near = self._nearest_signs(signs(wanted), max(n, SIGNS_SHORTLIST))
+            scores = cosines(self.rows_of(near), question)
+            return near[np.argsort(-scores, kind="stable")[:n]]
         if self.graph is None:
             from usearch.index import search
 
@@ -187,3 +303,43 @@ class Nearest:
         near = np.sort(np.asarray(self.graph.search(signs(wanted), max(n, SHORTLIST), threads=1).keys, dtype=np.int64))
         scores = cosines(self.rows_of(near), question)
         return near[np.argsort(-scores, kind="stable")[:n]]
+
+    def _nearest_signs(self, code: np.ndarray, count: int) -> np.ndarray:
+        """The `count` rows whose sign bits are nearest `code` by Hamming distance (ties: the earlier row), in row order.
+
+        Every row is compared, _SCAN_CHUNK at a time, on this thread: XOR as 64-bit words, their bits counted,
+        the counts added (two words' first in bytes, which cannot overflow: at most 128). The distances take
+        2 bytes a row for the question's time (10 MB at 5,000,000 rows).
+        """
+        bits = self.bits
+        assert bits is not None
+        total = len(bits)
+        count = min(count, total)
+        distance = np.empty(total, dtype=np.uint16)
+        if bits.shape[1] % 8:  # not a whole number of 64-bit words: bytes (not the sentence model's 384 dimensions)
+            for start in range(0, total, _SCAN_CHUNK):
+                chunk = np.asarray(bits[start : start + _SCAN_CHUNK])
+                np.add.reduce(np.bitwise_count(chunk ^ code), axis=1, dtype=np.uint16, out=distance[start : start + len(chunk)])
+        else:
+            words = bits.shape[1] // 8
+            query = np.ascontiguousarray(code).view(np.uint64)
+            xor = np.empty((_SCAN_CHUNK, words), dtype=np.uint64)
+            counts = np.empty((_SCAN_CHUNK, words), dtype=np.uint8)
+            for start in range(0, total, _SCAN_CHUNK):
+                chunk = np.asarray(bits[start : start + _SCAN_CHUNK]).view(np.uint64)
+                m = len(chunk)
+                np.bitwise_xor(chunk, query, out=xor[:m])
+                np.bitwise_count(xor[:m], out=counts[:m])
+                pairs = counts[:m, 0 : words - 1 : 2] + counts[:m, 1:words:2] if words > 1 else counts[:m]
+                out = distance[start : start + m]
+                out[:] = pairs[:, 0]
+                for column in range(1, pairs.shape[1]):
+                    out += pairs[:, column]
+                if words > 1 and words % 2:
+                    out += counts[:m, words - 1]
+        # The count-th smallest distance, from their histogram (a pass over 2 bytes a row), then the rows within it.
+        limit = int(np.searchsorted(np.cumsum(np.bincount(distance)), count))
+        near = np.flatnonzero(distance <= limit)
+        if len(near) > count:  # ties at the limit: the earlier rows
+            near = np.sort(near[np.argsort(distance[near], kind="stable")[:count]])
+        return near
