@@ -169,6 +169,29 @@ def test_past_the_exact_limit_the_vector_graph_is_saved_reused_and_rebuilt_when_
     assert not Engine.from_dir(corpus, cache_dir=tmp_path, embedder=minilm).warnings  # saved again whole
 
 
+def test_past_the_graph_limit_the_sign_bits_are_saved_reused_and_rebuilt_when_damaged(
+    corpus: Path, minilm: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(nearest, "EXACT_UP_TO", 2)
+    monkeypatch.setattr(nearest, "GRAPH_UP_TO", 10)  # the corpus's 6 sentences: a graph first
+    monkeypatch.setattr(nearest, "BUILD_THREADS", 1)
+    Engine.from_dir(corpus, cache_dir=tmp_path, embedder=minilm)
+    (graph,) = tmp_path.glob("vectors-*.signs.usearch")
+    monkeypatch.setattr(nearest, "GRAPH_UP_TO", 3)  # then past the graph limit: every row's sign bits
+    built = Engine.from_dir(corpus, cache_dir=tmp_path, embedder=minilm)
+    (signs_file,) = tmp_path.glob("vectors-*.signs")
+    assert not graph.exists()  # stale: these rows' search is now their sign bits
+    assert built.semantic_status.vectors == "saved index" and not built.warnings
+    modified = signs_file.stat().st_mtime_ns
+    loaded = Engine.from_dir(corpus, cache_dir=tmp_path, embedder=minilm)
+    assert loaded.semantic_status.vectors == "saved index" and not loaded.warnings and signs_file.stat().st_mtime_ns == modified
+    assert [h.text for h in loaded.ask("who sued acme?").hits] == [h.text for h in built.ask("who sued acme?").hits]
+    signs_file.write_bytes(signs_file.read_bytes()[:-40])
+    rebuilt = Engine.from_dir(corpus, cache_dir=tmp_path, embedder=minilm)
+    assert any("saved vector graph not used" in warning and signs_file.name in warning for warning in rebuilt.warnings)
+    assert not Engine.from_dir(corpus, cache_dir=tmp_path, embedder=minilm).warnings  # saved again whole
+
+
 def test_a_graph_saved_by_the_previous_version_is_built_again_not_read_and_deleted(
     corpus: Path, minilm: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

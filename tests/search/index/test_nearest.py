@@ -176,6 +176,115 @@ def test_the_graph_is_named_apart_from_the_previous_versions_which_is_stale(tmp_
     assert sorted(stale_graphs(path)) == sorted([previous, other_rows])
 
 
+@pytest.fixture
+def signs_from_100(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Exact search up to 50 rows, a graph up to 100, and past 100 no graph: every row's sign bits."""
+    monkeypatch.setattr(nearest, "EXACT_UP_TO", 50)
+    monkeypatch.setattr(nearest, "GRAPH_UP_TO", 100)
+    monkeypatch.setattr(nearest, "BUILD_THREADS", 1)
+
+
+def hamming_nearest(rows: np.ndarray, question: np.ndarray, count: int) -> list[int]:
+    """The `count` rows whose sign bits are nearest the question's, ties to the earlier row, in row order."""
+    distance = np.unpackbits(nearest.signs(rows) ^ nearest.signs(quantize(question)), axis=1).sum(axis=1)
+    return sorted(np.argsort(distance, kind="stable")[:count].tolist())
+
+
+def test_past_the_graph_limit_every_rows_sign_bits_find_what_exact_search_finds(
+    signs_from_100: None, rows_3000: tuple[np.ndarray, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows, questions = rows_3000
+    monkeypatch.setattr(nearest, "EXACT_UP_TO", 5000)
+    exact = Nearest.build(quantize(rows))
+    monkeypatch.setattr(nearest, "EXACT_UP_TO", 50)
+    monkeypatch.setattr(nearest, "SIGNS_SHORTLIST", 50)  # a sixtieth of the rows, as 200 is a 25,000th of 5,000,000
+    search = Nearest.build(quantize(rows))
+    assert search.graph is None and search.bits is not None and search.bits.shape == (3000, WIDTH // 8)
+    same = [len(set(search.top(q, 10).tolist()) & set(exact.top(q, 10).tolist())) / 10 for q in questions]
+    assert np.mean(same) >= 0.95
+    for question in questions[:5]:  # the shortlist is the Hamming-nearest of every row, re-scored by the int8 cosine
+        assert sorted(search._nearest_signs(nearest.signs(quantize(question)), 50).tolist()) == hamming_nearest(quantize(rows), question, 50)
+        found = search.top(question, 30)
+        assert set(found.tolist()) <= set(hamming_nearest(quantize(rows), question, 50))
+        assert np.all(np.diff(nearest.cosines(quantize(rows)[found], question)) <= 0)
+
+
+def test_sign_bits_of_rows_not_a_whole_number_of_words_are_compared_too(signs_from_100: None) -> None:
+    rows = quantize(clustered(300, dimensions=40))  # 5 bytes of sign bits a row
+    question = clustered(300, dimensions=40, seed=1)[0]
+    search = Nearest.build(rows)
+    assert sorted(search._nearest_signs(nearest.signs(quantize(question)), 20).tolist()) == hamming_nearest(rows, question, 20)
+
+
+def test_the_sign_bits_are_saved_mapped_and_reused_without_reading_rows_through_the_mapping(
+    signs_from_100: None, saved_rows: tuple[Path, np.ndarray], tmp_path: Path
+) -> None:
+    path, rows = saved_rows
+    signs_file = graph_path(path, "ab" * 32, len(rows))
+    assert signs_file.name == "vectors-abc.int8.abababababababab.signs"
+    assert graph_path(path, "ab" * 32, 100).name == "vectors-abc.int8.abababababababab.signs.usearch"  # up to GRAPH_UP_TO, a graph
+    in_memory = Nearest.build(rows)
+    saved = load_vectors(path, "ab" * 32, WIDTH)
+    assert saved is not None and saved.file is not None
+    progress: list[tuple[int, int]] = []
+    built = Nearest.build(saved.rows.view(Unmappable), lambda done, total: progress.append((done, total)), saved.file, signs_file)
+    assert progress[-1] == (500, 500)
+    assert isinstance(built.bits, np.memmap) and built.bits.filename == str(signs_file) and built.graph is None
+    assert signs_file.stat().st_size == nearest.SIGNS_HEADER + 500 * WIDTH // 8
+    modified = signs_file.stat().st_mtime_ns
+    built.save(signs_file)  # already there: not written again
+    restarted = Nearest.load(saved.rows.view(Unmappable), signs_file, saved.file)
+    assert restarted is not None and isinstance(restarted.bits, np.memmap) and signs_file.stat().st_mtime_ns == modified
+    questions = unit_rows(10, WIDTH, seed=3)
+    answers = [in_memory.top(q, 5).tolist() for q in questions]
+    assert [built.top(q, 5).tolist() for q in questions] == answers
+    assert [restarted.top(q, 5).tolist() for q in questions] == answers
+    assert Nearest.load(rows, tmp_path / "none.signs") is None
+    in_memory.save(tmp_path / "from-memory.signs")  # sign bits built in memory are saved as the file written while building
+    assert (tmp_path / "from-memory.signs").read_bytes() == signs_file.read_bytes()
+
+
+def _flip_first_row(data: bytes) -> bytes:
+    start = nearest.SIGNS_HEADER
+    return data[:start] + bytes([data[start] ^ 0xFF]) + data[start + 1 :]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [lambda data: data[:-10], lambda data: data[:50], lambda data: bytes(len(data)), _flip_first_row, lambda data: data + b"\0" * 48],
+    ids=["cut short", "only its start", "zeros", "a row's bits changed", "a row too many"],
+)
+def test_a_damaged_sign_bits_file_is_refused_and_built_again(signs_from_100: None, tmp_path: Path, damage) -> None:
+    rows = quantize(clustered(500))
+    path = tmp_path / "vectors-abc.int8.0123456789abcdef.signs"
+    Nearest.build(rows, path=path)
+    path.write_bytes(damage(path.read_bytes()))
+    with pytest.raises(StoreError, match=path.name):
+        Nearest.load(rows, path)
+    Nearest.build(rows, path=path)  # written again whole, over the damaged one
+    assert Nearest.load(rows, path) is not None
+
+
+def test_sign_bits_of_other_rows_are_refused(signs_from_100: None, tmp_path: Path) -> None:
+    path = tmp_path / "rows.signs"
+    Nearest.build(quantize(clustered(500)), path=path)
+    with pytest.raises(StoreError, match="does not fit the 600 saved vectors"):
+        Nearest.load(quantize(clustered(600)), path)
+    with pytest.raises(StoreError, match="damaged"):  # as many rows, but other ones
+        Nearest.load(quantize(clustered(500, seed=9)), path)
+
+
+def test_sign_bits_and_graphs_of_other_rows_are_stale_for_each_other(tmp_path: Path) -> None:
+    signs_file = tmp_path / "vectors-abc.int8.0123456789abcdef.signs"
+    graph = tmp_path / "vectors-abc.int8.0123456789abcdef.signs.usearch"  # the same rows, when they were fewer than GRAPH_UP_TO
+    other_signs = tmp_path / "vectors-abc.int8.fedcba9876543210.signs"
+    other_model = tmp_path / "vectors-def.int8.0123456789abcdef.signs"
+    for file in (signs_file, graph, other_signs, other_model):
+        file.write_bytes(b"")
+    assert sorted(stale_graphs(signs_file)) == sorted([graph, other_signs])
+    assert sorted(stale_graphs(graph)) == sorted([signs_file, other_signs])
+
+
 def test_answering_by_bm25_alone_never_imports_usearch() -> None:
     """Its import costs 65 ms of every start, which SEMANTIC=off (the lightest mode) should not pay."""
     orchard = Path(__file__).parent.parent.parent / "fixtures" / "orchard"
