@@ -24,7 +24,9 @@ and `--sizes 2000000 --methods signs-200`; this module's code, the sign-bits fil
 pread; the core shared with a graph build, so CPU time, not wall): at 5,000,000 rows, best 200 re-scored,
 0.977 of float32's best 30 (exact int8 search's own recall) in 88.95 ms of CPU at the median, RSS 281 MB
 (the 229 MB file wholly resident: every question reads all of it); writing the file took about 2 s of CPU
-and 53 MB at most. At 1,000,000 rows: 0.975 (exact int8's) in 15.77 ms, RSS 93 MB (the file 46).
+and 53 MB at most. At 2,000,000 rows: 0.978 (exact int8's) in 33.40 ms, RSS 148 MB (the file 92),
+where the graph found 0.820 (`--methods binary-hnsw24-300-pread`, 496 MB). At 1,000,000 rows: 0.975
+(exact int8's) in 15.77 ms, RSS 93 MB (the file 46).
 """
 
 from __future__ import annotations
@@ -71,9 +73,11 @@ _ADD_CHUNK = 16_384
 # 1,000,000 rows (bench/vector_search.py, one thread, CPU p50) the graph found 0.946 of float32's best 30
 # in 1.3 ms and is 248 MB; comparing every row's sign bits found 0.975 in 15.77 ms from a 46 MB file: the
 # graph, for a 20 ms answer (embedding the question takes about 7 ms). Past it the graph outgrows the 1 GB
-# servers (260 bytes a row: about 500 MB at 2,000,000, beside the rest of the process, about 350 MB at
-# 881,048 sentences; README, "The engine with the sentence model") and loses recall (0.394 at 5,000,000,
-# 1,241 MB), while the sign bits keep exact int8 search's recall (0.977 at 5,000,000 in 88.95 ms, 229 MB).
+# servers (260 bytes a row: 496 MB at 2,000,000, all resident after 200 questions, beside the rest of the
+# process, about 350 MB at 881,048 sentences; README, "The engine with the sentence model") and loses
+# recall (0.820 at 2,000,000 in 2.21 ms, 954 s of CPU to build; 0.394 at 5,000,000, 1,241 MB), while the
+# sign bits keep exact int8 search's recall (0.978 at 2,000,000 in 33.40 ms, 92 MB; 0.977 at 5,000,000 in
+# 88.95 ms, 229 MB).
 GRAPH_UP_TO = 1_000_000
 # Past GRAPH_UP_TO, the rows whose sign bits are nearest the question's (of every row), each re-scored from
 # its int8 row. At 5,000,000 rows 100 found 0.975, 200 and 300 0.977 (exact int8 search's recall); at
