@@ -168,17 +168,22 @@ async def _swap_in(bot: AnswerBot, vectors: asyncio.Queue[Engine | None]) -> Non
     """Serve each engine the background build hands over (factory.load_engine): those covering the vectors
     saved so far, then the complete one; None, a failed build, leaves the last one serving.
 
-    Only while the bot serves the build's own engines: after a `!reload` they are of the articles before it.
+    Only while the bot serves the build's own engines: after a `!reload` they are of the articles before it,
+    and are taken off the queue and dropped as they come, so none is kept alive there.
     """
     serving = bot.serving
     while (engine := await vectors.get()) is not None:
         if bot.serving is not serving:
-            log.info("Not swapping in the sentence vectors built for the articles before the reload")
-            return
+            if serving is not None:
+                log.info("Not swapping in the sentence vectors built for the articles before the reload")
+                serving = None
+            del engine  # not held while the next one is awaited
+            continue
         bot.serving = serving = await asyncio.to_thread(Serving.of, engine)  # the previous engine goes with its serving
         status = engine.semantic_status
         log.info("Sentence vectors %s; %s", "being built" if status.partial else "built", status.signals)
-    log.warning("Building the sentence vectors failed; still %s", bot.engine.semantic_status.signals)
+    if serving is not None:
+        log.warning("Building the sentence vectors failed; still %s", bot.engine.semantic_status.signals)
 
 
 async def _run_until_stopped(bot: AnswerBot, token: str, stop: _Stop) -> int:

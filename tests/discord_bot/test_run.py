@@ -367,13 +367,26 @@ async def test_the_bot_serves_each_engine_the_vector_build_hands_over_and_keeps_
     assert caplog.messages[-1] == "Building the sentence vectors failed; still " + engine.semantic_status.signals
 
 
-async def test_after_a_reload_the_engines_built_for_the_articles_before_it_are_not_swapped_in() -> None:
+async def test_after_a_reload_the_engines_built_for_the_articles_before_it_are_not_swapped_in_nor_kept(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, "bot")
     bot = Answering(Engine.from_dir(CORPUS))
     handed: asyncio.Queue[Engine | None] = asyncio.Queue()
     swapping = asyncio.create_task(run._swap_in(bot, handed))  # type: ignore[arg-type]
     await asyncio.sleep(0)  # it starts, as at start-up, before any reload
     reloaded = Serving.of(Engine.from_dir(CORPUS))
     bot.serving = reloaded
-    handed.put_nowait(Engine.from_dir(CORPUS))
+    stale = [Engine.from_dir(CORPUS) for _ in range(2)]
+    dropped = [weakref.ref(engine) for engine in stale]
+    while stale:
+        handed.put_nowait(stale.pop(0))
+    await eventually(handed.empty)  # the old build's engines are taken off the queue as they come
+    await asyncio.sleep(0)
+    gc.collect()
+    assert [ref() for ref in dropped] == [None, None]  # and not kept alive beside the reloaded articles
+    handed.put_nowait(None)  # the old build failing says nothing about the articles now served
     await asyncio.wait_for(swapping, 10)
     assert bot.serving is reloaded
+    assert caplog.messages.count("Not swapping in the sentence vectors built for the articles before the reload") == 1
+    assert not any("failed" in message for message in caplog.messages)
