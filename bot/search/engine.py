@@ -31,7 +31,7 @@ from bot.search.answer.rerank import DEFAULT_COMBINATION, Combination, rerank
 from bot.search.answer.retrieve import Candidates, Lexical, Semantic, retrieve
 from bot.search.answer.select import Abstention, Candidate, select
 from bot.search.index.bm25 import BM25Index
-from bot.search.index.checkpoint import Checkpoint, checkpoint_path, read_checkpoint
+from bot.search.index.checkpoint import Checkpoint, CheckpointInUse, checkpoint_path, read_checkpoint
 from bot.search.index.spelling import Speller
 from bot.search.index.store import StoreError, why_not_saved
 from bot.search.index.table import KINDS, SentenceTable, TableBuilder
@@ -300,13 +300,22 @@ class Engine:
             rows, file, digest, origin = saved.rows, saved.file, saved.keys_sha256, "saved index"
         else:
             keys = self.vector_keys()
+            at = checkpoint_path(folder, embedder.sha256)
+            others: SavedVectors | None = None
             try:
-                checkpoint: Checkpoint | None = Checkpoint(checkpoint_path(folder, embedder.sha256), embedder.sha256, embedder.dimensions)
+                checkpoint: Checkpoint | None = Checkpoint(at, embedder.sha256, embedder.dimensions)
             except OSError:
                 checkpoint = None  # an unwritable cache folder: the save below says so
+            except CheckpointInUse:
+                checkpoint = None  # another build is writing it: reuse what it has written, checkpoint nothing
+                others = read_checkpoint(at, embedder.sha256, embedder.dimensions)
+                notes.append(
+                    f"{at}: another build of these vectors is running (a reload, or another process); "
+                    "this one reuses what it has saved so far and keeps the rest in memory until it is done"
+                )
             rows = np.empty((len(keys), embedder.dimensions), dtype=np.int8)
             have = np.zeros(len(keys), dtype=bool)
-            for source in (saved, checkpoint and checkpoint.read_back()):
+            for source in (saved, checkpoint.read_back() if checkpoint is not None else others):
                 if source is not None:
                     at = source.lookup(keys)
                     new = (at >= 0) & ~have

@@ -11,7 +11,7 @@ from tiny_model import write_tiny_model
 
 from bot.search import engine as engine_module
 from bot.search.engine import Engine
-from bot.search.index.checkpoint import checkpoint_path
+from bot.search.index.checkpoint import Checkpoint, CheckpointInUse, checkpoint_path
 from bot.search.models.embedding import Embedder, folder_model
 
 PLACES = ("harbour", "orchard", "sea", "hive")
@@ -112,3 +112,22 @@ def test_another_models_checkpoint_is_not_used(corpus: Path, tiny: Embedder, tmp
     again = Counting(other)
     Engine.from_dir(corpus, cache_dir=cache, embedder=again)  # type: ignore[arg-type]
     assert again.embedded == SENTENCES
+
+
+def test_one_build_writes_a_checkpoint_at_a_time_and_a_second_reuses_it_without_writing(corpus: Path, tiny: Embedder, tmp_path: Path) -> None:
+    """A `!reload` while the background build runs, or two shard processes starting on a new corpus."""
+    cache = tmp_path / "cache"
+    with pytest.raises(Stopped):
+        Engine.from_dir(corpus, cache_dir=cache, embedder=Counting(tiny, stop_after=2))  # type: ignore[arg-type]
+    path = checkpoint_path(cache, tiny.sha256)
+    running = Checkpoint(path, tiny.sha256, tiny.dimensions)  # the first build, still embedding
+    with pytest.raises(CheckpointInUse):
+        Checkpoint(path, tiny.sha256, tiny.dimensions)
+    written = path.read_bytes()
+    second = Counting(tiny)
+    built = Engine.from_dir(corpus, cache_dir=cache, embedder=second)  # type: ignore[arg-type]
+    assert second.embedded == SENTENCES - 2 * ROWS  # it reused the first build's rows
+    assert any("another build of these vectors is running" in warning for warning in built.warnings)
+    assert path.read_bytes() == written  # and wrote nothing over them, nor removed the file under the first
+    running.close()
+    Checkpoint(path, tiny.sha256, tiny.dimensions).close()  # free again once the first build let go
