@@ -300,17 +300,17 @@ class Engine:
             rows, file, digest, origin = saved.rows, saved.file, saved.keys_sha256, "saved index"
         else:
             keys = self.vector_keys()
-            at = checkpoint_path(folder, embedder.sha256)
+            checkpointed = checkpoint_path(folder, embedder.sha256)
             others: SavedVectors | None = None
             try:
-                checkpoint: Checkpoint | None = Checkpoint(at, embedder.sha256, embedder.dimensions)
+                checkpoint: Checkpoint | None = Checkpoint(checkpointed, embedder.sha256, embedder.dimensions)
             except OSError:
                 checkpoint = None  # an unwritable cache folder: the save below says so
             except CheckpointInUse:
                 checkpoint = None  # another build is writing it: reuse what it has written, checkpoint nothing
-                others = read_checkpoint(at, embedder.sha256, embedder.dimensions)
+                others = read_checkpoint(checkpointed, embedder.sha256, embedder.dimensions)
                 notes.append(
-                    f"{at}: another build of these vectors is running (a reload, or another process); "
+                    f"{checkpointed}: another build of these vectors is running (a reload, or another process); "
                     "this one reuses what it has saved so far and keeps the rest in memory until it is done"
                 )
             rows = np.empty((len(keys), embedder.dimensions), dtype=np.int8)

@@ -33,9 +33,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
@@ -129,6 +129,16 @@ def _signs_header(rows: int, dimensions: int) -> bytes:
     return (json.dumps(record, sort_keys=True).encode() + b"\n").ljust(SIGNS_HEADER, b" ")
 
 
+def _write_signs(path: Path, shape: tuple[int, ...], chunks: Iterable[np.ndarray]) -> None:
+    """The sign-bits file of rows of `shape`: its header, then each chunk of their bits in order, put in place whole."""
+
+    def write(out: BinaryIO) -> None:
+        out.write(_signs_header(shape[0], shape[1]))
+        out.writelines(np.ascontiguousarray(chunk).tobytes() for chunk in chunks)
+
+    write_atomically(path, write)
+
+
 def _sign_chunks(rows: np.ndarray, file: RowFile | None, progress: Progress | None):
     """Each chunk of rows' sign bits, in order, reading the int8 rows a chunk at a time (from `file` when given)."""
     for start in range(0, len(rows), _ADD_CHUNK):
@@ -190,12 +200,7 @@ class Nearest:
                 bits = np.concatenate(list(_sign_chunks(rows, file, progress)))
                 return cls(rows, file=file, bits=bits)
 
-            def write(out) -> None:
-                out.write(_signs_header(len(rows), rows.shape[1]))
-                for chunk in _sign_chunks(rows, file, progress):
-                    out.write(chunk.tobytes())
-
-            write_atomically(path, write)
+            _write_signs(path, rows.shape, _sign_chunks(rows, file, progress))
             loaded = cls.load(rows, path, file)
             assert loaded is not None  # just written
             return loaded
@@ -283,13 +288,7 @@ class Nearest:
         if self.bits is not None:
             if self.bits_path != path:
                 bits = self.bits
-
-                def write(out) -> None:
-                    out.write(_signs_header(len(self.rows), self.rows.shape[1]))
-                    for start in range(0, len(bits), _ADD_CHUNK):
-                        out.write(np.ascontiguousarray(bits[start : start + _ADD_CHUNK]).tobytes())
-
-                write_atomically(path, write)
+                _write_signs(path, self.rows.shape, (bits[start : start + _ADD_CHUNK] for start in range(0, len(bits), _ADD_CHUNK)))
             return
         if self.graph is None:
             return
