@@ -18,7 +18,7 @@ each block is, so this reader follows the markup instead:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from lxml import html
 
@@ -113,6 +113,15 @@ def _main(root: html.HtmlElement) -> html.HtmlElement:
     return body if body is not None else root
 
 
+def is_furniture(attributes: Mapping[str, str]) -> bool:
+    """Whether an element's class, id or role marks it as page furniture (navigation, footers, comment sections)."""
+    return (
+        any(_FURNITURE.match(name) for name in attributes.get("class", "").split())
+        or bool(_FURNITURE_IDS.match(attributes.get("id", "")))
+        or attributes.get("role") == "navigation"
+    )
+
+
 def _drop_furniture(main: html.HtmlElement, site: str | None) -> None:
     """Page furniture out of the tree; and a heading that is the site's name (a theme's header), which no section is."""
     doomed = [
@@ -121,9 +130,7 @@ def _drop_furniture(main: html.HtmlElement, site: str | None) -> None:
         if isinstance(element.tag, str)
         and (
             element.tag in _FURNITURE_TAGS
-            or any(_FURNITURE.match(name) for name in element.get("class", "").split())
-            or _FURNITURE_IDS.match(element.get("id", ""))
-            or element.get("role") == "navigation"
+            or is_furniture(element.attrib)
             or (_ADMONITION_TITLE.search(element.get("class", "")) and len(_inline(element).split()) <= 2)
             or (element.tag in _HEADINGS and _same(_label(element), site))
         )

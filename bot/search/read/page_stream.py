@@ -17,7 +17,7 @@ import re
 
 from lxml import etree
 
-from bot.search.read.docs import _FURNITURE, _FURNITURE_IDS, _FURNITURE_TAGS
+from bot.search.read.docs import _FURNITURE_TAGS, is_furniture
 from bot.search.read.lines import TextError, decoded
 
 _BLOCK_BYTES = 1 << 16
@@ -58,7 +58,7 @@ class _Reader:
             self.fields.setdefault("url", attributes["href"])
         elif tag == "title" and "title" not in self.fields:
             self._title = []
-        skipped = self._skipping > 0 or tag in _SKIPPED or _is_furniture(attributes)
+        skipped = self._skipping > 0 or tag in _SKIPPED or is_furniture(attributes)
         self._open.append((tag, skipped))
         if skipped:
             self._skipping += 1
@@ -132,14 +132,6 @@ class _Reader:
                         continue
                     content = match.group(1)
                 self.fields.setdefault(name, content)
-
-
-def _is_furniture(attributes: dict[str, str]) -> bool:
-    return (
-        any(_FURNITURE.match(name) for name in attributes.get("class", "").split())
-        or bool(_FURNITURE_IDS.match(attributes.get("id", "")))
-        or attributes.get("role") == "navigation"
-    )
 
 
 def read_streamed(data: bytes) -> tuple[str, dict[str, str]]:
