@@ -1,4 +1,4 @@
-"""Answer quality on ten question sets, side by side, in every mode: BM25 alone, the semantic
+"""Answer quality on eleven question sets, side by side, in every mode: BM25 alone, the semantic
 signal alone, fused (RERANK=off), the reranker's logit alone, and the product's reranked order.
 
 * dev: the 25 development questions about the default articles (../shared/eval), scored by
@@ -9,7 +9,8 @@ signal alone, fused (RERANK=off), the reranker's logit alone, and the product's 
   session of 2026-12-05 before its answering changes were scored; unseen5: 40 more, written in the next
   session before its reranker was retrained.
 * gitdoc: 88 help-channel questions over git's HTML documentation (bench/gitdoc); djangodoc: 96 over
-  Django's Sphinx-built HTML documentation (bench/djangodoc); both scored by bench/docsets/score.py.
+  Django's Sphinx-built HTML documentation (bench/djangodoc); typerdoc: 78 over Typer's MkDocs-built
+  HTML documentation (bench/typerdoc); all three scored by bench/docsets/score.py.
 * WikiQA: 325 real search questions over 619 Wikipedia summaries, 62% with no answer
   (../shared/data/wikiqa), scored by its own scorer: hit1, hit3 and answer-triggering F1.
 * SciFact: 300 scientific claims over 5,183 abstracts (../shared/data/scifact): nDCG@10 of the
@@ -168,7 +169,7 @@ def _docset(name: str) -> type[DocSet]:
     return type(name.capitalize(), (DocSet,), {"name": name, "corpus": ROOT / "bench" / name / "corpus"})
 
 
-DOCSETS = {name: _docset(name) for name in ("gitdoc", "djangodoc")}
+DOCSETS = {name: _docset(name) for name in ("gitdoc", "djangodoc", "typerdoc")}
 
 
 @functools.cache
