@@ -49,6 +49,9 @@ _FRAGMENT_MAX_WORDS = 3  # a list item or paragraph of fewer words may be a bare
 _FENCE = re.compile(r"^\s*(```+|~~~+)")
 _DEFINITION = re.compile(r"^:\s+")
 _ADMONITION = re.compile(r"^(?:[!?]{3}\+?\s+\w+.*|:::+\s*\w*.*|>\s*\[!\w+\]\s*)$")
+# A page built without the admonition extension prints the marker (and its quoted title) into the paragraph
+# it opens, the note's text after it on the same line: the marker goes, the text stays.
+_ADMONITION_OPENING = re.compile(r'^[!?]{3}\+?\s+\w+(?:\s+"[^"]*")?\s+(?=\S)')
 
 
 class Kind(StrEnum):
@@ -153,7 +156,7 @@ def piece_breaks(lines: Iterable[str], size: int) -> Iterator[list[str]]:
     may_end = 0  # the piece's length up to a blank line where it may end, once the next text line allows it
     for line, role in fenced(lines):
         text = line.strip()
-        if may_end and text and not _ADMONITION.match(text):
+        if may_end and text and not _ADMONITION.match(_ADMONITION_OPENING.sub("", text, count=1)):
             if not (role == "open" or _DEFINITION.match(text)):
                 yield piece[:may_end]
                 del piece[:may_end]
@@ -234,7 +237,7 @@ def _logical_lines(text: str) -> list[str]:
                 lines[-1] += "\n" + raw
             previous_open = False
             continue
-        line = raw.strip()
+        line = _ADMONITION_OPENING.sub("", raw.strip(), count=1)
         if not line or _ADMONITION.match(line):
             previous_open = False
             continue

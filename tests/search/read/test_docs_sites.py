@@ -359,6 +359,18 @@ def test_markdown_fenced_code_and_admonitions_read_like_html() -> None:
     ]
 
 
+def test_an_admonition_marker_left_in_a_page_is_dropped_and_its_text_kept(tmp_path: Path) -> None:
+    # A site built without the admonition extension prints the marker into the paragraph it opens.
+    page = '<html><head><meta name="generator" content="mkdocs-1.4.2"><title>Options</title></head><body><h1>Options</h1>\n' \
+        '<p>!!! tip\n    Declare the long and the short name of the option together.</p>\n' \
+        '<p>!!! note "Defaults"\n    A flag is off unless it is given.</p>\n<p>!!! warning</p>\n</body></html>'
+    assert passages(document(tmp_path, "options.html", page).text) == [
+        (Kind.HEADING, "Options"),
+        (Kind.TEXT, "Declare the long and the short name of the option together."),
+        (Kind.TEXT, "A flag is off unless it is given."),
+    ]
+
+
 def test_every_paragraph_of_a_description_is_searched_with_its_term() -> None:
     text = "--keep-index\n: This option is only valid for push.\n: All changes already added to the index are left intact.\n\nUnrelated text follows here."
     read = split_passages(text)
