@@ -52,6 +52,11 @@ _ADMONITION = re.compile(r"^(?:[!?]{3}\+?\s+\w+.*|:::+\s*\w*.*|>\s*\[!\w+\]\s*)$
 # A page built without the admonition extension prints the marker (and its quoted title) into the paragraph
 # it opens, the note's text after it on the same line: the marker goes, the text stays.
 _ADMONITION_OPENING = re.compile(r'^[!?]{3}\+?\s+\w+(?:\s+"[^"]*")?\s+(?=\S)')
+# Markdown's attribute lists ("[Typer CLI](../cli/){.internal-link target=_blank}", "## Install { #install }"),
+# which a page built without the extension prints as text: markup, not words.
+_ATTRIBUTE = r"""(?:[.#][\w-]+|[\w-]+=(?:"[^"]*"|'[^']*'|[^\s}]+))"""
+_INLINE_CODE = re.compile(r"(`[^`]*`)")
+_ATTRIBUTE_LIST = re.compile(rf"[ \t]?\{{(?::[ \t]*{_ATTRIBUTE}|[ \t]*[.#][\w-]+)(?:[ \t]+{_ATTRIBUTE})*[ \t]*\}}")
 
 
 class Kind(StrEnum):
@@ -237,7 +242,7 @@ def _logical_lines(text: str) -> list[str]:
                 lines[-1] += "\n" + raw
             previous_open = False
             continue
-        line = _ADMONITION_OPENING.sub("", raw.strip(), count=1)
+        line = _ADMONITION_OPENING.sub("", _without_attribute_lists(raw).strip(), count=1)
         if not line or _ADMONITION.match(line):
             previous_open = False
             continue
@@ -247,6 +252,14 @@ def _logical_lines(text: str) -> list[str]:
             lines.append(line)
         previous_open = _wrapped(lines[-1])
     return lines
+
+
+def _without_attribute_lists(line: str) -> str:
+    """The line without Markdown attribute lists, outside inline code (where `{.x}` is code)."""
+    if "{" not in line:
+        return line
+    parts = _INLINE_CODE.split(line)
+    return "".join(part if k % 2 else _ATTRIBUTE_LIST.sub("", part) for k, part in enumerate(parts))
 
 
 def code_lines(lines: list[str]) -> list[int]:

@@ -371,6 +371,15 @@ def test_an_admonition_marker_left_in_a_page_is_dropped_and_its_text_kept(tmp_pa
     ]
 
 
+def test_markdown_attribute_lists_are_markup_not_words() -> None:
+    text = "## Install { #install }\n\nSee [the guide](guide.md){.internal-link target=_blank} first.\n\nA set {a=1} stays, and so does `{.x}` in code."
+    assert passages(text) == [
+        (Kind.HEADING, "Install"),
+        (Kind.TEXT, "See [the guide](guide.md) first."),
+        (Kind.TEXT, "A set {a=1} stays, and so does `{.x}` in code."),
+    ]
+
+
 def test_every_paragraph_of_a_description_is_searched_with_its_term() -> None:
     text = "--keep-index\n: This option is only valid for push.\n: All changes already added to the index are left intact.\n\nUnrelated text follows here."
     read = split_passages(text)
