@@ -185,10 +185,12 @@ def test_a_bot_answers_by_meaning_from_each_saved_batch_before_the_build_ends(se
     embedder = Batches(_tiny(tmp_path))
     engine, handed = _start(sea_and_bees, tmp_path, embedder)
     assert engine.semantic_status.model == "" and engine.ask("which boat?").abstained  # BM25 knows no boat
+    assert engine.semantic_status.model_line == "off (word matching only)"
     embedder.allow()
     first = handed.get(timeout=60)
     assert first is not None and first.semantic_status.partial and first.semantic_status.covered == 2
-    assert first.semantic_status.coverage == "2 of 6 sentences embedded so far (33%)"  # also in /stats
+    assert first.semantic_status.coverage == "2 of 6 sentences embedded so far (33%)"
+    assert first.semantic_status.model_line == "tiny (2 of 6 sentences embedded so far (33%))"  # as /stats names it
     assert "for the 2 of 6 sentences embedded so far (33%), the others by word matching" in first.semantic_status.signals
     assert first.semantic_status.vectors == "being built: 2 of 6 sentences searched so far"
     assert first.ask("which boat?").hits[0].text == "A vessel sails from the harbour to the sea."  # the 2 embedded
@@ -199,6 +201,7 @@ def test_a_bot_answers_by_meaning_from_each_saved_batch_before_the_build_ends(se
     embedder.allow()
     complete = handed.get(timeout=60)
     assert complete is not None and not complete.semantic_status.partial and complete.semantic_status.vectors == "built now"
+    assert complete.semantic_status.model_line == complete.semantic_status.model
     assert isinstance(complete.vectors, np.memmap)  # the saved file's rows from now on, not the build's
     assert complete.ask("which boat?").hits[0].text == "A vessel sails from the harbour to the sea."
     assert handed.empty()

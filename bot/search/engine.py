@@ -147,6 +147,13 @@ class SemanticStatus:
         return f"{self.covered:,} of {self.sentences:,} sentences embedded so far ({self.covered / self.sentences:.0%})"
 
     @property
+    def model_line(self) -> str:
+        """The model as `/stats` names it: with how far its vectors have got while they are built, or that it is off."""
+        if not self.model:
+            return "off (word matching only)"
+        return f"{self.model} ({self.coverage})" if self.partial else self.model
+
+    @property
     def signals(self) -> str:
         """Which signals answer, in words for the log: an operator reading it must see that meaning is off, or partial."""
         if not self.model:

@@ -24,13 +24,12 @@ class Stats(commands.Cog):
             votes = await self._votes()
         engine = self.bot.engine
         articles = engine.sources()
-        semantic = engine.semantic_status
         report = render.StatsReport(
             snapshot=self.bot.stats.snapshot(),
             votes=votes,
             articles=len(articles),
             sentences=sum(article.sentence_count for article in articles),
-            model=f"{semantic.model} ({semantic.coverage})" if semantic.partial else semantic.model or "off (word matching only)",
+            model=engine.semantic_status.model_line,
             shards=self.bot.shard_summary(),
         )
         await reply(ctx, embed=render.stats_embed(report), ephemeral=True)
