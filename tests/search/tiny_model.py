@@ -17,20 +17,29 @@ from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
 WORDS = ("[UNK]", "ship", "boat", "vessel", "sea", "harbour", "bee", "hive", "honey", "apple", "orchard")
 
 
-def write_tiny_model(folder: Path, dimensions: int = 8, seed: int = 0) -> Path:
-    """`model.onnx` and `tokenizer.json` in `folder`; "ship", "boat" and "vessel" share one direction."""
+def write_tiny_model(folder: Path, dimensions: int = 8, seed: int = 0, *, outputs: str = "vectors") -> Path:
+    """`model.onnx` and `tokenizer.json` in `folder`; "ship", "boat" and "vessel" share one direction.
+
+    `outputs`: "vectors" (the word pieces' vectors), "mask first" (the mask as floats listed before them,
+    as some exports leave such tensors in) or "mask only" (no vectors at all).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     table = rng.normal(size=(len(WORDS), dimensions)).astype(np.float32)
     table[WORDS.index("boat")] = table[WORDS.index("vessel")] = table[WORDS.index("ship")]
+    vectors = helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, ["batch", "sequence", dimensions])
+    mask = helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", "sequence"])
     graph = helper.make_graph(
-        [helper.make_node("Gather", ["table", "input_ids"], ["last_hidden_state"], axis=0)],
+        [
+            helper.make_node("Gather", ["table", "input_ids"], ["last_hidden_state"], axis=0),
+            helper.make_node("Cast", ["attention_mask"], ["output"], to=TensorProto.FLOAT),
+        ],
         "tiny",
         [
             helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "sequence"]),
             helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "sequence"]),
         ],
-        [helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, ["batch", "sequence", dimensions])],
+        {"vectors": [vectors], "mask first": [mask, vectors], "mask only": [mask]}[outputs],
         [numpy_helper.from_array(table, "table")],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])

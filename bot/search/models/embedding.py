@@ -146,6 +146,7 @@ class Embedder:
         self._inputs = {i.name for i in self._session.get_inputs()}
         if not {"input_ids", "attention_mask"} <= self._inputs:
             raise ModelError(f"{spec.model}: expected inputs input_ids and attention_mask, found {sorted(self._inputs)}")
+        self._output = embedding_output(self._session.get_outputs(), spec.model)
         self.dimensions = int(self.embed(["dimensions"]).shape[1])
 
     @property
@@ -190,11 +191,32 @@ class Embedder:
         feed = {"input_ids": input_ids, "attention_mask": mask}
         if "token_type_ids" in self._inputs:
             feed["token_type_ids"] = np.zeros_like(input_ids)
-        output = self._session.run(None, feed)[0]
+        output = self._session.run([self._output], feed)[0]
         if output.ndim == 3:
             output = output[:, 0] if self.spec.pooling == "cls" else _mean(output, mask)
         norms = np.linalg.norm(output, axis=1, keepdims=True)
         return (output / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+
+
+def embedding_output(outputs: Sequence[Any], model: Path) -> str:
+    """The name of the graph output that holds the vectors, or ModelError.
+
+    A sentence-transformers export with its pooling names it `sentence_embedding`; a transformer's own
+    export gives a vector per word piece (pooled here), often beside others: a mask, a pooler's output, or
+    intermediate tensors that an export left in (paraphrase-MiniLM-L3-v2's ONNX file lists a [batch,
+    sequence] output first, whose rows would be taken for vectors as wide as the longest text).
+    """
+    named = next((output.name for output in outputs if output.name == "sentence_embedding"), None)
+    if named is not None:
+        return named
+    tokens = [output for output in outputs if len(output.shape) == 3]
+    texts = [output for output in outputs if len(output.shape) == 2 and isinstance(output.shape[1], int)]
+    fixed = [output for output in tokens if isinstance(output.shape[2], int)]
+    for found in (fixed, tokens, texts):
+        if found:
+            return found[0].name
+    shapes = ", ".join(f"{output.name} {list(output.shape)}" for output in outputs)
+    raise ModelError(f"{model}: no output holds a vector of fixed width per word piece or per text (outputs: {shapes})")
 
 
 def batch_size(longest: int, budget: int | None = None) -> int:

@@ -74,6 +74,18 @@ def test_a_missing_folder_names_the_file(tmp_path: Path) -> None:
         Embedder(folder_model(tmp_path / "nowhere"))
 
 
+def test_the_vectors_are_read_from_the_output_that_holds_them_whatever_comes_first(tmp_path: Path, tiny: Path) -> None:
+    mixed = Embedder(folder_model(write_tiny_model(tmp_path / "mask-first", outputs="mask first")))
+    texts = ["the ship", "a boat on the sea", "bee hive honey"]
+    assert mixed.dimensions == 8
+    assert np.allclose(mixed.embed(texts), Embedder(folder_model(tiny)).embed(texts))
+
+
+def test_a_model_without_vectors_is_refused_naming_its_outputs(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match=r"no output holds a vector .* output \['batch', 'sequence'\]"):
+        Embedder(folder_model(write_tiny_model(tmp_path / "mask-only", outputs="mask only")))
+
+
 def test_an_export_s_own_pooling_and_length_are_read(tmp_path: Path) -> None:
     folder = write_tiny_model(tmp_path / "bge-like")
     (folder / "1_Pooling").mkdir()
