@@ -147,7 +147,14 @@ class Embedder:
         if not {"input_ids", "attention_mask"} <= self._inputs:
             raise ModelError(f"{spec.model}: expected inputs input_ids and attention_mask, found {sorted(self._inputs)}")
         self._output = embedding_output(self._session.get_outputs(), spec.model)
-        self.dimensions = int(self.embed(["dimensions"]).shape[1])
+        try:
+            # The tokenizer's last word piece must be a row of the model's table too, or some sentence, deep
+            # into a build, would stop it: a tokenizer.json of another model is refused here.
+            self._run([[0, self._tokenizer.get_vocab_size() - 1]], 2)
+            self.dimensions = int(self.embed(["dimensions"]).shape[1])
+        except Exception as error:  # onnxruntime's errors share no base class
+            reason = str(error).strip().splitlines()[0][:300]
+            raise ModelError(f"{spec.model}: it cannot embed what {spec.tokenizer.name} gives it ({reason}); is the tokenizer the model's own?") from error
 
     @property
     def name(self) -> str:

@@ -10,6 +10,7 @@ import numpy as np
 import onnxruntime
 import pytest
 from tiny_model import write_tiny_model
+from tokenizers import Tokenizer, models, pre_tokenizers
 
 from bot.search.models import embedding
 from bot.search.models.embedding import (
@@ -84,6 +85,15 @@ def test_the_vectors_are_read_from_the_output_that_holds_them_whatever_comes_fir
 def test_a_model_without_vectors_is_refused_naming_its_outputs(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match=r"no output holds a vector .* output \['batch', 'sequence'\]"):
         Embedder(folder_model(write_tiny_model(tmp_path / "mask-only", outputs="mask only")))
+
+
+def test_a_tokenizer_of_another_model_is_refused_before_any_sentence_is_embedded(tmp_path: Path) -> None:
+    folder = write_tiny_model(tmp_path / "mismatched")
+    larger = Tokenizer(models.WordLevel({f"w{i}": i for i in range(64)}, unk_token="w0"))
+    larger.pre_tokenizer = pre_tokenizers.Whitespace()
+    larger.save(str(folder / "tokenizer.json"))  # 64 word pieces for a table of 11 rows
+    with pytest.raises(ModelError, match="cannot embed what tokenizer.json gives it .*the model's own"):
+        Embedder(folder_model(folder))
 
 
 def test_an_export_s_own_pooling_and_length_are_read(tmp_path: Path) -> None:
