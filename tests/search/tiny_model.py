@@ -17,11 +17,14 @@ from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
 WORDS = ("[UNK]", "ship", "boat", "vessel", "sea", "harbour", "bee", "hive", "honey", "apple", "orchard")
 
 
-def write_tiny_model(folder: Path, dimensions: int = 8, seed: int = 0, *, outputs: str = "vectors") -> Path:
+def write_tiny_model(
+    folder: Path, dimensions: int = 8, seed: int = 0, *, outputs: str = "vectors", id_type: int = TensorProto.INT64
+) -> Path:
     """`model.onnx` and `tokenizer.json` in `folder`; "ship", "boat" and "vessel" share one direction.
 
     `outputs`: "vectors" (the word pieces' vectors), "mask first" (the mask as floats listed before them,
-    as some exports leave such tensors in) or "mask only" (no vectors at all).
+    as some exports leave such tensors in) or "mask only" (no vectors at all). `id_type`: the inputs'
+    element type (some exports take int32).
     """
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -36,8 +39,8 @@ def write_tiny_model(folder: Path, dimensions: int = 8, seed: int = 0, *, output
         ],
         "tiny",
         [
-            helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "sequence"]),
-            helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "sequence"]),
+            helper.make_tensor_value_info("input_ids", id_type, ["batch", "sequence"]),
+            helper.make_tensor_value_info("attention_mask", id_type, ["batch", "sequence"]),
         ],
         {"vectors": [vectors], "mask first": [mask, vectors], "mask only": [mask]}[outputs],
         [numpy_helper.from_array(table, "table")],

@@ -143,8 +143,9 @@ class Embedder:
         self.threads = self._session.get_session_options().intra_op_num_threads
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(spec.max_tokens)
-        self._inputs = {i.name for i in self._session.get_inputs()}
-        if not {"input_ids", "attention_mask"} <= self._inputs:
+        # Most exports take int64 ids; some (TensorFlow's, some converters') take int32.
+        self._inputs = {i.name: np.int32 if i.type == "tensor(int32)" else np.int64 for i in self._session.get_inputs()}
+        if not {"input_ids", "attention_mask"} <= self._inputs.keys():
             raise ModelError(f"{spec.model}: expected inputs input_ids and attention_mask, found {sorted(self._inputs)}")
         self._output = embedding_output(self._session.get_outputs(), spec.model)
         try:
@@ -198,6 +199,7 @@ class Embedder:
         feed = {"input_ids": input_ids, "attention_mask": mask}
         if "token_type_ids" in self._inputs:
             feed["token_type_ids"] = np.zeros_like(input_ids)
+        feed = {name: array.astype(self._inputs[name], copy=False) for name, array in feed.items()}
         output = self._session.run([self._output], feed)[0]
         if output.ndim == 3:
             output = output[:, 0] if self.spec.pooling == "cls" else _mean(output, mask)

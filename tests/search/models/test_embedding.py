@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime
 import pytest
+from onnx import TensorProto
 from tiny_model import write_tiny_model
 from tokenizers import Tokenizer, models, pre_tokenizers
 
@@ -85,6 +86,12 @@ def test_the_vectors_are_read_from_the_output_that_holds_them_whatever_comes_fir
 def test_a_model_without_vectors_is_refused_naming_its_outputs(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match=r"no output holds a vector .* output \['batch', 'sequence'\]"):
         Embedder(folder_model(write_tiny_model(tmp_path / "mask-only", outputs="mask only")))
+
+
+def test_an_export_taking_int32_ids_gives_the_same_vectors(tmp_path: Path, tiny: Path) -> None:
+    int32 = Embedder(folder_model(write_tiny_model(tmp_path / "int32", id_type=TensorProto.INT32)))
+    texts = ["the ship", "a boat on the sea", "bee hive honey"]
+    assert np.allclose(int32.embed(texts), Embedder(folder_model(tiny)).embed(texts))
 
 
 def test_a_tokenizer_of_another_model_is_refused_before_any_sentence_is_embedded(tmp_path: Path) -> None:
