@@ -77,7 +77,11 @@ def clean(line: str) -> str:
 
 def read_page(path: Path) -> tuple[str, list[tuple[str, str]], list[str]]:
     """(title, [(option term, description)], DESCRIPTION sentences) of one troff man page."""
-    raw = gzip.open(path, "rt", encoding="utf-8", errors="replace").read() if path.suffix == ".gz" else path.read_text(errors="replace")
+    if path.suffix == ".gz":
+        with gzip.open(path, "rt", encoding="utf-8", errors="replace") as file:
+            raw = file.read()
+    else:
+        raw = path.read_text(errors="replace")
     lines = [line for line in raw.splitlines() if not line.startswith(('.\\"', "'\\\"", '\\"'))]
     section, title, options, prose = "", "", [], []
     k = 0
