@@ -78,7 +78,7 @@ _RST_LINK = re.compile(r"`([^`<]+?)\s*<[^`>]*>`__?")
 _RST_REF = re.compile(r"`([^`]+)`__?")
 _RST_LITERAL = re.compile(r"``([^`]*)``")
 _FOOTNOTE = re.compile(r"\s*\[(?:#\w*|\d+|\*)\]_")
-_ANCHOR = re.compile(r"\s*\{#[^}]*\}\s*$")
+_ANCHOR = re.compile(r"\s*\{:?\s*#[^}]*\}\s*$")
 _EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1|(?<![\w*])\*(?!\s)([^*]+?)\*(?![\w*])|(?<![\w_])_(?!\s)([^_]+?)_(?![\w_])")
 _ANSWER_PREFIX = re.compile(r"^(?:\*\*|__)?(?:a|answer|r)\s*[:.)]\s*(?:\*\*|__)?\s*", re.IGNORECASE)
 _ASKS = re.compile(r"^(?:how|why|what|when|where|which|who|can|could|does|do|is|are|should|will|would|am|has|have|i|my)\b", re.IGNORECASE)
@@ -110,7 +110,7 @@ def clean(text: str) -> str:
     text = _EMPHASIS.sub(lambda m: m.group(2) or m.group(3) or m.group(4), text)
     text = re.sub(r"\{\{[<%].*?[%>]\}\}", "", text)
     text = re.sub(r"(?<=\w)_(?=[\s.,;:)]|$)", "", text)  # rst reference "name_"
-    text = text.replace("\\", "")
+    text = re.sub(r"\\([\\`*_{}\[\]()#+\-.!|<>~])", r"\1", text)  # Markdown escapes
     text = _ANCHOR.sub("", text)
     text = re.sub(r"\s+", " ", text).strip()
     return re.sub(r"(?<=[\w)]) +([,.;:])(?=\s|$)", r"\1", text)
@@ -175,6 +175,11 @@ def _unfold(lines: list[str]) -> list[str]:
 
 def blocks(text: str, fmt: str) -> list[tuple[str, str]]:
     """(kind, text): kind is heading, term, para, code, list or other; para/term/heading text is cleaned."""
+    if fmt == "md":
+        text = re.sub(r"\{/\*.*?\*/\}", "", text, flags=re.DOTALL)  # MDX comment
+        # reference-style links ("[Header]" with "[Header]: https://..." further down) show their text
+        for label in sorted(set(re.findall(r"^ {0,3}\[([^\]^]+)\]:\s+\S", text, flags=re.MULTILINE)), key=lambda x: (-len(x), x)):
+            text = re.sub(r"\[" + re.escape(label) + r"\](?![(\[:])", lambda _m, label=label: label, text)
     lines = text.replace("\t", "    ").splitlines()
     if fmt == "md":
         lines = _unfold(lines)
@@ -275,7 +280,8 @@ def blocks(text: str, fmt: str) -> list[tuple[str, str]]:
             out.append(("list", ""))
             i = j
             continue
-        if stripped.startswith("{{") or stripped.startswith("{%") or re.match(r"^</?\w+[^>]*>$", stripped):
+        if stripped.startswith("{{") or stripped.startswith("{%") or re.match(r"^</?\w+[^>]*>$", stripped) \
+                or (fmt == "md" and re.match(r"^\[[^\]]+\]:\s+\S+", stripped)):  # a link definition
             out.append(("other", ""))
             i += 1
             continue
@@ -369,8 +375,11 @@ def read_faq(text: str, fmt: str) -> list[QA]:
 
 
 def _answering(sentence: str) -> bool:
-    """Not a question back or a cross-reference line ("Related: How do I ...?")."""
-    return not sentence.rstrip(".").endswith("?") and not sentence.lower().startswith("related:")
+    """Not a question back or a "Related: How do I ...?" line (a "See <question title>?" reference answers)."""
+    lowered = sentence.lower()
+    if lowered.startswith("related:") or re.match(r"^\[[^\]]+\]:\s", sentence):  # or a link definition
+        return False
+    return not sentence.rstrip(".").endswith("?") or lowered.startswith(("see ", "please see ", "refer to "))
 
 
 def sentences_of(paragraphs: list[str]) -> list[str]:
