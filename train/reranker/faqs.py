@@ -27,6 +27,8 @@ each sentence shown as "<sentence> [SEP] <project> FAQ".
   sentence that also occurs in the question's own answer.
 - About 15% of groups (by the seeded stream) are unanswerable: positives removed, the 4 best BM25
   negatives kept.
+- A repository gives at most 100 groups (--max-per-repo; Cypress's FAQ has about 440 questions), a
+  seeded sample of its usable questions in page order.
 
 Seeded (random.Random(20261205)) and deterministic; prints the number of groups and the output's
 sha256.
