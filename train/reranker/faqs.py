@@ -273,7 +273,7 @@ def blocks(text: str, fmt: str) -> list[tuple[str, str]]:
                 k = j
                 while k < n and not lines[k].strip():
                     k += 1
-                if k < n and (_indent(lines[k]) > base and base >= 0 and _indent(lines[k]) >= 2 or _LIST.match(lines[k]) and _indent(lines[k]) == base):
+                if k < n and (_indent(lines[k]) > base >= 0 and _indent(lines[k]) >= 2 or _LIST.match(lines[k]) and _indent(lines[k]) == base):
                     j = k + 1
                     while j < n and lines[j].strip() and (_indent(lines[j]) > base or _LIST.match(lines[j])):
                         j += 1
@@ -282,7 +282,7 @@ def blocks(text: str, fmt: str) -> list[tuple[str, str]]:
             out.append(("list", ""))
             i = j
             continue
-        if stripped.startswith("{{") or stripped.startswith("{%") or re.match(r"^</?\w+[^>]*>$", stripped) \
+        if stripped.startswith(("{{", "{%")) or re.match(r"^</?\w+[^>]*>$", stripped) \
                 or (fmt == "md" and re.match(r"^\[[^\]]+\]:\s+\S+", stripped)):  # a link definition
             out.append(("other", ""))
             i += 1
@@ -332,8 +332,7 @@ def blocks(text: str, fmt: str) -> list[tuple[str, str]]:
         if fmt == "rst" and raw.endswith("::"):
             literal_next = True
             raw = raw[:-2].rstrip() + ("" if raw.endswith(" ::") else ":")
-            if raw.endswith(" ::"):
-                raw = raw[:-3]
+            raw = raw.removesuffix(" ::")
         bold = _BOLD_LINE.match(raw)
         cleaned = clean(raw)
         q_line = _QUESTION_PREFIX.match(cleaned)
