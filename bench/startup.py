@@ -1,7 +1,7 @@
 """How fast the bot starts: deciding that a saved index is still valid, and the CLI's first answer.
 
     python bench/startup.py validity [--files 25000]     # hashing every file against trusting the stat record
-    python bench/startup.py cli [--runs 7]               # `python -m bot ask` from a saved index, per mode
+    python bench/startup.py cli [--runs 7]               # `python -m bot ask` from a saved index, per mode, and through `serve`
     python bench/startup.py stages                       # where the default mode's start goes (after `cli`)
     python bench/startup.py floor [--runs 7]             # the same models' work with no bot code (after `cli`)
     python bench/startup.py restart [--files 25000]      # SEMANTIC=off over 1M sentences: first build, then restarts
@@ -12,6 +12,7 @@ Files are generated into bench/.data/ (git-ignored). This is a report, not a tes
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import resource
 import shutil
@@ -19,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,6 +91,26 @@ def cli(runs: int) -> None:
         _ask(env)  # saves the index and vectors (and the models' kept copies) for the runs that follow
         wall, cpu = zip(*(_ask(env) for _ in range(runs)))
         print(f"| {name} | {statistics.median(wall):.2f} | {statistics.median(cpu):.2f} |")
+    env = {**os.environ, "CORPUS_DIR": str(DEFAULT_CORPUS), "INDEX_CACHE": str(cache)}
+    with _serving(env):
+        _ask(env)  # the server's first answer (its sessions' first run)
+        wall, cpu = zip(*(_ask(env) for _ in range(runs)))
+    print(f"| default, asking a running `python -m bot serve` (its CPU not counted) | {statistics.median(wall):.2f} | {statistics.median(cpu):.2f} |")
+
+
+@contextlib.contextmanager
+def _serving(env: dict[str, str]) -> Iterator[None]:
+    """`python -m bot serve` running, from the moment it listens."""
+    server = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stderr is not None
+        while not (line := server.stderr.readline()).startswith("Answering"):
+            if not line:
+                raise SystemExit(f"serve stopped before it listened (exit {server.wait()})")
+        yield
+    finally:
+        server.terminate()
+        server.wait()
 
 
 def _corpus_question(folder: Path) -> str:
@@ -235,7 +257,7 @@ def restart_stages(files: int) -> None:
         marks.append((stage, wall - sum(m[1] for m in marks), cpu - sum(m[2] for m in marks)))
 
     from bot.config import load_settings
-    from bot.factory import cache_dir
+    from bot.config import cache_dir
     from bot.search import cache
     from bot.search.engine import SearchSettings
 

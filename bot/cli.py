@@ -1,4 +1,4 @@
-"""The terminal interface: `ask`, `sources`, `feedback`, `check`, `run` and `health`, a thin wrapper over the engine.
+"""The terminal interface: `ask`, `sources`, `feedback`, `check`, `serve`, `run` and `health`, a thin wrapper over the engine.
 
 Each command imports only what it uses: asking never loads Discord, and the container's
 health probe loads neither Discord nor the engine.
@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import os
 import sys
 import textwrap
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 import platformdirs
 
+from bot import resident
 from bot.config import TOP_K_RANGE, Settings, SettingsError, load_settings, whole_number
 from bot.health import DEFAULT_MAX_AGE, check_health
 from bot.memory import return_freed_memory
@@ -115,6 +118,18 @@ def _parser() -> argparse.ArgumentParser:
     _corpus_option(check)
     check.set_defaults(handler=_check)
 
+    serve = commands.add_parser(
+        "serve",
+        help="keep the engine loaded, so `ask` answers at once",
+        description=(
+            "Load the articles and models once and answer `ask` over a Unix socket beside the saved index, until "
+            "Ctrl-C or SIGTERM. `ask` with the same settings uses it by itself; without it, `ask` loads everything "
+            "itself (about half a second)."
+        ),
+    )
+    _corpus_option(serve)
+    serve.set_defaults(handler=_serve)
+
     run = commands.add_parser("run", help="run the Discord bot (needs DISCORD_TOKEN)", description="Connect to Discord and answer.")
     _corpus_option(run)
     run.set_defaults(handler=_run)
@@ -181,8 +196,8 @@ def _load(settings: Settings) -> Engine | None:
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
     settings = _with_corpus(args, settings)
-    engine = _load(settings)
-    if engine is None:
+    answerer = _Answerer(settings)
+    if not answerer.ready():
         return EXIT_USAGE
     top_k = args.top_k or settings.top_k
     piped = not args.question and not sys.stdin.isatty()
@@ -193,14 +208,60 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     else:
         questions = _lines(sys.stdin, keep_blank=args.json)
     for question in questions:
-        answer = engine.ask(question, top_k)
-        if args.json:
-            print(json.dumps(answer_json(answer), ensure_ascii=False), flush=True)
-            continue
-        if piped:
+        shown = answerer.answer({"question": question, "top_k": top_k, "json": args.json, "context": args.context})
+        if shown is None:
+            return EXIT_USAGE
+        if piped and not args.json:
             print(f"? {question}", file=sys.stdout)  # which question each answer is for, as the prompt shows it
-        _print_answer(engine, answer, args.context, sys.stdout)
+        print(shown, end="", flush=args.json)
     return 0
+
+
+class _Answerer:
+    """Answers from the resident server (`serve`) when one answers for these settings, else from an engine loaded here.
+
+    Either way a question's output is `_shown`'s, so the two paths print the same. The server's warnings
+    (a model that did not load, an index rebuilt) went to its own output when it loaded, as the Discord
+    bot's go to its log, and are not repeated for every question. A server that stops answering midway
+    (stopped, the articles changed) hands over to a local engine, with a note why.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._engine: Engine | None = None
+        self._client: resident.Client | None = None
+        try:
+            self._client = resident.Client.connect(settings)
+        except resident.Unavailable as why:
+            print(f"note: {why}; loading the articles here instead", file=sys.stderr)
+        if self._client is None:
+            self._engine = _load(settings)
+
+    def ready(self) -> bool:
+        return self._client is not None or self._engine is not None
+
+    def answer(self, request: dict) -> str | None:
+        """What to print for one question; None when the articles cannot be loaded here (said on stderr)."""
+        if self._client is not None:
+            try:
+                return str(self._client.ask(request)["shown"])
+            except resident.Unavailable as why:
+                print(f"note: {why}; loading the articles here instead", file=sys.stderr)
+                self._client = None
+                self._engine = _load(self._settings)
+        if self._engine is None:
+            return None
+        return _shown(self._engine, request)
+
+
+def _shown(engine: Engine, request: dict) -> str:
+    """One question's output, as `ask` prints it: a JSON line with --json, else the readable answer."""
+    answer = engine.ask(request["question"], request["top_k"])
+    if request["json"]:
+        return json.dumps(answer_json(answer), ensure_ascii=False) + "\n"
+    out = io.StringIO()
+    _print_answer(engine, answer, request["context"], out)
+    return out.getvalue()
 
 
 def _prompt() -> Iterator[str]:
@@ -370,6 +431,87 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
     from bot.discord_bot.run import check
 
     return check(_with_corpus(args, settings))
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    settings = _with_corpus(args, settings)
+    path = resident.socket_path(settings)
+    if path is None:
+        print("error: `serve` listens beside the saved index, and INDEX_CACHE is off; set it to a folder", file=sys.stderr)
+        return EXIT_USAGE
+    engine = _load(settings)
+    if engine is None:
+        return EXIT_USAGE
+    served = _Served(settings, engine)
+    try:
+        server = resident.Server(path, resident.identity(settings), served.handle)
+    except resident.AlreadyServing as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as error:
+        print(f"error: cannot listen at {path}: {error.strerror or error}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"Answering `ask` about {settings.corpus_dir} at {path}. Ctrl-C stops.", file=sys.stderr)
+    with server, resident.stopped_by_sigterm(), contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+    print("Stopped.", file=sys.stderr)
+    return 0
+
+
+class _Served:
+    """The engine `serve` answers from, read again when its articles change (their saved index's fingerprint).
+
+    Each question first checks the fingerprint (the files' stats against the saved record: about a
+    millisecond for the default articles); when it has changed, that question's client is told so and
+    answers it itself while the articles are read again here.
+    """
+
+    def __init__(self, settings: Settings, engine: Engine) -> None:
+        from bot.search.engine import SearchSettings
+
+        self._settings, self._engine = settings, engine
+        self._search = SearchSettings(ignore=settings.corpus_ignore)
+        self._lock = threading.Lock()
+        self._reading = False
+
+    def handle(self, request: dict) -> dict:
+        from bot.config import cache_dir
+        from bot.search import cache
+
+        problem = _request_problem(request)
+        if problem:
+            return {"ok": False, "why": f"a request with {problem}"}
+        with self._lock:
+            if self._reading:
+                return {"ok": False, "why": "the resident answerer is reading the changed articles again"}
+            if cache.fingerprint(self._settings.corpus_dir, self._search, cache_dir(self._settings)) != self._engine.fingerprint:
+                self._reading = True
+                threading.Thread(target=self._read_again, name="reading the articles again", daemon=True).start()
+                return {"ok": False, "why": "the articles changed since the resident answerer read them; it is reading them again"}
+            engine = self._engine
+            return {"ok": True, "shown": _shown(engine, request)}
+
+    def _read_again(self) -> None:
+        print("The articles changed: reading them again.", file=sys.stderr)
+        engine = _load(self._settings)  # on failure (said on stderr) the old engine stays, and the next question tries again
+        with self._lock:
+            self._engine = engine or self._engine
+            self._reading = False
+        if engine is not None:
+            print("Answering from the changed articles.", file=sys.stderr)
+
+
+def _request_problem(request: dict) -> str:
+    """What is wrong with a question request, if anything: the server checks what the client's parser did."""
+    if not isinstance(request.get("question"), str):
+        return "no question"
+    if type(request.get("top_k")) is not int or request["top_k"] not in TOP_K_RANGE:
+        return f"top_k outside {TOP_K_RANGE.start} to {TOP_K_RANGE.stop - 1}"
+    if type(request.get("context")) is not int or request["context"] < 0:
+        return "a context that is not a whole number of 0 or more"
+    if type(request.get("json")) is not bool:
+        return "json that is not true or false"
+    return ""
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:

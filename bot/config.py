@@ -6,6 +6,7 @@ only `python -m bot run` demands it.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -215,3 +216,11 @@ def load_settings(
         if raw:
             read[spec.name] = spec.metadata["parse"](name, raw)
     return Settings(**read)
+
+
+def cache_dir(settings: Settings) -> Path | None:
+    """Where this corpus folder's index is saved: one folder per corpus, so two corpora never share a file."""
+    if settings.index_cache is None:
+        return None
+    folder = settings.corpus_dir.expanduser().resolve()
+    return settings.index_cache / f"{folder.name or 'corpus'}-{hashlib.sha256(str(folder).encode()).hexdigest()[:12]}"

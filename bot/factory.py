@@ -8,7 +8,6 @@ the terminal prints and the bot logs.
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
 import math
 import threading
@@ -16,7 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.config import Settings
+from bot.config import Settings, cache_dir
 from bot.memory import trim
 from bot.search.engine import Engine, Progress, SearchSettings
 from bot.search.index.tokens import clear_caches
@@ -129,14 +128,6 @@ def _after_building() -> None:
     """Let go of what a build held but serving does not need: then a reload, or a first run, holds what a restart holds."""
     clear_caches()  # the corpus's words, cached while tokenizing it
     trim()  # what building held (pieces, postings being merged) goes back to the system
-
-
-def cache_dir(settings: Settings) -> Path | None:
-    """Where this corpus folder's index is saved: one folder per corpus, so two corpora never share a file."""
-    if settings.index_cache is None:
-        return None
-    folder = settings.corpus_dir.expanduser().resolve()
-    return settings.index_cache / f"{folder.name or 'corpus'}-{hashlib.sha256(str(folder).encode()).hexdigest()[:12]}"
 
 
 def load_model(settings: Settings) -> tuple[Embedder | None, str]:

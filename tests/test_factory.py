@@ -14,7 +14,8 @@ from tiny_model import write_tiny_model
 
 from bot import factory
 from bot.config import Settings
-from bot.factory import cache_dir, load_engine
+from bot.config import cache_dir
+from bot.factory import load_engine
 from bot.search import engine as engine_module
 from bot.search.cache import CACHE_FILE
 from bot.search.engine import Engine, SemanticStatus

@@ -16,7 +16,8 @@ from loopback.server import LoopbackDiscord
 from bot.config import Settings
 from bot.discord_bot.run import EXIT_OK
 from bot.discord_bot.text import highlight
-from bot.factory import cache_dir, load_engine
+from bot.config import cache_dir
+from bot.factory import load_engine
 from bot.search import cache
 from bot.search.engine import SearchSettings
 from bot.search.index.mapped import load_mapped, save_mapped
