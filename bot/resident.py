@@ -115,8 +115,9 @@ class Client:
             raise
 
     def _exchange(self, message: dict) -> dict:
-        try:
+        with contextlib.suppress(BrokenPipeError):  # a server that refused us at once has closed: its reason is still to read
             self._sock.sendall(json.dumps(message, ensure_ascii=False).encode() + b"\n")
+        try:
             line = self._reader.readline(MAX_LINE * 64)
         except TimeoutError:
             raise Unavailable(f"the resident answerer gave no reply in {REPLY_TIMEOUT:.0f} s") from None

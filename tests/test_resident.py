@@ -6,6 +6,7 @@ see whether it loaded an engine itself.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -14,10 +15,12 @@ import socket
 import stat
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 
@@ -237,3 +240,67 @@ class _Lines:
 
     def __iter__(self):
         return iter(self._lines)
+
+
+@contextmanager
+def _transport(tmp_path: Path, handle: resident.Handler) -> Iterator[resident.Server]:
+    """The server's transport alone, in a thread of this process, with a handler of the test's own."""
+    server = resident.Server(tmp_path / "ask.sock", "us", handle)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def _greeted(path: Path) -> tuple[socket.socket, BinaryIO]:
+    talk = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    talk.connect(str(path))
+    replies = talk.makefile("rb")
+    talk.sendall(json.dumps({"protocol": resident.PROTOCOL, "identity": "us"}).encode() + b"\n")
+    assert json.loads(replies.readline()) == {"ok": True}
+    return talk, replies
+
+
+def test_a_question_the_server_fails_on_is_refused_with_its_reason_and_the_server_goes_on(tmp_path: Path, capfd) -> None:
+    def handle(request: dict) -> dict:
+        if request["question"] == "boom":
+            raise RuntimeError("the engine broke")
+        return {"ok": True, "shown": request["question"].upper()}
+
+    with _transport(tmp_path, handle) as server:
+        talk, replies = _greeted(server.path)
+        talk.sendall(b'{"question": "boom"}\n{"question": "still there?"}\n')
+        assert json.loads(replies.readline()) == {
+            "ok": False, "why": "the resident answerer failed on this question (RuntimeError: the engine broke)"
+        }
+        assert json.loads(replies.readline()) == {"ok": True, "shown": "STILL THERE?"}
+        talk.close()
+    assert "RuntimeError: the engine broke" in capfd.readouterr().err  # and the server's output says what failed
+    assert not server.path.exists()
+
+
+def test_past_the_connection_limit_a_client_is_told_so_and_the_next_one_after_a_slot_frees_is_served(tmp_path: Path) -> None:
+    with _transport(tmp_path, lambda request: {"ok": True, "shown": "fine"}) as server:
+        held = [_greeted(server.path) for _ in range(resident.MAX_CLIENTS)]
+        extra = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        extra.connect(str(server.path))
+        assert json.loads(extra.makefile("rb").readline()) == {
+            "ok": False, "why": f"the resident answerer is serving {resident.MAX_CLIENTS} clients already"
+        }
+        held.pop()[0].close()
+        deadline = time.monotonic() + 10
+        while True:  # the freed slot comes back once the server's thread has seen the close
+            later = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            later.connect(str(server.path))
+            with contextlib.suppress(BrokenPipeError):  # still full: the server has said so and closed
+                later.sendall(json.dumps({"protocol": resident.PROTOCOL, "identity": "us"}).encode() + b"\n")
+            if json.loads(later.makefile("rb").readline())["ok"]:
+                break
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        for talk, _ in held:
+            talk.close()
