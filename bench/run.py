@@ -11,6 +11,7 @@ This is a report, not a test: nothing here fails a build.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import multiprocessing
@@ -20,7 +21,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -135,24 +136,45 @@ def _default_corpus() -> dict:
         shutil.rmtree(cache, ignore_errors=True)
         _first_answer_s(DEFAULT_CORPUS_QUESTIONS[0], cache, semantic)
         warm = [_first_answer_s(q, cache, semantic) for q in DEFAULT_CORPUS_QUESTIONS[:CLI_RUNS]]
-        results[name] = {"in_process": in_process, "cli_cold_s": statistics.median(cold), "cli_warm_s": statistics.median(warm)}
+        with _serving(cache, semantic):
+            _first_answer_s(DEFAULT_CORPUS_QUESTIONS[0], cache, semantic)  # the server's sessions' first run
+            served = [_first_answer_s(q, cache, semantic) for q in DEFAULT_CORPUS_QUESTIONS[:CLI_RUNS]]
+        results[name] = {
+            "in_process": in_process,
+            "cli_cold_s": statistics.median(cold),
+            "cli_warm_s": statistics.median(warm),
+            "cli_served_s": statistics.median(served),
+        }
     results["embedding"] = _child("engine_measures", "embedding", DEFAULT_CORPUS, EMBEDDING_COPIES)
     _progress("the sentence model: the product's embed against raw onnxruntime on the same graph")
     results["throughput"] = _child("embedding_throughput", "compare", THROUGHPUT_SETS, THROUGHPUT_ROUNDS)
     return results
 
 
+def _env(cache: Path | None, semantic: bool) -> dict[str, str]:
+    return {**os.environ, "CORPUS_DIR": str(DEFAULT_CORPUS), "INDEX_CACHE": str(cache or "off"), "SEMANTIC": "on" if semantic else "off"}
+
+
+@contextlib.contextmanager
+def _serving(cache: Path, semantic: bool) -> Iterator[None]:
+    """`python -m bot serve` with the same settings, from the moment it listens, so `ask` puts its questions to it."""
+    server = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=ROOT, env=_env(cache, semantic), stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stderr is not None
+        while not (line := server.stderr.readline()).startswith("Answering"):
+            if not line:
+                raise RuntimeError(f"python -m bot serve stopped before it listened (exit {server.wait()})")
+        yield
+    finally:
+        server.terminate()
+        server.wait()
+
+
 def _first_answer_s(question: str, cache: Path | None, semantic: bool) -> float:
     """Seconds from starting `python -m bot ask` to its first line of output."""
-    env = {
-        **os.environ,
-        "CORPUS_DIR": str(DEFAULT_CORPUS),
-        "INDEX_CACHE": str(cache or "off"),
-        "SEMANTIC": "on" if semantic else "off",
-    }
     command = [sys.executable, "-m", "bot", "ask", question]
     started = time.perf_counter()
-    with subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as process:
+    with subprocess.Popen(command, cwd=ROOT, env=_env(cache, semantic), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as process:
         process.stdout.readline()
         elapsed = time.perf_counter() - started
         process.stdout.read()
@@ -269,6 +291,7 @@ def _engine_rows() -> list[Row]:
         Row("peak RSS serving (MB)", pick(lambda r: r["in_process"]["peak_mb"], lambda r: r["serve"]["peak_mb"]), "{:.0f}"),
         Row("`python -m bot ask` → first answer, first run ever (s)", pick(lambda r: r["cli_cold_s"], lambda r: None), "{:.2f}"),
         Row("`python -m bot ask` → first answer, saved index (s)", pick(lambda r: r["cli_warm_s"], lambda r: None), "{:.2f}"),
+        Row("`python -m bot ask` → first answer, `serve` running (s)", pick(lambda r: r["cli_served_s"], lambda r: None), "{:.2f}"),
     ]
 
 
