@@ -1,4 +1,4 @@
-"""Answer quality on twelve question sets, side by side, in every mode: BM25 alone, the semantic
+"""Answer quality on thirteen question sets, side by side, in every mode: BM25 alone, the semantic
 signal alone, fused (RERANK=off), the reranker's logit alone, and the product's reranked order.
 
 * dev: the 25 development questions about the default articles (../shared/eval), scored by
@@ -11,7 +11,8 @@ signal alone, fused (RERANK=off), the reranker's logit alone, and the product's 
   2026-12-05 before its changes were scored.
 * gitdoc: 88 help-channel questions over git's HTML documentation (bench/gitdoc); djangodoc: 96 over
   Django's Sphinx-built HTML documentation (bench/djangodoc); typerdoc: 78 over Typer's MkDocs-built
-  HTML documentation (bench/typerdoc); all three scored by bench/docsets/score.py.
+  HTML documentation (bench/typerdoc); flaskdoc: 80 over Flask's Sphinx-built HTML documentation
+  (bench/flaskdoc); all four scored by bench/docsets/score.py.
 * WikiQA: 325 real search questions over 619 Wikipedia summaries, 62% with no answer
   (../shared/data/wikiqa), scored by its own scorer: hit1, hit3 and answer-triggering F1.
 * SciFact: 300 scientific claims over 5,183 abstracts (../shared/data/scifact): nDCG@10 of the
@@ -171,7 +172,7 @@ def _docset(name: str) -> type[DocSet]:
     return type(name.capitalize(), (DocSet,), {"name": name, "corpus": ROOT / "bench" / name / "corpus"})
 
 
-DOCSETS = {name: _docset(name) for name in ("gitdoc", "djangodoc", "typerdoc")}
+DOCSETS = {name: _docset(name) for name in ("gitdoc", "djangodoc", "typerdoc", "flaskdoc")}
 
 
 @functools.cache
