@@ -90,6 +90,8 @@ class Client:
         path = socket_path(settings)
         if path is None or not hasattr(socket, "AF_UNIX") or not path.exists():
             return None
+        if path.stat().st_uid != os.getuid():  # in a shared INDEX_CACHE, someone else's socket could serve made-up answers
+            raise Unavailable(f"{path} belongs to another user, so `ask` does not trust its answers")
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(CONNECT_TIMEOUT)
         try:

@@ -304,3 +304,18 @@ def test_past_the_connection_limit_a_client_is_told_so_and_the_next_one_after_a_
             time.sleep(0.05)
         for talk, _ in held:
             talk.close()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user needs root")
+def test_a_socket_of_another_user_is_never_asked(corpus, env, local_loads, capsys, monkeypatch) -> None:
+    path = resident.socket_path(Settings(corpus_dir=corpus, index_cache=Path(env["INDEX_CACHE"])))
+    path.parent.mkdir(parents=True)
+    impostor = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    impostor.bind(str(path))
+    impostor.listen()
+    os.chown(path, 65534, 65534)  # nobody's
+    out, err = _ask(capsys, monkeypatch, corpus, "--json")
+    impostor.close()
+    assert f"note: {path} belongs to another user, so `ask` does not trust its answers" in err
+    assert len(local_loads) == 1
+    assert json.loads(out.splitlines()[0])["answers"][0]["sentence"] == "A healthy hive holds about 50,000 bees."
