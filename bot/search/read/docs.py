@@ -205,8 +205,13 @@ def _item(item: html.HtmlElement) -> Iterator[str]:
     """A list item as a bullet; its nested blocks (a code example, a sub-list) follow it.
 
     The bullet is the item's first text, loose or in a `<p>` (Sphinx's `<li><p class="first">`), never
-    the empty text before that `<p>`.
+    the empty text before that `<p>`. An item that is nothing but inline code (an error message, a
+    command, a name listed under "one of the following messages:") is not prose: it is a code block,
+    shown under the sentence that introduces the list and never an answer on its own.
     """
+    if _literal(item):
+        yield f"```\n{_inline(item).replace('```', 'ˋˋˋ')}\n```"
+        return
     first = True
     for block in filter(str.strip, _blocks(item)):
         if first and not block.startswith(("```", "# ", "- ")):
@@ -214,6 +219,24 @@ def _item(item: html.HtmlElement) -> Iterator[str]:
         else:
             yield block
         first = False
+
+
+def _literal(item: html.HtmlElement) -> bool:
+    """Whether all of a list item's text is inline code, with no block of its own beyond one paragraph."""
+    if any(isinstance(child.tag, str) and child.tag in _BLOCKS and child.tag != "p" for child in item.iter()):
+        return False
+    code = "".join(_inline(element) for element in item.iter("code", "kbd", "samp", "tt") if not _inside_code(element, item))
+    return bool(code) and _SPACE.sub("", code) == _SPACE.sub("", item.text_content())
+
+
+def _inside_code(element: html.HtmlElement, item: html.HtmlElement) -> bool:
+    """Whether an element sits in another code element below `item` (counted with that one)."""
+    parent = element.getparent()
+    while parent is not None and parent is not item:
+        if parent.tag in ("code", "kbd", "samp", "tt"):
+            return True
+        parent = parent.getparent()
+    return False
 
 
 def _definitions(dl: html.HtmlElement) -> Iterator[str]:

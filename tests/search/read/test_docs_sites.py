@@ -319,6 +319,21 @@ def test_a_list_item_whose_text_is_in_paragraphs_is_one_bullet_not_an_empty_one(
     ]
 
 
+def test_a_list_item_of_inline_code_alone_is_code_shown_under_the_sentence_introducing_the_list(tmp_path: Path) -> None:
+    items = (
+        "<p>When the port is taken, the server stops with one of these messages:</p>\n<ul>\n"
+        '<li><p><code class="literal"><span class="pre">OSError:</span> <span class="pre">[Errno</span> <span class="pre">98]</span> '
+        '<span class="pre">Address</span> <span class="pre">already</span> <span class="pre">in</span> <span class="pre">use</span></code></p></li>\n'
+        "<li><kbd>Ctrl</kbd>+<kbd>C</kbd> is not it</li>\n</ul>"
+    )
+    read = passages(document(tmp_path, "caching.html", HEADER_THEME_PAGE.replace("<p>The cache", items + "<p>The cache")).text)
+    assert read[1:4] == [
+        (Kind.TEXT, "When the port is taken, the server stops with one of these messages:"),
+        (Kind.CODE, "OSError: [Errno 98] Address already in use"),
+        (Kind.BULLET, "Ctrl+C is not it"),  # words besides the code: prose, a bullet as before
+    ]
+
+
 def test_a_sentence_introducing_an_api_signature_is_an_answer_like_one_introducing_code(tmp_path: Path) -> None:
     entry = (
         "<p>Orchard provides the on_built() function to register callbacks run after a page is built:</p>"
