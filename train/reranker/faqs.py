@@ -34,7 +34,7 @@ Seeded (random.Random(20261205)) and deterministic; prints the number of groups 
 sha256.
 
     PYTHONPATH=.:train/reranker python train/reranker/faqs.py /work/train/faq --out faq-groups.jsonl \
-        [--sources train/reranker/faq-sources.tsv] [--show 10]
+        [--sources train/reranker/faq-sources.tsv] [--show 10] [--without-held-out]
 """
 
 from __future__ import annotations
@@ -58,6 +58,9 @@ BM25_NEGATIVES = 5
 UNANSWERABLE_NEGATIVES = 4
 UNANSWERABLE_SHARE = 0.15
 MAX_PER_REPO = 100  # a repository with more usable questions (Cypress has ~440) gives a seeded sample of this many
+# Repositories kept out of training (--without-held-out) so combine.py --faq can fit the threshold on
+# help questions of the same kind that the model never saw; chosen by a hash of the name, not by hand.
+HELD_OUT_PERCENT = 20
 SHORT_FIRST_WORDS = 8
 MIN_SENTENCE_WORDS = 3
 
@@ -406,6 +409,11 @@ def positives(qa: QA) -> list[str]:
 # ---------------------------------------------------------------- groups
 
 
+def held_out_faq(repo: str) -> bool:
+    """Whether a repository's FAQ is kept for calibration (about HELD_OUT_PERCENT of them)."""
+    return int(hashlib.sha256(repo.encode()).hexdigest(), 16) % 100 < HELD_OUT_PERCENT
+
+
 def read_manifest(folder: Path) -> list[dict]:
     lines = (folder / "manifest.tsv").read_text(encoding="utf-8").splitlines()
     header = lines[0].split("\t")
@@ -469,9 +477,13 @@ def main() -> None:
     parser.add_argument("--sources", type=Path, help="write repo, commit, path, licence, pairs as TSV here")
     parser.add_argument("--max-per-repo", type=int, default=MAX_PER_REPO)
     parser.add_argument("--show", type=int, default=0, help="print this many random groups")
+    parser.add_argument("--without-held-out", action="store_true", help="leave out the repositories combine.py --faq calibrates on")
     args = parser.parse_args()
 
     groups, counts = faq_groups(args.folder, random.Random(SEED), args.max_per_repo)
+    if args.without_held_out:  # the same groups as without the flag, less the held-out repositories'
+        groups = [g for g in groups if not held_out_faq(g["source"].removeprefix("faq:"))]
+        counts = {repo: made for repo, made in counts.items() if not held_out_faq(repo)}
     data = "".join(json.dumps(g, ensure_ascii=False) + "\n" for g in groups).encode("utf-8")
     args.out.write_bytes(data)
     answerable = sum(1 for g in groups if g["pos"])
