@@ -2,7 +2,8 @@
 reranker reads, and the probability an answer needs, on training-side data only.
 
 The data: WikiQA train's held-out questions over their own pages (data.py keeps them out of
-training), and SQuAD 1.0 train articles that the reranker was not trained on (data.py --held-out keeps
+training), with --faq the held-out FAQ repositories' questions over their answers (faqs.py keeps
+them out of training), and SQuAD 1.0 train articles that the reranker was not trained on (data.py --held-out keeps
 them out), written as a corpus the bot reads like any other. A share of their questions lose their
 answer: every sentence holding the answer's text is taken out of the corpus, so the question still
 looks answerable (the same article, the same subject) but is not, as SQuAD 2.0's unanswerable
@@ -123,6 +124,34 @@ def build_wikiqa(path: Path, folder: Path) -> list[dict]:
     return asked
 
 
+def build_faq(folder: Path, corpus: Path, rng: random.Random) -> list[dict]:
+    """The held-out FAQ repositories' questions (faqs.py keeps them out of training with --without-held-out).
+
+    Each FAQ becomes one article of its answers' prose paragraphs, in page order, without the question
+    headings (a page that held the question word for word would make it too easy); REMOVED_SHARE of the
+    questions lose their answer's paragraphs, so they still look answerable (the same project, the same
+    subject) but are not. At most faqs.MAX_PER_REPO questions a repository, as in training.
+    """
+    from faqs import MAX_PER_REPO, held_out_faq, positives, read_faq, read_manifest
+
+    asked = []
+    for entry in read_manifest(folder):
+        if not held_out_faq(entry["repo"]):
+            continue
+        qas = read_faq((folder / entry["file"]).read_text(encoding="utf-8"), entry["format"])
+        usable = [i for i, qa in enumerate(qas) if positives(qa)]
+        if len(usable) > MAX_PER_REPO:
+            usable = sorted(rng.sample(usable, MAX_PER_REPO))
+        removed = {i for i in usable if rng.random() < REMOVED_SHARE}
+        name = f"faq-{entry['repo'].replace('/', '+')}.txt"
+        paragraphs = [p for i, qa in enumerate(qas) if i not in removed for p in qa.paragraphs]
+        (corpus / name).write_text(f"{entry['project']} FAQ\n\n" + "\n\n".join(paragraphs) + "\n", encoding="utf-8")
+        for i in usable:
+            gold = [] if i in removed else positives(qas[i])
+            asked.append({"q": qas[i].question, "answers": [], "gold": gold, "file": name, "source": "faq"})
+    return asked
+
+
 def collect(engine: Engine, questions: list[dict]) -> list[dict]:
     """Per question: every candidate's features in fused order, and which candidates answer."""
     rows = []
@@ -199,6 +228,7 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=800)
     parser.add_argument("--reuse", action="store_true", help="refit from the features the last run recorded")
     parser.add_argument("--wikiqa", type=Path, help="WikiQA-train.tsv: its held-out questions join the calibration")
+    parser.add_argument("--faq", type=Path, help="faq_collect.py's folder: the held-out repositories' questions join the calibration")
     parser.add_argument("--reworded-share", type=float, default=0.0, help="answerable SQuAD questions asked in other words (synonyms.py)")
     parser.add_argument("--synonyms", type=Path, help="synonyms.py's table (needed with --reworded-share)")
     args = parser.parse_args()
@@ -213,6 +243,9 @@ def main() -> None:
         reword(questions, json.loads(args.synonyms.read_text(encoding="utf-8")), args.reworded_share)
     if args.wikiqa:
         questions += build_wikiqa(args.wikiqa, args.work / "corpus")
+    if args.faq:
+        questions += build_faq(args.faq, args.work / "corpus", rng)
+    if args.wikiqa or args.faq:
         rng.shuffle(questions)
     print(f"{len(questions)} questions, {sum(1 for q in questions if q['gold'])} answerable in the corpus")
     embedder = Embedder(default_model(), cache=args.work / "models")
