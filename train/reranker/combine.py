@@ -159,6 +159,8 @@ def collect(engine: Engine, questions: list[dict]) -> list[dict]:
         question, candidates = engine.candidates(q["q"])
         if not question.asks:
             continue  # not phrased as a question ("Name a ..."): the bot keeps the fused order for it
+        if candidates and candidates[0].features is None:
+            continue  # every candidate off the subject: the bot refuses it before the reranker, whatever the threshold
         candidates.sort(key=lambda c: -c.score)  # back to fused order
         labels = [
             engine.sentence(c.sentence_id).article.file == q["file"] and any(g in c.text or c.text in g for g in q["gold"])
