@@ -52,6 +52,17 @@ def test_asking_for_more_rows_than_there_are_gives_them_all() -> None:
     assert Nearest.build(rows[:0]).top(unit_rows(1, 16, seed=5)[0], 30).tolist() == []
 
 
+def test_a_small_corpus_is_searched_by_numpy_in_usearch_s_exact_order() -> None:
+    """Up to NUMPY_UP_TO rows numpy ranks them (no usearch import at start), as usearch's exact search would."""
+    from usearch.index import search
+
+    rows = quantize(clustered(nearest.NUMPY_UP_TO))
+    for seed in range(5):
+        question = unit_rows(1, WIDTH, seed=10 + seed)[0]
+        by_usearch = search(rows, quantize(question), 30, metric="cos", exact=True, threads=1).keys
+        assert Nearest.build(rows).top(question, 30).tolist() == np.asarray(by_usearch).tolist()
+
+
 @pytest.fixture
 def graph_from_100(monkeypatch: pytest.MonkeyPatch) -> None:
     """A graph past 100 rows, built on one core: the same graph every run, so its answers can be compared exactly."""
