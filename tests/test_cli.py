@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from piped_stdin import Lines
 
 from bot.cli import main
 
@@ -19,7 +20,7 @@ ORCHARD = Path(__file__).resolve().parent / "fixtures" / "orchard"
 
 
 def test_ask_json_reads_one_question_per_line_and_answers_in_order(monkeypatch, capsys) -> None:
-    monkeypatch.setattr("sys.stdin", _Lines("How many bees live in a hive?\nWhat is the capital of France?\n"))
+    monkeypatch.setattr("sys.stdin", Lines("How many bees live in a hive?\nWhat is the capital of France?\n"))
     assert main(["ask", "--json", "--corpus", str(ORCHARD)]) == 0
     first, second = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert first["question"] == "How many bees live in a hive?" and first["abstained"] is False
@@ -46,7 +47,7 @@ def test_ask_json_keeps_its_keys_and_adds_the_reason_each_article_s_number_and_t
 
 
 def test_ask_json_answers_every_line_even_a_blank_one_so_output_lines_match_input_lines(monkeypatch, capsys) -> None:
-    monkeypatch.setattr("sys.stdin", _Lines("How many bees live in a hive?\n\nWhy did pear yields fall?\n"))
+    monkeypatch.setattr("sys.stdin", Lines("How many bees live in a hive?\n\nWhy did pear yields fall?\n"))
     assert main(["ask", "--json", "--corpus", str(ORCHARD)]) == 0
     answers = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [a["question"] for a in answers] == ["How many bees live in a hive?", "", "Why did pear yields fall?"]
@@ -54,7 +55,7 @@ def test_ask_json_answers_every_line_even_a_blank_one_so_output_lines_match_inpu
 
 
 def test_readable_answers_from_a_pipe_skip_blank_lines_and_show_their_question(monkeypatch, capsys) -> None:
-    monkeypatch.setattr("sys.stdin", _Lines("\nHow many bees live in a hive?\n   \n"))
+    monkeypatch.setattr("sys.stdin", Lines("\nHow many bees live in a hive?\n   \n"))
     assert main(["ask", "--corpus", str(ORCHARD)]) == 0
     out = capsys.readouterr().out
     assert out.count("1. A healthy hive holds about 50,000 bees.") == 1 and "no searchable words" not in out
@@ -147,19 +148,6 @@ def test_python_dash_m_bot_runs_as_a_program() -> None:
 def test_the_search_core_and_cli_never_import_discord(module: str) -> None:
     code = f"import sys, {module}; assert 'discord' not in sys.modules, 'discord imported'"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60).returncode == 0
-
-
-class _Lines:
-    """A stdin stand-in that is not a terminal."""
-
-    def __init__(self, text: str) -> None:
-        self._lines = text.splitlines(keepends=True)
-
-    def isatty(self) -> bool:
-        return False
-
-    def __iter__(self):
-        return iter(self._lines)
 
 
 class _Terminal:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import pytest
+from piped_stdin import Lines
 
 from bot import cli, resident
 from bot.cli import main
@@ -105,7 +106,7 @@ def _listening(path: Path) -> bool:
 
 
 def _ask(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch, corpus: Path, *options: str) -> tuple[str, str]:
-    monkeypatch.setattr("sys.stdin", _Lines(QUESTIONS))
+    monkeypatch.setattr("sys.stdin", Lines(QUESTIONS))
     assert main(["ask", *options, "--corpus", str(corpus)]) == 0
     captured = capsys.readouterr()
     return captured.out, captured.err
@@ -227,19 +228,6 @@ def test_serve_needs_a_saved_index_folder(corpus, env) -> None:
     )
     assert done.returncode == 2
     assert "error: `serve` listens beside the saved index, and INDEX_CACHE is off" in done.stderr
-
-
-class _Lines:
-    """A stdin stand-in that is not a terminal."""
-
-    def __init__(self, text: str) -> None:
-        self._lines = text.splitlines(keepends=True)
-
-    def isatty(self) -> bool:
-        return False
-
-    def __iter__(self):
-        return iter(self._lines)
 
 
 @contextmanager
