@@ -306,12 +306,17 @@ def test_a_real_comment_section_of_a_documentation_page_is_left_out(tmp_path: Pa
     assert "Bob" not in page.text and page.text.endswith("The cache keeps every built page for one hour.")
 
 
+def passages_with(tmp_path: Path, markup: str) -> list[tuple[Kind, str]]:
+    """The passages of a caching page with `markup` before its paragraph on the cache (the page's second passage on)."""
+    return passages(document(tmp_path, "caching.html", HEADER_THEME_PAGE.replace("<p>The cache", markup + "<p>The cache")).text)
+
+
 def test_a_list_item_whose_text_is_in_paragraphs_is_one_bullet_not_an_empty_one(tmp_path: Path) -> None:
     items = (
         '<ul>\n<li><p class="first">TIMEOUT: the default timeout, in seconds.</p>\n</li>\n'
         '<li><p class="first"><code>orchard.signals.page_built</code></p>\n<p>Sent when a page is built.</p>\n</li>\n</ul>'
     )
-    read = passages(document(tmp_path, "caching.html", HEADER_THEME_PAGE.replace("<p>The cache", items + "<p>The cache")).text)
+    read = passages_with(tmp_path, items)
     assert read[1:4] == [
         (Kind.BULLET, "TIMEOUT: the default timeout, in seconds."),
         (Kind.FRAGMENT, "orchard.signals.page_built"),  # a bare name: see the fragment tests
@@ -326,7 +331,7 @@ def test_a_list_item_of_inline_code_alone_is_code_shown_under_the_sentence_intro
         '<span class="pre">Address</span> <span class="pre">already</span> <span class="pre">in</span> <span class="pre">use</span></code></p></li>\n'
         "<li><kbd>Ctrl</kbd>+<kbd>C</kbd> is not it</li>\n</ul>"
     )
-    read = passages(document(tmp_path, "caching.html", HEADER_THEME_PAGE.replace("<p>The cache", items + "<p>The cache")).text)
+    read = passages_with(tmp_path, items)
     assert read[1:4] == [
         (Kind.TEXT, "When the port is taken, the server stops with one of these messages:"),
         (Kind.CODE, "OSError: [Errno 98] Address already in use"),
@@ -339,7 +344,7 @@ def test_a_sentence_introducing_an_api_signature_is_an_answer_like_one_introduci
         "<p>Orchard provides the on_built() function to register callbacks run after a page is built:</p>"
         '<dl class="py function"><dt class="sig sig-object py">on_built(func)</dt><dd><p>Registers func.</p></dd></dl>'
     )
-    read = passages(document(tmp_path, "caching.html", HEADER_THEME_PAGE.replace("<p>The cache", entry + "<p>The cache")).text)
+    read = passages_with(tmp_path, entry)
     assert read[1:3] == [
         (Kind.TEXT, "Orchard provides the on_built() function to register callbacks run after a page is built:"),
         (Kind.TERM, "on_built(func)"),
@@ -353,7 +358,7 @@ def test_a_source_link_is_not_part_of_a_signature_and_a_version_note_is_text_not
         '<dd><p>Registers func.</p><div class="versionchanged"><span class="title">Changed in Orchard 2.0:</span> '
         "<p>The func argument may be a coroutine.</p></div></dd></dl>"
     )
-    read = passages(document(tmp_path, "caching.html", HEADER_THEME_PAGE.replace("<p>The cache", entry + "<p>The cache")).text)
+    read = passages_with(tmp_path, entry)
     assert read[1:4] == [
         (Kind.TERM, "on_built(func)"),
         (Kind.ANSWER, "Registers func."),
