@@ -88,9 +88,13 @@ class Client:
     def connect(cls, settings: Settings) -> Client | None:
         """A greeted connection, None when no server listens here, Unavailable when one does but cannot answer us."""
         path = socket_path(settings)
-        if path is None or not hasattr(socket, "AF_UNIX") or not path.exists():
+        if path is None or not hasattr(socket, "AF_UNIX"):
             return None
-        if path.stat().st_uid != os.getuid():  # in a shared INDEX_CACHE, someone else's socket could serve made-up answers
+        try:
+            owner = path.stat().st_uid
+        except OSError:  # no server here (or its socket went just now)
+            return None
+        if owner != os.getuid():  # in a shared INDEX_CACHE, someone else's socket could serve made-up answers
             raise Unavailable(f"{path} belongs to another user, so `ask` does not trust its answers")
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(CONNECT_TIMEOUT)
