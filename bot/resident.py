@@ -121,7 +121,7 @@ class Client:
             raise
 
     def _exchange(self, message: dict) -> dict:
-        with contextlib.suppress(BrokenPipeError):  # a server that refused us at once has closed: its reason is still to read
+        with contextlib.suppress(OSError):  # a server that refused us at once has closed: its reason, if any, is still to read
             self._sock.sendall(json.dumps(message, ensure_ascii=False).encode() + b"\n")
         try:
             line = self._reader.readline(MAX_LINE * 64)
@@ -154,10 +154,13 @@ class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     def __init__(self, path: Path, identity: str, handle: Handler) -> None:
         self.identity, self.handle = identity, handle
         self._slots = threading.BoundedSemaphore(MAX_CLIENTS)
-        _claim(path)
+        self._lock = _claim(path)
         old = os.umask(0o177)  # the socket is created 0600: only its owner may connect (Linux checks write permission)
         try:
             super().__init__(str(path), _Connection)
+        except BaseException:
+            os.close(self._lock)
+            raise
         finally:
             os.umask(old)
         self.path, self._inode = path, path.stat().st_ino
@@ -181,27 +184,33 @@ class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         with contextlib.suppress(OSError):
             if self.path.stat().st_ino == self._inode:
                 self.path.unlink()
+        if self._lock >= 0:
+            os.close(self._lock)  # the next `serve` may take the place
+            self._lock = -1
 
 
 class AlreadyServing(Exception):
     """Another server already answers at this socket."""
 
 
-def _claim(path: Path) -> None:
-    """Make way for the socket: a file a stopped server left goes; a live server's stays, and that is an error."""
+def _claim(path: Path) -> int:
+    """The lock that makes this the one server for the socket (held while it serves), its stale socket file gone.
+
+    An exclusive `flock` on a file beside the socket, not a probe of the socket: two `serve`s started at
+    once cannot both take it, so neither removes the other's socket.
+    """
+    import fcntl  # POSIX, as Unix sockets are; imported here so `ask` never needs it
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists() and not path.is_symlink():
-        return
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    probe.settimeout(CONNECT_TIMEOUT)
+    lock = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        probe.connect(str(path))
-    except OSError:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(lock)
+        raise AlreadyServing(f"another `serve` already answers for these articles at {path}") from None
+    with contextlib.suppress(FileNotFoundError):  # left by a server that was killed: nobody answers on it
         path.unlink()
-        return
-    finally:
-        probe.close()
-    raise AlreadyServing(f"another `serve` already answers for these articles at {path}")
+    return lock
 
 
 class _Connection(socketserver.StreamRequestHandler):
