@@ -11,7 +11,6 @@ This is a report, not a test: nothing here fails a build.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
 import json
 import multiprocessing
@@ -21,14 +20,15 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from table import Column, Row, label, render  # noqa: E402  (bench/ is on sys.path when run as a script)
+from serving import serving  # noqa: E402  (bench/ is on sys.path when run as a script)
+from table import Column, Row, label, render  # noqa: E402
 
 DATA = ROOT / "bench" / ".data"
 DEFAULT_CORPUS = ROOT / "corpus"
@@ -136,7 +136,7 @@ def _default_corpus() -> dict:
         shutil.rmtree(cache, ignore_errors=True)
         _first_answer_s(DEFAULT_CORPUS_QUESTIONS[0], cache, semantic)
         warm = [_first_answer_s(q, cache, semantic) for q in DEFAULT_CORPUS_QUESTIONS[:CLI_RUNS]]
-        with _serving(cache, semantic):
+        with serving(_env(cache, semantic)):
             _first_answer_s(DEFAULT_CORPUS_QUESTIONS[0], cache, semantic)  # the server's sessions' first run
             served = [_first_answer_s(q, cache, semantic) for q in DEFAULT_CORPUS_QUESTIONS[:CLI_RUNS]]
         results[name] = {
@@ -153,21 +153,6 @@ def _default_corpus() -> dict:
 
 def _env(cache: Path | None, semantic: bool) -> dict[str, str]:
     return {**os.environ, "CORPUS_DIR": str(DEFAULT_CORPUS), "INDEX_CACHE": str(cache or "off"), "SEMANTIC": "on" if semantic else "off"}
-
-
-@contextlib.contextmanager
-def _serving(cache: Path, semantic: bool) -> Iterator[None]:
-    """`python -m bot serve` with the same settings, from the moment it listens, so `ask` puts its questions to it."""
-    server = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=ROOT, env=_env(cache, semantic), stderr=subprocess.PIPE, text=True)
-    try:
-        assert server.stderr is not None
-        while not (line := server.stderr.readline()).startswith("Answering"):
-            if not line:
-                raise RuntimeError(f"python -m bot serve stopped before it listened (exit {server.wait()})")
-        yield
-    finally:
-        server.terminate()
-        server.wait()
 
 
 def _first_answer_s(question: str, cache: Path | None, semantic: bool) -> float:

@@ -12,7 +12,6 @@ Files are generated into bench/.data/ (git-ignored). This is a report, not a tes
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import resource
 import shutil
@@ -20,7 +19,6 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,25 +90,12 @@ def cli(runs: int) -> None:
         wall, cpu = zip(*(_ask(env) for _ in range(runs)))
         print(f"| {name} | {statistics.median(wall):.2f} | {statistics.median(cpu):.2f} |")
     env = {**os.environ, "CORPUS_DIR": str(DEFAULT_CORPUS), "INDEX_CACHE": str(cache)}
-    with _serving(env):
+    from serving import serving
+
+    with serving(env):
         _ask(env)  # the server's first answer (its sessions' first run)
         wall, cpu = zip(*(_ask(env) for _ in range(runs)))
     print(f"| default, asking a running `python -m bot serve` (its CPU not counted) | {statistics.median(wall):.2f} | {statistics.median(cpu):.2f} |")
-
-
-@contextlib.contextmanager
-def _serving(env: dict[str, str]) -> Iterator[None]:
-    """`python -m bot serve` running, from the moment it listens."""
-    server = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
-    try:
-        assert server.stderr is not None
-        while not (line := server.stderr.readline()).startswith("Answering"):
-            if not line:
-                raise SystemExit(f"serve stopped before it listened (exit {server.wait()})")
-        yield
-    finally:
-        server.terminate()
-        server.wait()
 
 
 def _corpus_question(folder: Path) -> str:
