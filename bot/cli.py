@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, TextIO
 import platformdirs
 
 from bot import resident
-from bot.config import TOP_K_RANGE, Settings, SettingsError, load_settings, whole_number
+from bot.config import TOP_K_RANGE, Settings, SettingsError, cache_dir, load_settings, whole_number
 from bot.health import DEFAULT_MAX_AGE, check_health
 from bot.memory import return_freed_memory
 from bot.terminal import ShownStream
@@ -467,29 +467,27 @@ class _Served:
     """
 
     def __init__(self, settings: Settings, engine: Engine) -> None:
+        from bot.search import cache
         from bot.search.engine import SearchSettings
 
         self._settings, self._engine = settings, engine
-        self._search = SearchSettings(ignore=settings.corpus_ignore)
+        search, folder = SearchSettings(ignore=settings.corpus_ignore), cache_dir(settings)
+        self._fingerprint = lambda: cache.fingerprint(settings.corpus_dir, search, folder)
         self._lock = threading.Lock()
         self._reading = False
 
     def handle(self, request: dict) -> dict:
-        from bot.config import cache_dir
-        from bot.search import cache
-
         problem = _request_problem(request)
         if problem:
             return {"ok": False, "why": f"a request with {problem}"}
         with self._lock:
             if self._reading:
                 return {"ok": False, "why": "the resident answerer is reading the changed articles again"}
-            if cache.fingerprint(self._settings.corpus_dir, self._search, cache_dir(self._settings)) != self._engine.fingerprint:
+            if self._fingerprint() != self._engine.fingerprint:
                 self._reading = True
                 threading.Thread(target=self._read_again, name="reading the articles again", daemon=True).start()
                 return {"ok": False, "why": "the articles changed since the resident answerer read them; it is reading them again"}
-            engine = self._engine
-            return {"ok": True, "shown": _shown(engine, request)}
+            return {"ok": True, "shown": _shown(self._engine, request)}
 
     def _read_again(self) -> None:
         print("The articles changed: reading them again.", file=sys.stderr)

@@ -55,6 +55,7 @@ _PHRASING = frozenset(
     ("a", "abbr", "b", "bdi", "bdo", "cite", "code", "data", "del", "dfn", "em", "i", "ins", "kbd",
      "mark", "q", "s", "samp", "small", "span", "strong", "sub", "sup", "time", "tt", "u", "var")
 )
+_INLINE_CODE = ("code", "kbd", "samp", "tt")
 _VERSION_NOTE = re.compile(r"\b(versionadded|versionchanged|deprecated|versionremoved)\b")
 _PERMALINK_MARKS = "¶#🔗§\uf0c1"
 _SPACE = re.compile(r"\s+")
@@ -222,21 +223,12 @@ def _item(item: html.HtmlElement) -> Iterator[str]:
 
 
 def _literal(item: html.HtmlElement) -> bool:
-    """Whether all of a list item's text is inline code, with no block of its own beyond one paragraph."""
+    """Whether all of a list item's text is inline code, in no block but paragraphs."""
     if any(isinstance(child.tag, str) and child.tag in _BLOCKS and child.tag != "p" for child in item.iter()):
         return False
-    code = "".join(_inline(element) for element in item.iter("code", "kbd", "samp", "tt") if not _inside_code(element, item))
+    outermost = (e for e in item.iter(*_INLINE_CODE) if not any(a.tag in _INLINE_CODE for a in e.iterancestors()))
+    code = "".join(_inline(element) for element in outermost)
     return bool(code) and _SPACE.sub("", code) == _SPACE.sub("", item.text_content())
-
-
-def _inside_code(element: html.HtmlElement, item: html.HtmlElement) -> bool:
-    """Whether an element sits in another code element below `item` (counted with that one)."""
-    parent = element.getparent()
-    while parent is not None and parent is not item:
-        if parent.tag in ("code", "kbd", "samp", "tt"):
-            return True
-        parent = parent.getparent()
-    return False
 
 
 def _definitions(dl: html.HtmlElement) -> Iterator[str]:
