@@ -1,4 +1,4 @@
-"""Answer quality on fourteen question sets, side by side, in every mode: BM25 alone, the semantic
+"""Answer quality on fifteen question sets, side by side, in every mode: BM25 alone, the semantic
 signal alone, fused (RERANK=off), the reranker's logit alone, and the product's reranked order.
 
 * dev: the 25 development questions about the default articles (../shared/eval), scored by
@@ -8,7 +8,8 @@ signal alone, fused (RERANK=off), the reranker's logit alone, and the product's 
   unseen3: 30 more, written before the speller learnt English words; unseen4: 40 more, written in the
   session of 2026-12-05 before its answering changes were scored; unseen5: 40 more, written in the next
   session before its reranker was retrained; unseen6: 40 more, written in the evening session of
-  2026-12-05 before its changes were scored; unseen7: 40 more, written blind late that evening.
+  2026-12-05 before its changes were scored; unseen7: 40 more, written blind late that evening; unseen8:
+  40 more, written blind in the night session of 2026-12-05 before the reranker soups were scored.
 * gitdoc: 88 help-channel questions over git's HTML documentation (bench/gitdoc); djangodoc: 96 over
   Django's Sphinx-built HTML documentation (bench/djangodoc); typerdoc: 78 over Typer's MkDocs-built
   HTML documentation (bench/typerdoc); flaskdoc: 80 over Flask's Sphinx-built HTML documentation
@@ -147,6 +148,7 @@ UNSEEN = {
         ("unseen5", "default-unseen-5.jsonl"),
         ("unseen6", "default-unseen-6.jsonl"),
         ("unseen7", "default-unseen-7.jsonl"),
+        ("unseen8", "default-unseen-8.jsonl"),
     )
 }
 
