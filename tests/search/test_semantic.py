@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from tiny_model import write_tiny_model
 
+from bot.search import engine as engine_module
 from bot.search.engine import Engine
 from bot.search.index import nearest
 from bot.search.models.embedding import Embedder, default_model, folder_model
@@ -53,8 +54,8 @@ def test_a_paraphrase_finds_the_sentence_bm25_alone_cannot(corpus: Path, engine:
     lawsuit = ARTICLES["01-court.txt"].splitlines()[2]
     assert lawsuit not in [hit.text for hit in Engine.from_dir(corpus).ask("who sued acme?").hits]
     assert lawsuit in [hit.text for hit in engine.ask("who sued acme?").hits]
-    # The sentence model reads each sentence after its title ("Acme Faces Its Founder in Court: The case will
-    # be heard ..."), so every sentence of that short article is close; the reranker picks the one that answers.
+    # The sentence model reads each sentence with its title ("The case will be heard ... (Acme Faces Its Founder
+    # in Court)"), so every sentence of that short article is close; the reranker picks the one that answers.
     best = engine.with_reranker(Reranker(default_reranker())).ask("who sued acme?").hits[0]
     assert best.text == lawsuit
     assert best.article.file == "01-court.txt"
@@ -95,6 +96,23 @@ def test_vectors_are_saved_with_the_index_and_reused(corpus: Path, minilm: Embed
     assert isinstance(loaded.vectors, np.memmap)  # mapped from the file, not read into memory
     assert np.array_equal(built.vectors, loaded.vectors)  # int8 rows, saved as they are searched
     assert [h.text for h in loaded.ask("who sued acme?").hits] == [h.text for h in built.ask("who sued acme?").hits]
+
+
+def test_vectors_saved_from_another_reading_of_the_sentences_are_embedded_again(
+    corpus: Path, minilm: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Vectors an older version saved when the model read "title: sentence" are not reused for the same index:
+    they would put each sentence where its old reading was."""
+    with monkeypatch.context() as older:
+        older.setattr(engine_module, "MODEL_TEXT", "title: sentence")
+        older.setattr(Engine, "_model_text", lambda self, doc: f"Old: {self.table.text(int(self.indexed[doc]))}")
+        Engine.from_dir(corpus, cache_dir=tmp_path, embedder=minilm)
+    restarted = Engine.from_dir(corpus, cache_dir=tmp_path, embedder=minilm)
+    assert restarted.semantic_status.vectors == "built now"  # nothing reused
+    fresh = Engine.from_dir(corpus, embedder=minilm)
+    assert restarted.vectors is not None and fresh.vectors is not None
+    assert np.array_equal(restarted.vectors, fresh.vectors)
+    assert Engine.from_dir(corpus, cache_dir=tmp_path, embedder=minilm).semantic_status.vectors == "saved index"
 
 
 def test_another_model_re_embeds_without_rebuilding_bm25(corpus: Path, minilm: Embedder, tmp_path: Path) -> None:
