@@ -29,6 +29,12 @@ def test_a_name_is_unknown_only_when_none_of_its_forms_is_known() -> None:
     assert question.unknown_names({"web", "tool"}.__contains__) == ["Acme"]
 
 
+def test_an_error_class_pasted_with_its_message_is_never_an_unknown_name() -> None:
+    question = analyse("serve() -> ModuleNotFoundError: No module named 'cryptography' from Acme", idf, no_correction)
+    assert question.unknown_names({"serv", "modul", "name", "cryptographi"}.__contains__) == ["Acme"]
+    assert "ModuleNotFoundError" in [concept.name for concept in question.concepts]  # still a name: it counts double
+
+
 def test_a_hyphenated_word_is_one_concept() -> None:
     question = analyse("is it non-profit", idf, no_correction)
     assert [concept.terms for concept in question.concepts] == [("non", "profit", "nonprofit")]
