@@ -1,4 +1,4 @@
-"""Answer quality on sixteen question sets, side by side, in every mode: BM25 alone, the semantic
+"""Answer quality on eighteen question sets, side by side, in every mode: BM25 alone, the semantic
 signal alone, fused (RERANK=off), the reranker's logit alone, and the product's reranked order.
 
 * dev: the 25 development questions about the default articles (../shared/eval), scored by
@@ -9,12 +9,14 @@ signal alone, fused (RERANK=off), the reranker's logit alone, and the product's 
   session of 2026-12-05 before its answering changes were scored; unseen5: 40 more, written in the next
   session before its reranker was retrained; unseen6: 40 more, written in the evening session of
   2026-12-05 before its changes were scored; unseen7: 40 more, written blind late that evening; unseen8:
-  40 more, written blind in the night session of 2026-12-05 before the reranker soups were scored.
+  40 more, written blind in the night session of 2026-12-05 before the reranker soups were scored; unseen9:
+  40 more, written blind later that night, before the section headings were given to the sentence model.
 * gitdoc: 88 help-channel questions over git's HTML documentation (bench/gitdoc); djangodoc: 96 over
   Django's Sphinx-built HTML documentation (bench/djangodoc); typerdoc: 78 over Typer's MkDocs-built
   HTML documentation (bench/typerdoc); flaskdoc: 80 over Flask's Sphinx-built HTML documentation
   (bench/flaskdoc); werkzeugdoc: 70 over Werkzeug's Sphinx-built HTML documentation, its API reference
-  most of all (bench/werkzeugdoc); all five scored by bench/docsets/score.py.
+  most of all (bench/werkzeugdoc); clickdoc: 60 over 19 narrative pages of Click's Sphinx-built HTML
+  documentation (bench/clickdoc); all six scored by bench/docsets/score.py.
 * WikiQA: 325 real search questions over 619 Wikipedia summaries, 62% with no answer
   (../shared/data/wikiqa), scored by its own scorer: hit1, hit3 and answer-triggering F1.
 * SciFact: 300 scientific claims over 5,183 abstracts (../shared/data/scifact): nDCG@10 of the
@@ -150,6 +152,7 @@ UNSEEN = {
         ("unseen6", "default-unseen-6.jsonl"),
         ("unseen7", "default-unseen-7.jsonl"),
         ("unseen8", "default-unseen-8.jsonl"),
+        ("unseen9", "default-unseen-9.jsonl"),
     )
 }
 
@@ -176,7 +179,7 @@ def _docset(name: str) -> type[DocSet]:
     return type(name.capitalize(), (DocSet,), {"name": name, "corpus": ROOT / "bench" / name / "corpus"})
 
 
-DOCSETS = {name: _docset(name) for name in ("gitdoc", "djangodoc", "typerdoc", "flaskdoc", "werkzeugdoc")}
+DOCSETS = {name: _docset(name) for name in ("gitdoc", "djangodoc", "typerdoc", "flaskdoc", "werkzeugdoc", "clickdoc")}
 
 
 @functools.cache
