@@ -53,6 +53,7 @@ from bot.search.read.sentences import Kind, Passage, title_of
 from bot.search.read.splitting import split_documents, workers_for
 
 MAX_QUESTION_CHARS = 1000
+_MARKDOWN_MARKER = re.compile(r"^#{1,6}\s+")
 # Candidates read for an acronym spelt out (Engine._spelt_out). Not fitted: few, since each sentence read is
 # another chance of a match of initials by chance; the sentence the question is about is usually first.
 SPELT_OUT_IN = 3
@@ -801,5 +802,6 @@ def _article(number: int, document: Document, opening: list[Passage], answering:
 
 
 def _first_line(text: str, limit: int = 80) -> str:
-    line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    """The text's first line, without a Markdown heading's marker ("# Sockets": a title of one word)."""
+    line = next((_MARKDOWN_MARKER.sub("", line.strip()) for line in text.splitlines() if line.strip()), "")
     return line if len(line) <= limit else line[: limit - 1].rsplit(" ", 1)[0] + "…"

@@ -237,6 +237,14 @@ def test_the_front_matter_title_is_the_article_s_title(tmp_path: Path) -> None:
     assert article.url == "https://example.com/tea-clippers"
 
 
+def test_a_one_word_markdown_title_is_shown_without_its_marker(tmp_path: Path) -> None:
+    one_document(tmp_path, "sockets.md", "# Sockets\n\nSockets connect two programs.\n")
+
+    (article,) = Engine.from_dir(tmp_path).sources()
+
+    assert article.title == "Sockets"
+
+
 def test_sources_toml_wins_over_front_matter_and_front_matter_over_a_source_footer(tmp_path: Path) -> None:
     tmp_path.mkdir(exist_ok=True)
     (tmp_path / "sources.toml").write_text('["tea.md"]\ndate = "1866-09-06"\n', encoding="utf-8")
