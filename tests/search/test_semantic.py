@@ -11,6 +11,7 @@ from tiny_model import write_tiny_model
 from bot.search import engine as engine_module
 from bot.search.engine import Engine
 from bot.search.index import nearest
+from bot.search.index.vectors import text_key
 from bot.search.models.embedding import Embedder, default_model, folder_model
 from bot.search.models.reranker import Reranker, default_reranker
 
@@ -96,6 +97,20 @@ def test_vectors_are_saved_with_the_index_and_reused(corpus: Path, minilm: Embed
     assert isinstance(loaded.vectors, np.memmap)  # mapped from the file, not read into memory
     assert np.array_equal(built.vectors, loaded.vectors)  # int8 rows, saved as they are searched
     assert [h.text for h in loaded.ask("who sued acme?").hits] == [h.text for h in built.ask("who sued acme?").hits]
+
+
+def test_the_sentence_model_reads_each_sentence_then_its_title_and_section(tmp_path: Path) -> None:
+    """A manual's sentence rarely names its subject; the page and section it sits in do. Read after the sentence,
+    they never outweigh it (a news headline in front of every sentence did)."""
+    (tmp_path / "guide.md").write_text(
+        "# Socket Programming\n\nSockets connect two programs.\n\n## Timeouts\n\nSet the default timeout for new sockets.\n",
+        encoding="utf-8",
+    )
+    engine = Engine.from_dir(tmp_path)
+    assert engine.vector_keys().tolist() == [
+        text_key("Sockets connect two programs. (Socket Programming)"),
+        text_key("Set the default timeout for new sockets. (Socket Programming: Timeouts)"),
+    ]
 
 
 def test_vectors_saved_from_another_reading_of_the_sentences_are_embedded_again(

@@ -81,9 +81,10 @@ def rerank(
 
 
 # Fitted by train/reranker/combine.py for the shipped reranker (round 5, sha256 ea20e7e1…) with the retrieval
-# it has (the sentence model reading each sentence before its title), on the first half of its 1,408
-# calibration questions; on the second half, hit1 0.737 against 0.628 in the fused order, answer-triggering
-# F1 0.619 at its best threshold (with the title read first: 0.728, F1 0.620). 8 candidates; the model reads 8
-# at 37 ms p50 and 15 at 67 (bench/answer_latency.py). The model was chosen over the ones before it by the
-# mean reranked hit1 of dev, unseen 1-3, git docs and WikiQA half A (train/reranker/README.md, "Rounds 4 and 5").
-DEFAULT_COMBINATION = Combination(weights=(0.576, 3.6632, 1.3969, -0.1027, 0.3981), bias=-5.4584, candidates=8)
+# it has (the sentence model reading each sentence before its title and section heading), on the first half
+# of its 1,408 calibration questions; on the second half, hit1 0.737 against 0.632 in the fused order,
+# answer-triggering F1 0.620 at its best threshold (with the title read first and no heading: 0.728, F1 0.620).
+# 8 candidates; the model reads 8 at 37 ms p50 and 15 at 67 (bench/answer_latency.py). The model was chosen over
+# the ones before it by the mean reranked hit1 of dev, unseen 1-3, git docs and WikiQA half A
+# (train/reranker/README.md, "Rounds 4 and 5").
+DEFAULT_COMBINATION = Combination(weights=(0.573, 3.7044, 1.3717, -0.1342, 0.4225), bias=-5.4554, candidates=8)
