@@ -99,10 +99,12 @@ def test_a_mention_before_when_does_not_hide_the_question_word() -> None:
 
 def test_a_question_asks_and_a_claim_or_keywords_do_not() -> None:
     for question in ("does put block when the queue is full", "wait was openai a nonprofit at first",
-                     "git clean -x what does it do", "which product competes with chatgpt", "stargate cost?"):
+                     "git clean -x what does it do", "which product competes with chatgpt", "stargate cost?",
+                     "my callback never runs", "want -v to count how often it was given", "i get a 404 on every route",
+                     "Error: No such option: --foo", "serve() -> ModuleNotFoundError: No module named 'x'"):
         assert analyse(question, idf, no_correction).asks, question
     for statement in ("stargate cost", "tell me about stargate", "Cells divide when exposed to light.",
-                      "The genes which control growth are known."):
+                      "The genes which control growth are known.", "Complex I proteins need iron to work."):
         assert not analyse(statement, idf, no_correction).asks, statement
 
 
