@@ -46,7 +46,7 @@ BUDGETS = (128, 256, 512, 2048)  # word pieces a batch may hold (its longest sen
 
 
 def texts_of(name: str, seed: int = 7) -> list[str]:
-    """What the product embeds for a set's sentences: each after its article's title (Engine._model_text)."""
+    """What the product embeds for a set's sentences: each with its title and section heading after it (Engine._model_text)."""
     engine = Engine.from_dir(SETS[name])
     texts = [engine._model_text(doc) for doc in range(len(engine.indexed))]
     if name == "default":
