@@ -49,11 +49,10 @@ from bot.search.read.corpus import (
     read_folder,
     require_folder,
 )
-from bot.search.read.sentences import Kind, Passage, title_of
+from bot.search.read.sentences import MARKDOWN_HEADING, Kind, Passage, title_of
 from bot.search.read.splitting import split_documents, workers_for
 
 MAX_QUESTION_CHARS = 1000
-_MARKDOWN_MARKER = re.compile(r"^#{1,6}\s+")
 # Candidates read for an acronym spelt out (Engine._spelt_out). Not fitted: few, since each sentence read is
 # another chance of a match of initials by chance; the sentence the question is about is usually first.
 SPELT_OUT_IN = 3
@@ -603,12 +602,13 @@ class Engine:
         """For each sentence, the id of the last heading before it in its article, or -1."""
         kinds, articles = self.table.kinds, self.table.articles
         ids = np.arange(len(kinds), dtype=np.int64)
-        last = np.maximum.accumulate(np.where(kinds == KINDS.index(Kind.HEADING), ids, -1)) if len(ids) else ids
+        last = np.maximum.accumulate(np.where(kinds == KINDS.index(Kind.HEADING), ids, -1))
         starts = np.searchsorted(articles, articles, side="left")
         return np.where(last >= starts, last, -1).astype(np.int32)
 
     def _rerank_text(self, candidate: Candidate) -> str:
-        """What the reranker reads of a candidate: as the sentence model does, then the article's title."""
+        """What the reranker reads of a candidate: the sentence (with its FAQ question or term), then the article's
+        title after [SEP], as in its training; not the section heading the sentence model reads."""
         return shown(self._sentence_text(candidate.sentence_id), self._articles[candidate.article - 1].title)
 
     def _sentence_text(self, sentence_id: int) -> str:
@@ -803,5 +803,5 @@ def _article(number: int, document: Document, opening: list[Passage], answering:
 
 def _first_line(text: str, limit: int = 80) -> str:
     """The text's first line, without a Markdown heading's marker ("# Sockets": a title of one word)."""
-    line = next((_MARKDOWN_MARKER.sub("", line.strip()) for line in text.splitlines() if line.strip()), "")
+    line = next((MARKDOWN_HEADING.sub("", line.strip()) for line in text.splitlines() if line.strip()), "")
     return line if len(line) <= limit else line[: limit - 1].rsplit(" ", 1)[0] + "…"

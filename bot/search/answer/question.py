@@ -65,7 +65,8 @@ _MARKUP = re.compile(r"<(?:[@#][!&]?|a?:\w+:)\d+>|@(?:everyone|here)\b|https?://
 # Small words a spelt-out name may hold that its acronym skips: "Securities and Exchange Commission", SEC.
 _JOINING = frozenset({"of", "and", "the", "for", "on", "in", "to", "de"})
 _LETTERS = re.compile(r"[^\W\d_]+")
-_ERROR_NAME = re.compile(r"\w+(?:Error|Exception|Warning)")  # an exception's class name, as Python and JavaScript write them
+_ERROR_CLASS = r"(?:Error|Exception|Warning)"  # how an exception's class name ends, in Python and JavaScript
+_ERROR_NAME = re.compile(r"\w+" + _ERROR_CLASS)
 _CAPITALISED = re.compile(r"\b[A-Z][\w'’-]*|\b\w+[A-Z]\w*")
 _ASKS_NUMBER = re.compile(r"\bhow (many|much)\b|\bwhat (percentage|percent|share|amount|number)\b")
 _ASKS_TIME = re.compile(r"\b(what year|which year|what date|in what year|by what year|how long ago)\b")
@@ -80,7 +81,7 @@ _WH_PHRASE = re.compile(r"\b(?:which|what|whose)\s+((?:[\w'-]+\s+){0,1}[\w'-]+)"
 # of SciFact's 300 claims do (claims are in the third person, and write a Roman "I" in capitals).
 _ASKS_HELP = re.compile(
     r"\b(?:my|i'm|im|i've|ive|i'd|wanna|tryna)\b|(?<![\w-])i(?![\w-])|\b(?:want|wants|need|needs|trying)\s+to\b"
-    r"|\b\w*(?:Error|Exception|Warning):"
+    r"|\b\w*" + _ERROR_CLASS + ":"
 )
 _COUNTED = re.compile(r"\bhow many (\w+)")
 _WORD = re.compile(r"\w+")
@@ -127,7 +128,8 @@ class Question:
         wrong, and documentation can say what to do without ever naming it (in the five documentation sets in
         bench/, 2 of 367 answerable questions were refused for such a name, TypeError and ModuleNotFoundError,
         and no unanswerable one was refused for any name)."""
-        return [c.name for c in self.concepts if c.name and not _ERROR_NAME.fullmatch(c.name) and not any(known(term) for term in c.terms)]
+        named = (c for c in self.concepts if c.name and not _ERROR_NAME.fullmatch(c.name))
+        return [c.name for c in named if not any(known(term) for term in c.terms)]
 
 
 def is_acronym(name: str) -> bool:

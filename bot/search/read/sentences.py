@@ -37,7 +37,7 @@ MAX_SENTENCE_CHARS = 600
 PUNKT_CHUNK_CHARS = 20_000
 
 _BULLET = re.compile(r"^(?:[•·▪◦‣●○■□➤►✓✔*+\-–—]|\(?\d{1,3}[.)]|\(?[a-z][.)])\s+")
-_MARKDOWN_HEADING = re.compile(r"^#{1,6}\s+")
+MARKDOWN_HEADING = re.compile(r"^#{1,6}\s+")
 _FAQ_QUESTION = re.compile(r"^(?:q|question)\s*[:.)]\s*", re.IGNORECASE)
 _FAQ_ANSWER = re.compile(r"^(?:a|answer)\s*[:.)]\s*", re.IGNORECASE)
 _SENTENCE_END = (".", "!", "?", "…", '"', "”", "'", "’", ")")
@@ -128,7 +128,7 @@ def continue_passages(text: str, flow: Flow, *, lines_as_sentences: bool = False
         else:
             kind, body = _classify(line, headings=not lines_as_sentences)
             introduces_code = number + 1 < len(lines) and lines[number + 1].startswith(("```", "~~~"))
-            if kind is Kind.HEADING and introduces_code and not _MARKDOWN_HEADING.match(line):
+            if kind is Kind.HEADING and introduces_code and not MARKDOWN_HEADING.match(line):
                 # "If that version works correctly, type" introduces its example: not a heading
                 kind = Kind.TEXT if _says_something(body) else Kind.LEAD_IN
         if kind is Kind.HEADING:
@@ -301,13 +301,13 @@ def _wrapped(line: str) -> bool:
 
 def _starts_block(line: str) -> bool:
     return bool(
-        _BULLET.match(line) or _MARKDOWN_HEADING.match(line) or _FAQ_QUESTION.match(line) or _FAQ_ANSWER.match(line)
+        _BULLET.match(line) or MARKDOWN_HEADING.match(line) or _FAQ_QUESTION.match(line) or _FAQ_ANSWER.match(line)
         or _DEFINITION.match(line)
     )
 
 
 def _classify(line: str, *, headings: bool = True) -> tuple[Kind, str]:
-    if match := _MARKDOWN_HEADING.match(line):
+    if match := MARKDOWN_HEADING.match(line):
         return Kind.HEADING, line[match.end() :].strip(" #")
     if match := _FAQ_QUESTION.match(line):
         return Kind.QUESTION, line[match.end() :]
