@@ -94,7 +94,7 @@ MODES = (
     Mode("bm25", False, Answering()),
     Mode("semantic", True, Answering(lexical_weight=0.0, rerank=False)),
     Mode("fused", True, Answering(rerank=False)),
-    Mode("reranker", True, Answering(combination=replace(DEFAULT_COMBINATION, weights=(1.0, 0.0, 0.0, 0.0, 0.0), bias=0.0))),
+    Mode("reranker", True, Answering(combination=replace(DEFAULT_COMBINATION, weights=(1.0,) + (0.0,) * (len(DEFAULT_COMBINATION.weights) - 1), bias=0.0))),
     Mode("reranked", True, Answering()),
 )
 

@@ -748,7 +748,8 @@ class Engine:
             semantic = None if found.semantic is None or np.isnan(found.semantic[i]) else float(found.semantic[i])
             text = self.table.text(sentence_id)
             article = self.table.article(sentence_id)
-            ranked.append(Candidate(sentence_id, float(scores[i]), text, article, semantic, float(found.lexical[i])))
+            section = int(self._headings[sentence_id])
+            ranked.append(Candidate(sentence_id, float(scores[i]), text, article, semantic, float(found.lexical[i]), section))
         return ranked
 
     def _hit(self, best: Candidate, others: list[Candidate], wanted: set[str]) -> Hit:

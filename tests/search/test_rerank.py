@@ -89,7 +89,7 @@ def test_the_reranker_decides_the_order_and_each_answer_s_probability(corpus: Pa
     asked = "what about the apples in the orchard?"
     # BM25 prefers the sentence with both words; the tiny reranker prefers the one with "hive" in it.
     assert plain.ask(asked, top_k=1).hits[0].text == "The ship brings apples back to the orchard."
-    only_the_reranker = Combination(weights=(1.0, 0.0, 0.0, 0.0, 0.0), bias=-1.0, candidates=10)
+    only_the_reranker = Combination(weights=(1.0,) + (0.0,) * (len(FEATURES) - 1), bias=-1.0, candidates=10)
     rules = Answering(combination=only_the_reranker, abstention=Abstention(answers=0.5))
     reranked = plain.with_reranker(Reranker(tiny_spec(tiny))).answering_with(rules)
     answer = reranked.ask(asked, top_k=3)
@@ -102,7 +102,7 @@ def test_the_reranker_decides_the_order_and_each_answer_s_probability(corpus: Pa
 
 def test_keywords_and_claims_keep_retrieval_s_order(corpus: Path, tiny: Path) -> None:
     """The reranker learnt from questions; what does not ask is matched as retrieval matches it."""
-    only_the_reranker = Combination(weights=(1.0, 0.0, 0.0, 0.0, 0.0), bias=-1.0, candidates=10)
+    only_the_reranker = Combination(weights=(1.0,) + (0.0,) * (len(FEATURES) - 1), bias=-1.0, candidates=10)
     rules = Answering(combination=only_the_reranker, abstention=Abstention(answers=0.5))
     reranked = Engine.from_dir(corpus).with_reranker(Reranker(tiny_spec(tiny))).answering_with(rules)
     for statement in ("apples in the orchard", "The ship brings apples to the orchard."):

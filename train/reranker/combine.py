@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bot.search.answer.rerank import FEATURES, Combination  # noqa: E402
+from bot.search.answer.rerank import FEATURES, OWN_FEATURES, Combination, pool_features  # noqa: E402
 from bot.search.engine import Answering, Engine  # noqa: E402
 from bot.search.models.embedding import Embedder, default_model  # noqa: E402
 from bot.search.models.reranker import Reranker, default_reranker  # noqa: E402
@@ -167,6 +167,8 @@ def collect(engine: Engine, questions: list[dict]) -> list[dict]:
             for c in candidates
         ]
         rows.append({"features": np.array([c.features for c in candidates]) if candidates else np.zeros((0, len(FEATURES))),
+                     "articles": np.array([c.article for c in candidates], dtype=np.int64),
+                     "sections": np.array([c.section for c in candidates], dtype=np.int64),
                      "labels": np.array(labels, dtype=bool), "answerable": bool(q["gold"]), "source": q["source"]})
         if n % 100 == 0:
             print(f"  {n}/{len(questions)} questions", flush=True)
@@ -260,20 +262,36 @@ def main() -> None:
     report(rows, args.work)
 
 
+def pooled(rows: list[dict], n: int) -> list[dict]:
+    """The rows as the bot reads them with n candidates: the best n in fused order, their pool features
+    worked out among those n only (collect recorded them among all MAX_CANDIDATES)."""
+    own = len(OWN_FEATURES)
+    out = []
+    for r in rows:
+        f = r["features"][:n].copy()
+        f[:, own:] = pool_features(f[:, :own], r["articles"][:n], r["sections"][:n])
+        out.append(r | {"features": f, "labels": r["labels"][:n]})
+    return out
+
+
 def report(rows: list[dict], work: Path) -> None:
     """Fit on the first half of the questions, score on the second, for each candidate count."""
     half = len(rows) // 2
-    fit_rows, test_rows = rows[:half], rows[half:]
     results = {}
     for n in COUNTS:
+        fit_rows, test_rows = pooled(rows[:half], n), pooled(rows[half:], n)
         x = np.vstack([r["features"][:n] for r in fit_rows if len(r["labels"])])
         y = np.concatenate([r["labels"][:n] for r in fit_rows if len(r["labels"])]).astype(float)
         w = fit(x, y)
         results[n] = {"weights": w[:-1].round(4).tolist(), "bias": round(float(w[-1]), 4)} | score(test_rows, w, n)
         for source in sorted({r["source"] for r in test_rows}):
             results[n][source] = score([r for r in test_rows if r["source"] == source], w, n)
+        own = slice(0, len(OWN_FEATURES))  # the same fit without the pool features, for comparison
+        w_own = fit(x[:, own], y)
+        results[n]["own_features_only"] = score([r | {"features": r["features"][:, own]} for r in test_rows], w_own, n)
         print(n, json.dumps(results[n]))
     n = max(COUNTS)
+    fit_rows, test_rows = pooled(rows[:half], n), pooled(rows[half:], n)
     for name, columns in (("without the reranker", slice(1, None)), ("the reranker alone", slice(0, 1))):
         x = np.vstack([r["features"][:n, columns] for r in fit_rows if len(r["labels"])])
         y = np.concatenate([r["labels"][:n] for r in fit_rows if len(r["labels"])]).astype(float)

@@ -19,7 +19,10 @@ from bot.search.answer.question import Question
 from bot.search.answer.select import Candidate, coverage, satisfies
 from bot.search.models.reranker import Reranker
 
-FEATURES = ("reranker", "semantic", "lexical", "coverage", "fits")
+# Each candidate's own signals, then how it stands among the candidates read with it (POOL_FEATURES).
+OWN_FEATURES = ("reranker", "semantic", "lexical", "coverage", "fits")
+POOL_FEATURES = ("reranker_gap", "semantic_gap", "section_share", "article_semantic")
+FEATURES = OWN_FEATURES + POOL_FEATURES
 
 
 @dataclass(frozen=True)
@@ -37,24 +40,48 @@ class Combination:
 
 
 def features(question: Question, candidates: Sequence[Candidate], logits: np.ndarray, best_lexical: float) -> np.ndarray:
-    """One row of FEATURES per candidate: the reranker's logit, cosine, BM25 over the best BM25 of all
-    that retrieval found (however many are read), the share of the question's information the
-    sentence holds, and whether it has the kind of fact asked for (a number, a date).
+    """One row of FEATURES per candidate: its own signals (the reranker's logit, cosine, BM25 over the best
+    BM25 of all that retrieval found, however many are read, the share of the question's information the
+    sentence holds, whether it has the kind of fact asked for: a number, a date), then where it stands among
+    `candidates` (pool_features).
 
     A sentence the vectors' build has not reached yet has no cosine; its relative BM25 stands in, as in
     fusion. A 0 would cost it 3.85 × its cosine in log-odds and bury it: with half the default articles
     embedded, the answers not embedded yet came first for 0.560 of their questions so, 0.380 by BM25 alone
     and 0.020 with cosines of 0 (bench/partial_quality.py)."""
-    rows = np.zeros((len(candidates), len(FEATURES)), dtype=np.float64)
+    own = np.zeros((len(candidates), len(OWN_FEATURES)), dtype=np.float64)
     for i, candidate in enumerate(candidates):
         lexical = candidate.lexical / best_lexical if best_lexical > 0 else 0.0
-        rows[i] = (
+        own[i] = (
             logits[i],
             candidate.semantic if candidate.semantic is not None else lexical,
             lexical,
             coverage(question, candidate.terms),
             1.0 if satisfies(question, candidate.text) else 0.0,
         )
+    places = [(c.article, c.section) for c in candidates]
+    return np.hstack([own, pool_features(own, np.array([a for a, _ in places]), np.array([s for _, s in places]))])
+
+
+def pool_features(own: np.ndarray, articles: np.ndarray, sections: np.ndarray) -> np.ndarray:
+    """Where each candidate stands among those read with it: its logit and cosine below the best of them, the
+    share of the others from its own section of its article (a manual's answer is often one of several
+    sentences of the section the question is about), and the best cosine among its article's candidates
+    (how much the page as a whole is about the question).
+
+    Relative to the pool, not to the corpus: the same sentence may score differently for one question when
+    more candidates are read (train/reranker/combine.py fits each candidate count with its own pool)."""
+    n = len(own)
+    rows = np.zeros((n, len(POOL_FEATURES)), dtype=np.float64)
+    if n == 0:
+        return rows
+    logit, semantic = own[:, OWN_FEATURES.index("reranker")], own[:, OWN_FEATURES.index("semantic")]
+    same_article = articles[:, None] == articles[None, :]
+    same_section = same_article & (sections[:, None] == sections[None, :])
+    rows[:, 0] = logit - logit.max()
+    rows[:, 1] = semantic - semantic.max()
+    rows[:, 2] = (same_section.sum(axis=1) - 1) / max(n - 1, 1)
+    rows[:, 3] = np.where(same_article, semantic[None, :], -np.inf).max(axis=1)
     return rows
 
 
@@ -87,4 +114,4 @@ def rerank(
 # 8 candidates; the model reads 8 at 37 ms p50 and 15 at 67 (bench/answer_latency.py). The model was chosen over
 # the ones before it by the mean reranked hit1 of dev, unseen 1-3, git docs and WikiQA half A
 # (train/reranker/README.md, "Rounds 4 and 5").
-DEFAULT_COMBINATION = Combination(weights=(0.573, 3.7044, 1.3717, -0.1342, 0.4225), bias=-5.4554, candidates=8)
+DEFAULT_COMBINATION = Combination(weights=(0.573, 3.7044, 1.3717, -0.1342, 0.4225, 0.0, 0.0, 0.0, 0.0), bias=-5.4554, candidates=8)

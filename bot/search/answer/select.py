@@ -98,14 +98,21 @@ def coverage(question: Question, sentence_terms: frozenset[str]) -> float:
 
 class Candidate:
     """A sentence retrieval found, with its fused score, its BM25 score and its semantic one (None when
-    that signal is off, or the vectors' build has not reached the sentence yet); after reranking, also the
-    probability that it answers (None before).
+    that signal is off, or the vectors' build has not reached the sentence yet), and the heading it is
+    under (its sentence id, -1 for none); after reranking, also the probability that it answers (None before).
 
     Its terms are worked out only if asked for.
     """
 
     def __init__(
-        self, sentence_id: int, score: float, text: str, article: int, semantic: float | None = None, lexical: float = 0.0
+        self,
+        sentence_id: int,
+        score: float,
+        text: str,
+        article: int,
+        semantic: float | None = None,
+        lexical: float = 0.0,
+        section: int = -1,
     ) -> None:
         self.sentence_id = sentence_id
         self.score = score
@@ -113,6 +120,7 @@ class Candidate:
         self.article = article
         self.semantic = semantic
         self.lexical = lexical
+        self.section = section
         self.probability: float | None = None
         self.features: np.ndarray | None = None
 
