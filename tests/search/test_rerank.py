@@ -12,7 +12,7 @@ from tiny_model import write_tiny_model
 from tiny_reranker import write_tiny_reranker
 
 from bot.search.answer.question import analyse
-from bot.search.answer.rerank import FEATURES, Combination, features
+from bot.search.answer.rerank import FEATURES, Combination, features, pool_features
 from bot.search.answer.select import Abstention, Candidate, select
 from bot.search.engine import Answering, Engine
 from bot.search.models import embedding
@@ -116,13 +116,37 @@ def candidate(text: str, probability: float, article: int = 1) -> Candidate:
 
 
 def test_a_sentence_without_a_vector_yet_gets_its_relative_bm25_as_its_cosine_not_0() -> None:
-    """While the vectors are built: a 0 would cost it 3.85 x its cosine in log-odds, and bury it."""
+    """While the vectors are built: a 0 would cost it all its cosine's weight in log-odds, and bury it."""
     question = analyse("Who sued Acme?", idf, no_correction)
     embedded = Candidate(0, 0.5, "Acme's shares fell.", 1, semantic=0.4, lexical=2.0)
     not_yet = Candidate(1, 0.9, "Jane Roe sued Acme.", 2, semantic=None, lexical=6.0)
     rows = features(question, [embedded, not_yet], np.zeros(2), best_lexical=8.0)
     assert rows[:, FEATURES.index("semantic")].tolist() == [0.4, 0.75]
     assert rows[:, FEATURES.index("lexical")].tolist() == [0.25, 0.75]
+
+
+def test_each_candidate_is_read_beside_the_others_read_with_it() -> None:
+    """Its logit and cosine below the best, the share of the others from its own section of its article, and
+    the best cosine among its article's candidates: where it stands, which its own signals cannot say."""
+    question = analyse("How do I count the flags?", idf, no_correction)
+    pool = [
+        Candidate(0, 0.9, "Flags can be counted.", article=1, semantic=0.6, lexical=4.0, section=10),
+        Candidate(1, 0.8, "Use count=True.", article=1, semantic=0.5, lexical=3.0, section=10),
+        Candidate(2, 0.7, "Options have names.", article=1, semantic=0.3, lexical=2.0, section=20),
+        Candidate(3, 0.6, "Arguments are positional.", article=2, semantic=0.4, lexical=1.0, section=30),
+    ]
+    rows = features(question, pool, np.array([1.0, 3.0, 0.0, -1.0]), best_lexical=4.0)
+    column = {name: rows[:, FEATURES.index(name)].round(6).tolist() for name in FEATURES}
+    assert column["reranker_gap"] == [-2.0, 0.0, -3.0, -4.0]
+    assert column["semantic_gap"] == [0.0, -0.1, -0.3, -0.2]
+    assert column["section_share"] == [round(1 / 3, 6), round(1 / 3, 6), 0.0, 0.0]
+    assert column["article_semantic"] == [0.6, 0.6, 0.6, 0.4]
+
+
+def test_a_lone_candidate_stands_level_with_itself() -> None:
+    rows = pool_features(np.array([[2.0, 0.5, 1.0, 0.3, 1.0]]), np.array([1]), np.array([-1]))
+    assert rows.tolist() == [[0.0, 0.0, 0.0, 0.5]]
+    assert pool_features(np.zeros((0, 5)), np.array([], dtype=int), np.array([], dtype=int)).shape == (0, 4)
 
 
 def test_abstains_when_no_sentence_is_likely_enough_to_answer() -> None:
