@@ -35,6 +35,21 @@ def test_an_error_class_pasted_with_its_message_is_never_an_unknown_name() -> No
     assert "ModuleNotFoundError" in [concept.name for concept in question.concepts]  # still a name: it counts double
 
 
+def test_a_name_the_asker_quotes_is_never_an_unknown_name() -> None:
+    """A quoted name is a value from the asker's own code or output, which the articles need not contain."""
+    setting = analyse("auto_envvar_prefix='MYAPP' works but Acme says no", idf, no_correction)
+    assert setting.unknown_names(lambda term: False) == ["Acme"]
+    pasted = analyse("InvalidHeader: Header part (1234) from ('X-Count', 1234) must be str", idf, no_correction)
+    assert "X-Count" in [concept.name for concept in pasted.concepts]  # no closing quote taken with it
+    assert "X-Count" not in pasted.unknown_names(lambda term: False)
+
+
+def test_an_apostrophe_quotes_nothing() -> None:
+    question = analyse("don't ask Bob's friend about Acme's plan", idf, no_correction)
+    assert question.quoted == frozenset()
+    assert question.unknown_names(lambda term: False) == ["Bob's", "Acme's"]
+
+
 def test_a_hyphenated_word_is_one_concept() -> None:
     question = analyse("is it non-profit", idf, no_correction)
     assert [concept.terms for concept in question.concepts] == [("non", "profit", "nonprofit")]
@@ -64,6 +79,13 @@ def test_type_words_count_only_right_after_a_question_word() -> None:
     two = analyse("Why did the two companies merge?", idf, no_correction)
     assert ("compani",) in [c.terms for c in two.concepts]
 
+
+
+def test_how_many_inside_a_how_to_question_asks_for_a_way_not_a_number() -> None:
+    assert analyse("How many moons does Acme have?", idf, no_correction).expects is Expects.NUMBER
+    assert analyse("so how much did Acme pay", idf, no_correction).expects is Expects.NUMBER
+    asks_a_way = analyse("want -v -vv, how do i get how many times they passed it", idf, no_correction)
+    assert asks_a_way.expects is Expects.ANYTHING
 
 
 def test_when_asks_for_a_time_only_as_the_question_word() -> None:

@@ -67,8 +67,14 @@ _JOINING = frozenset({"of", "and", "the", "for", "on", "in", "to", "de"})
 _LETTERS = re.compile(r"[^\W\d_]+")
 _ERROR_CLASS = r"(?:Error|Exception|Warning)"  # how an exception's class name ends, in Python and JavaScript
 _ERROR_NAME = re.compile(r"\w+" + _ERROR_CLASS)
-_CAPITALISED = re.compile(r"\b[A-Z][\w'’-]*|\b\w+[A-Z]\w*")
+_CAPITALISED = re.compile(r"\b[A-Z](?:[\w'’-]*\w)?|\b\w+[A-Z]\w*")  # ends on a letter or digit: not "X-Count'"
+# A span the asker quotes ('MYAPP', "X-Count", `Session`, “…”): a value from their own code or output. The quote
+# must open and close outside a word, so an apostrophe ("don't") neither opens nor closes one.
+_QUOTED = re.compile(r"(?<!\w)(?:'([^'\n]{1,80})'|\"([^\"\n]{1,80})\"|`([^`\n]{1,80})`|‘([^’\n]{1,80})’|“([^”\n]{1,80})”)(?!\w)")
 _ASKS_NUMBER = re.compile(r"\bhow (many|much)\b|\bwhat (percentage|percent|share|amount|number)\b")
+# Asking for a way to do something: a "how many" after it is what the way is for ("how do i get how many times
+# they passed it").
+_ASKS_HOW_TO = re.compile(r"\bhow (?:do|does|can|could|would|should|to)\b")
 _ASKS_TIME = re.compile(r"\b(what year|which year|what date|in what year|by what year|how long ago)\b")
 # Words a chat question may open with before it starts asking ("so when did ...", "wait was it ...").
 _LEAD_IN = r"^\W*(?:(?:so|and|but|ok|okay|then|also|um|uh|well|wait|hmm|quick question)\W+)*"
@@ -115,6 +121,7 @@ class Question:
     counted: str = ""  # the term after "how many", which the answer must mention
     text: str = ""  # as a sentence model should read it: no chat markup, misspellings corrected
     asks: bool = True  # phrased as a question; False for a statement, a claim or bare keywords
+    quoted: frozenset[str] = frozenset()  # folded words the asker put in quotes
 
     @property
     def query(self) -> list[str]:
@@ -128,8 +135,13 @@ class Question:
         wrong, and documentation can say what to do without ever naming it (in the five documentation sets in
         bench/, 2 of 367 answerable questions were refused for such a name, TypeError and ModuleNotFoundError,
         and no unanswerable one was refused for any name)."""
-        named = (c for c in self.concepts if c.name and not _ERROR_NAME.fullmatch(c.name))
+        named = (c for c in self.concepts if c.name and not _ERROR_NAME.fullmatch(c.name) and not self.quotes(c.name))
         return [c.name for c in named if not any(known(term) for term in c.terms)]
+
+    def quotes(self, name: str) -> bool:
+        """Whether the asker wrote the name in quotes: a value from their own code or output ("auto_envvar_prefix=
+        'MYAPP'", "('X-Count', 1234)" in a pasted error), which the articles need not contain."""
+        return all(word in self.quoted for word in words(name))
 
 
 def is_acronym(name: str) -> bool:
@@ -183,6 +195,7 @@ def analyse(question: str, idf: Callable[[str], float], correct: Callable[[str],
         counted_terms[0] if counted_terms else "",
         text,
         _asks(question, folded),
+        frozenset(word for match in _QUOTED.finditer(question) for word in words("".join(filter(None, match.groups())))),
     )
 
 
@@ -250,7 +263,8 @@ def _expects(folded: str) -> Expects:
     when something else holds: "does put block when the queue is full" asks yes or no, "what city was
     the convention when Ford was nominated" asks for a city.
     """
-    if _ASKS_NUMBER.search(folded):
+    number = _ASKS_NUMBER.search(folded)
+    if number and not _ASKS_HOW_TO.search(folded, 0, number.start()):
         return Expects.NUMBER
     if _ASKS_TIME.search(folded) or _OPENS_WITH_WHEN.search(folded) or _CLOSES_WITH_WHEN.search(folded):
         return Expects.TIME
