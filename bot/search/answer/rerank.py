@@ -59,8 +59,9 @@ def features(question: Question, candidates: Sequence[Candidate], logits: np.nda
             coverage(question, candidate.terms),
             1.0 if satisfies(question, candidate.text) else 0.0,
         )
-    places = [(c.article, c.section) for c in candidates]
-    return np.hstack([own, pool_features(own, np.array([a for a, _ in places]), np.array([s for _, s in places]))])
+    articles = np.array([c.article for c in candidates], dtype=np.int64)
+    sections = np.array([c.section for c in candidates], dtype=np.int64)
+    return np.hstack([own, pool_features(own, articles, sections)])
 
 
 def pool_features(own: np.ndarray, articles: np.ndarray, sections: np.ndarray) -> np.ndarray:
