@@ -1,4 +1,4 @@
-"""Answer quality on twenty-six question sets, side by side, in every mode: BM25 alone, the semantic
+"""Answer quality on twenty-seven question sets, side by side, in every mode: BM25 alone, the semantic
 signal alone, fused (RERANK=off), the reranker's logit alone, and the product's reranked order.
 
 * dev: the 25 development questions about the default articles (../shared/eval), scored by
@@ -24,7 +24,9 @@ signal alone, fused (RERANK=off), the reranker's logit alone, and the product's 
   over 41 pages of pytest's Sphinx-built HTML documentation, written blind later that session (bench/pytestdoc);
   aiohttpdoc: 70 over 25 pages of aiohttp's Sphinx-built HTML documentation, written blind at the end of that
   session (bench/aiohttpdoc); jinjadoc: 60 over 11 pages of Jinja's Sphinx-built HTML documentation, written
-  blind last in that session (bench/jinjadoc); all ten scored by bench/docsets/score.py.
+  blind last in that session (bench/jinjadoc); jsonschemadoc: 60 over 6 pages of jsonschema's Sphinx-built HTML
+  documentation, written blind in the session of 2026-12-06 (bench/jsonschemadoc); all eleven scored by
+  bench/docsets/score.py.
 * WikiQA: 325 real search questions over 619 Wikipedia summaries, 62% with no answer
   (../shared/data/wikiqa), scored by its own scorer: hit1, hit3 and answer-triggering F1.
 * SciFact: 300 scientific claims over 5,183 abstracts (../shared/data/scifact): nDCG@10 of the
@@ -191,7 +193,7 @@ def _docset(name: str) -> type[DocSet]:
     return type(name.capitalize(), (DocSet,), {"name": name, "corpus": ROOT / "bench" / name / "corpus"})
 
 
-DOCSETS = {name: _docset(name) for name in ("gitdoc", "djangodoc", "typerdoc", "flaskdoc", "werkzeugdoc", "clickdoc", "requestsdoc", "pytestdoc", "aiohttpdoc", "jinjadoc")}
+DOCSETS = {name: _docset(name) for name in ("gitdoc", "djangodoc", "typerdoc", "flaskdoc", "werkzeugdoc", "clickdoc", "requestsdoc", "pytestdoc", "aiohttpdoc", "jinjadoc", "jsonschemadoc")}
 
 
 @functools.cache
