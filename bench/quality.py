@@ -1,4 +1,4 @@
-"""Answer quality on twenty-seven question sets, side by side, in every mode: BM25 alone, the semantic
+"""Answer quality on twenty-nine question sets, side by side, in every mode: BM25 alone, the semantic
 signal alone, fused (RERANK=off), the reranker's logit alone, and the product's reranked order.
 
 * dev: the 25 development questions about the default articles (../shared/eval), scored by
@@ -14,7 +14,7 @@ signal alone, fused (RERANK=off), the reranker's logit alone, and the product's 
   unseen10: 40 more, written blind at the start of the session of 2026-12-06; unseen11: 40 more, written
   blind in the same session after the pool features were shipped; unseen12 and unseen13: 40 more each, written
   blind later that session (unseen13 with more chat-style questions, most without a question mark);
-  unseen14: 40 more, written blind in the session of 2026-12-06, about a quarter in chat style.
+  unseen14: 40 more, written blind in the second session of 2026-12-06, about a quarter in chat style.
 * gitdoc: 88 help-channel questions over git's HTML documentation (bench/gitdoc); djangodoc: 96 over
   Django's Sphinx-built HTML documentation (bench/djangodoc); typerdoc: 78 over Typer's MkDocs-built
   HTML documentation (bench/typerdoc); flaskdoc: 80 over Flask's Sphinx-built HTML documentation
@@ -26,7 +26,8 @@ signal alone, fused (RERANK=off), the reranker's logit alone, and the product's 
   aiohttpdoc: 70 over 25 pages of aiohttp's Sphinx-built HTML documentation, written blind at the end of that
   session (bench/aiohttpdoc); jinjadoc: 60 over 11 pages of Jinja's Sphinx-built HTML documentation, written
   blind last in that session (bench/jinjadoc); attrdoc: 60 over 13 pages of attrs' Sphinx-built HTML
-  documentation, written blind in the session of 2026-12-06 (bench/attrdoc); all eleven scored by
+  documentation, and jsonschemadoc: 60 over 6 pages of jsonschema's, both written blind in the second session
+  of 2026-12-06 (bench/attrdoc, bench/jsonschemadoc); all twelve scored by
   bench/docsets/score.py.
 * WikiQA: 325 real search questions over 619 Wikipedia summaries, 62% with no answer
   (../shared/data/wikiqa), scored by its own scorer: hit1, hit3 and answer-triggering F1.
@@ -195,7 +196,7 @@ def _docset(name: str) -> type[DocSet]:
     return type(name.capitalize(), (DocSet,), {"name": name, "corpus": ROOT / "bench" / name / "corpus"})
 
 
-DOCSETS = {name: _docset(name) for name in ("gitdoc", "djangodoc", "typerdoc", "flaskdoc", "werkzeugdoc", "clickdoc", "requestsdoc", "pytestdoc", "aiohttpdoc", "jinjadoc", "attrdoc")}
+DOCSETS = {name: _docset(name) for name in ("gitdoc", "djangodoc", "typerdoc", "flaskdoc", "werkzeugdoc", "clickdoc", "requestsdoc", "pytestdoc", "aiohttpdoc", "jinjadoc", "attrdoc", "jsonschemadoc")}
 
 
 @functools.cache
