@@ -5,7 +5,7 @@ them takes build.sh's five hours. The int8 file holds every weight as (q - zero_
 channel for the matrices and per tensor for the embeddings, and the biases and layer norms in float, so
 this reads them back (the matrices transposed: ONNX multiplies by [in, out], torch.nn.Linear keeps
 [out, in]). Each weight is then within half a quantization step of round 5's float weight; `--check`
-compares the PyTorch model's logits with the int8 file's on a few pairs.
+compares the PyTorch model's probabilities with the int8 file's on a few held-out pairs, as export.py does.
 
     python train/reranker/dequantize.py --onnx bot/search/models/data/reranker/model.onnx --base MODEL_FOLDER \
         --out round5-dequantized.pt --check held-out.jsonl
@@ -14,7 +14,6 @@ compares the PyTorch model's logits with the int8 file's on a few pairs.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from pathlib import Path
@@ -26,7 +25,8 @@ from onnx import numpy_helper
 from transformers import AutoTokenizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train import MAX_TOKENS, CrossEncoder  # noqa: E402
+from export import check, held_out_pairs  # noqa: E402
+from train import CrossEncoder  # noqa: E402
 
 # The node that multiplies by a quantized matrix is named after the torch module it came from.
 _MODULE = re.compile(r"^/(?P<path>.+)/(?:MatMul|Gemm)_output_0(?:_MatMul)?_output_quantized$")
@@ -60,7 +60,7 @@ def main() -> None:
     parser.add_argument("--onnx", type=Path, required=True)
     parser.add_argument("--base", required=True, help="the starting model's folder (its config and tokenizer)")
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--check", type=Path, help="held-out groups to compare the logits on")
+    parser.add_argument("--check", type=Path, help="held-out groups (data.py --held-out) to compare the probabilities on")
     args = parser.parse_args()
     model = CrossEncoder(args.base)
     weights = state_dict(args.onnx)
@@ -75,26 +75,8 @@ def main() -> None:
     torch.save(model.state_dict(), args.out)
     print(f"{args.out}: {len(weights)} tensors")
     if args.check:
-        import onnxruntime
-
-        from bot.search.models.graph import lighten
-
-        tokenizer = AutoTokenizer.from_pretrained(args.base)
-        pairs = []
-        for line in args.check.open(encoding="utf-8"):
-            group = json.loads(line)
-            pairs += [(group["q"], s) for s in group["pos"] + group["neg"]]
-            if len(pairs) >= 128:
-                break
-        encoded = tokenizer([q for q, _ in pairs], [s for _, s in pairs], truncation="only_second", max_length=MAX_TOKENS, padding=True, return_tensors="np")
-        feed = {k: encoded[k].astype(np.int64) for k in ("input_ids", "attention_mask", "token_type_ids")}
-        session = onnxruntime.InferenceSession(lighten(args.onnx.read_bytes()), providers=["CPUExecutionProvider"])
-        theirs = session.run(None, feed)[0].reshape(-1)
-        model.eval()
-        with torch.no_grad():
-            ours = model(*(torch.from_numpy(feed[k]) for k in ("input_ids", "attention_mask", "token_type_ids"))).numpy()
-        print(f"logit difference against the int8 file, {len(pairs)} pairs: mean {np.abs(ours - theirs).mean():.4f}, "
-              f"largest {np.abs(ours - theirs).max():.4f}")
+        mean, largest = check(args.onnx, model, AutoTokenizer.from_pretrained(args.base), held_out_pairs(args.check, 128))
+        print(f"probability difference, int8 file against these weights, 128 held-out pairs: mean {mean:.4f}, largest {largest:.4f}")
 
 
 if __name__ == "__main__":

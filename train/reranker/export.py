@@ -71,6 +71,17 @@ def check(path: Path, model: CrossEncoder, tokenizer, pairs: list[tuple[str, str
     return float(difference.mean()), float(difference.max())
 
 
+def held_out_pairs(path: Path, count: int) -> list[tuple[str, str]]:
+    """About `count` (question, sentence) pairs from the first groups of a data.py groups file."""
+    pairs: list[tuple[str, str]] = []
+    for line in path.open(encoding="utf-8"):
+        group = json.loads(line)
+        pairs += [(group["q"], s) for s in group["pos"] + group["neg"]]
+        if len(pairs) >= count:
+            break
+    return pairs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", type=Path, required=True, help="final.pt, or checkpoint.pt of a run")
@@ -89,14 +100,8 @@ def main() -> None:
     onnx.checker.check_model(str(args.out))
     print(f"{args.out}: {args.out.stat().st_size / 1e6:.1f} MB, sha256 {hashlib.sha256(args.out.read_bytes()).hexdigest()}")
     if args.check:
-        tokenizer = AutoTokenizer.from_pretrained(args.base)
-        pairs = []
-        for line in args.check.open(encoding="utf-8"):
-            group = json.loads(line)
-            pairs += [(group["q"], s) for s in group["pos"] + group["neg"]]
-            if len(pairs) >= 256:
-                break
-        mean, largest = check(args.out, model, tokenizer, pairs)
+        pairs = held_out_pairs(args.check, 256)
+        mean, largest = check(args.out, model, AutoTokenizer.from_pretrained(args.base), pairs)
         print(f"probability difference, int8 file against PyTorch, {len(pairs)} held-out pairs: mean {mean:.4f}, largest {largest:.4f}")
 
 
