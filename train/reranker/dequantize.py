@@ -75,8 +75,9 @@ def main() -> None:
     torch.save(model.state_dict(), args.out)
     print(f"{args.out}: {len(weights)} tensors")
     if args.check:
-        mean, largest = check(args.onnx, model, AutoTokenizer.from_pretrained(args.base), held_out_pairs(args.check, 128))
-        print(f"probability difference, int8 file against these weights, 128 held-out pairs: mean {mean:.4f}, largest {largest:.4f}")
+        pairs = held_out_pairs(args.check, 128)
+        mean, largest = check(args.onnx, model, AutoTokenizer.from_pretrained(args.base), pairs)
+        print(f"probability difference, int8 file against these weights, {len(pairs)} held-out pairs: mean {mean:.4f}, largest {largest:.4f}")
 
 
 if __name__ == "__main__":
