@@ -1,4 +1,4 @@
-"""Answer quality on thirty-two question sets, side by side, in every mode: BM25 alone, the semantic
+"""Answer quality on thirty-three question sets, side by side, in every mode: BM25 alone, the semantic
 signal alone, fused (RERANK=off), the reranker's logit alone, and the product's reranked order.
 
 * dev: the 25 development questions about the default articles (../shared/eval), scored by
@@ -30,7 +30,9 @@ signal alone, fused (RERANK=off), the reranker's logit alone, and the product's 
   documentation, and jsonschemadoc: 60 over 6 pages of jsonschema's, both written blind in the second session
   of 2026-12-06 (bench/attrdoc, bench/jsonschemadoc); bs4doc: 60 over 1 page of Beautiful Soup's Sphinx-built
   HTML documentation, and cookiedoc: 60 over 30 pages of Cookiecutter's, both written blind late in the second
-  session of 2026-12-06 (bench/bs4doc, bench/cookiedoc); all fourteen scored by bench/docsets/score.py.
+  session of 2026-12-06 (bench/bs4doc, bench/cookiedoc); structdoc: 60 over 19 pages of structlog's
+  Sphinx-built HTML documentation, written blind after them (bench/structdoc); all fifteen scored by
+  bench/docsets/score.py.
 * WikiQA: 325 real search questions over 619 Wikipedia summaries, 62% with no answer
   (../shared/data/wikiqa), scored by its own scorer: hit1, hit3 and answer-triggering F1.
 * SciFact: 300 scientific claims over 5,183 abstracts (../shared/data/scifact): nDCG@10 of the
@@ -199,7 +201,7 @@ def _docset(name: str) -> type[DocSet]:
     return type(name.capitalize(), (DocSet,), {"name": name, "corpus": ROOT / "bench" / name / "corpus"})
 
 
-DOCSETS = {name: _docset(name) for name in ("gitdoc", "djangodoc", "typerdoc", "flaskdoc", "werkzeugdoc", "clickdoc", "requestsdoc", "pytestdoc", "aiohttpdoc", "jinjadoc", "attrdoc", "jsonschemadoc", "bs4doc", "cookiedoc")}
+DOCSETS = {name: _docset(name) for name in ("gitdoc", "djangodoc", "typerdoc", "flaskdoc", "werkzeugdoc", "clickdoc", "requestsdoc", "pytestdoc", "aiohttpdoc", "jinjadoc", "attrdoc", "jsonschemadoc", "bs4doc", "cookiedoc", "structdoc")}
 
 
 @functools.cache
