@@ -1,4 +1,4 @@
-"""Answer quality on thirty-three question sets, side by side, in every mode: BM25 alone, the semantic
+"""Answer quality on thirty-four question sets, side by side, in every mode: BM25 alone, the semantic
 signal alone, fused (RERANK=off), the reranker's logit alone, and the product's reranked order.
 
 * dev: the 25 development questions about the default articles (../shared/eval), scored by
@@ -31,7 +31,8 @@ signal alone, fused (RERANK=off), the reranker's logit alone, and the product's 
   of 2026-12-06 (bench/attrdoc, bench/jsonschemadoc); bs4doc: 60 over 1 page of Beautiful Soup's Sphinx-built
   HTML documentation, and cookiedoc: 60 over 30 pages of Cookiecutter's, both written blind late in the second
   session of 2026-12-06 (bench/bs4doc, bench/cookiedoc); psycodoc: 60 over 16 pages of psycopg2's Sphinx-built
-  HTML documentation, written blind after them on 2026-12-06 (bench/psycodoc); all fifteen scored by
+  HTML documentation, and structdoc: 60 over 19 pages of structlog's, both written blind after them on
+  2026-12-06 (bench/psycodoc, bench/structdoc); all sixteen scored by
   bench/docsets/score.py.
 * WikiQA: 325 real search questions over 619 Wikipedia summaries, 62% with no answer
   (../shared/data/wikiqa), scored by its own scorer: hit1, hit3 and answer-triggering F1.
@@ -201,7 +202,7 @@ def _docset(name: str) -> type[DocSet]:
     return type(name.capitalize(), (DocSet,), {"name": name, "corpus": ROOT / "bench" / name / "corpus"})
 
 
-DOCSETS = {name: _docset(name) for name in ("gitdoc", "djangodoc", "typerdoc", "flaskdoc", "werkzeugdoc", "clickdoc", "requestsdoc", "pytestdoc", "aiohttpdoc", "jinjadoc", "attrdoc", "jsonschemadoc", "bs4doc", "cookiedoc", "psycodoc")}
+DOCSETS = {name: _docset(name) for name in ("gitdoc", "djangodoc", "typerdoc", "flaskdoc", "werkzeugdoc", "clickdoc", "requestsdoc", "pytestdoc", "aiohttpdoc", "jinjadoc", "attrdoc", "jsonschemadoc", "bs4doc", "cookiedoc", "psycodoc", "structdoc")}
 
 
 @functools.cache

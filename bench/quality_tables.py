@@ -20,7 +20,7 @@ NAMES = {"dev": "dev", "wikiqa": "WikiQA", "scifact": "SciFact"} | {
     f"{name}doc": f"{label} docs"
     for name, label in (
         ("git", "git"), ("django", "Django"), ("typer", "Typer"), ("flask", "Flask"),
-        ("werkzeug", "Werkzeug"), ("click", "Click"), ("requests", "Requests"), ("pytest", "pytest"), ("aiohttp", "aiohttp"), ("jinja", "Jinja"), ("attr", "attrs"), ("jsonschema", "jsonschema"), ("bs4", "Beautiful Soup"), ("cookie", "Cookiecutter"), ("psyco", "psycopg2"),
+        ("werkzeug", "Werkzeug"), ("click", "Click"), ("requests", "Requests"), ("pytest", "pytest"), ("aiohttp", "aiohttp"), ("jinja", "Jinja"), ("attr", "attrs"), ("jsonschema", "jsonschema"), ("bs4", "Beautiful Soup"), ("cookie", "Cookiecutter"), ("psyco", "psycopg2"), ("struct", "structlog"),
     )
 }
 COLUMNS = {"hit1": "hit1", "hit3": "hit3", "abstain": "abstain", "wrong_abstain": "wrong abstain", "f1": "F1", "ndcg": "nDCG@10"}
