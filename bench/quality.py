@@ -1,4 +1,4 @@
-"""Answer quality on thirty-four question sets, side by side, in every mode: BM25 alone, the semantic
+"""Answer quality on thirty-five question sets, side by side, in every mode: BM25 alone, the semantic
 signal alone, fused (RERANK=off), the reranker's logit alone, and the product's reranked order.
 
 * dev: the 25 development questions about the default articles (../shared/eval), scored by
@@ -15,7 +15,7 @@ signal alone, fused (RERANK=off), the reranker's logit alone, and the product's 
   blind in the same session after the pool features were shipped; unseen12 and unseen13: 40 more each, written
   blind later that session (unseen13 with more chat-style questions, most without a question mark);
   unseen14: 40 more, written blind in the second session of 2026-12-06, about a quarter in chat style;
-  unseen15: 40 more, written blind later in that session.
+  unseen15: 40 more, written blind later in that session; unseen16: 40 more, written blind after it.
 * gitdoc: 88 help-channel questions over git's HTML documentation (bench/gitdoc); djangodoc: 96 over
   Django's Sphinx-built HTML documentation (bench/djangodoc); typerdoc: 78 over Typer's MkDocs-built
   HTML documentation (bench/typerdoc); flaskdoc: 80 over Flask's Sphinx-built HTML documentation
@@ -176,6 +176,7 @@ UNSEEN = {
         ("unseen13", "default-unseen-13.jsonl"),
         ("unseen14", "default-unseen-14.jsonl"),
         ("unseen15", "default-unseen-15.jsonl"),
+        ("unseen16", "default-unseen-16.jsonl"),
     )
 }
 
