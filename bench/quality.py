@@ -15,7 +15,7 @@ signal alone, fused (RERANK=off), the reranker's logit alone, and the product's 
   blind in the same session after the pool features were shipped; unseen12 and unseen13: 40 more each, written
   blind later that session (unseen13 with more chat-style questions, most without a question mark);
   unseen14: 40 more, written blind in the second session of 2026-12-06, about a quarter in chat style;
-  unseen15: 40 more, written blind later in that session; unseen16: 40 more, written blind after it.
+  unseen15: 40 more, written blind later in that session; unseen16: 40 more, written blind in the third session of that day.
 * gitdoc: 88 help-channel questions over git's HTML documentation (bench/gitdoc); djangodoc: 96 over
   Django's Sphinx-built HTML documentation (bench/djangodoc); typerdoc: 78 over Typer's MkDocs-built
   HTML documentation (bench/typerdoc); flaskdoc: 80 over Flask's Sphinx-built HTML documentation
@@ -31,9 +31,8 @@ signal alone, fused (RERANK=off), the reranker's logit alone, and the product's 
   of 2026-12-06 (bench/attrdoc, bench/jsonschemadoc); bs4doc: 60 over 1 page of Beautiful Soup's Sphinx-built
   HTML documentation, and cookiedoc: 60 over 30 pages of Cookiecutter's, both written blind late in the second
   session of 2026-12-06 (bench/bs4doc, bench/cookiedoc); psycodoc: 60 over 16 pages of psycopg2's Sphinx-built
-  HTML documentation, and structdoc: 60 over 19 pages of structlog's, both written blind after them on
-  2026-12-06 (bench/psycodoc, bench/structdoc); all sixteen scored by
-  bench/docsets/score.py.
+  HTML documentation, and structdoc: 60 over 19 pages of structlog's, both written blind in the third session of
+  2026-12-06 (bench/psycodoc, bench/structdoc); all sixteen scored by bench/docsets/score.py.
 * WikiQA: 325 real search questions over 619 Wikipedia summaries, 62% with no answer
   (../shared/data/wikiqa), scored by its own scorer: hit1, hit3 and answer-triggering F1.
 * SciFact: 300 scientific claims over 5,183 abstracts (../shared/data/scifact): nDCG@10 of the
