@@ -23,6 +23,8 @@ from onnx import helper, numpy_helper
 from transformers import AutoModel, AutoTokenizer
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from train import vectors  # noqa: E402  (the pooling the model was trained with)
 OPSET = 17
 
 
@@ -86,11 +88,8 @@ def check(path: Path, model: torch.nn.Module, tokenizer, sentences: list[str]) -
                      model_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
                      tokenizer_sha256="be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037", licence="", source="")
     ours = Embedder(spec, threads=1).embed(sentences)
-    encoded = tokenizer(sentences, padding=True, truncation=True, max_length=256, return_tensors="pt")
     with torch.no_grad():
-        hidden = model(**encoded).last_hidden_state
-    mask = encoded["attention_mask"].unsqueeze(-1).float()
-    theirs = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1).numpy()
+        theirs = vectors(model.eval(), tokenizer, sentences, spec.max_tokens).numpy()
     cosine = (ours * theirs).sum(axis=1)
     return float(cosine.mean()), float(cosine.min())
 
