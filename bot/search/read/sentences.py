@@ -48,6 +48,10 @@ _LEAD_IN_MIN_WORDS = 6
 _FRAGMENT_MAX_WORDS = 3  # a list item or paragraph of fewer words may be a bare name (see `_fragment`)
 _FENCE = re.compile(r"^\s*(```+|~~~+)")
 _DEFINITION = re.compile(r"^:\s+")
+# The end of Punkt's sentence that a lowercase word may go on from: "!", or a "?" that closes no word ("the "?"
+# placeholder", "marked with a ? in"); either may be followed by closing quotes and brackets.
+_EXCLAIMED = re.compile(r"(?:!|(?<!\w)\?|\?(?=[)\]\"'”’]))[)\]\"'”’]*$")
+_TERM_ENDS = ("–", "—", "-", ":")  # a name waiting for its description: "- conn_timeout (float) –"
 _ADMONITION = re.compile(r"^(?:[!?]{3}\+?\s+\w+.*|:::+\s*\w*.*|>\s*\[!\w+\]\s*)$")
 # A page built without the admonition extension prints the marker (and its quoted title) into the paragraph
 # it opens, the note's text after it on the same line: the marker goes, the text stays.
@@ -118,7 +122,8 @@ def continue_passages(text: str, flow: Flow, *, lines_as_sentences: bool = False
             _shown(passages)
             passages.append(Passage(line.split("\n", 1)[1] if "\n" in line else "", Kind.CODE, section))
             continue
-        if number + 1 < len(lines) and _DEFINITION.match(lines[number + 1]) and not _DEFINITION.match(line):
+        described = number + 1 < len(lines) and _DEFINITION.match(lines[number + 1])
+        if described and not _DEFINITION.match(line) and not _prose_bullet(line):
             _shown(passages)
             section = prompt = line
             passages.append(Passage(line, Kind.TERM))
@@ -175,6 +180,16 @@ def piece_breaks(lines: Iterable[str], size: int) -> Iterator[list[str]]:
         yield piece
 
 
+def _prose_bullet(line: str) -> bool:
+    """A list item that says something of its own ("- reuse_port (bool) – tells the kernel to …"), not a name whose
+    description follows ("- loop –", "- number").
+
+    In an API entry the lines after a parameter list go on describing the entry, so a `: ` line may follow
+    the list's last item; that item is still a bullet, an answer in its own right, not their term.
+    """
+    return line.startswith("- ") and not line.endswith(_TERM_ENDS) and len(line.split()) > _FRAGMENT_MAX_WORDS + 1
+
+
 def _shown(passages: list[Passage]) -> None:
     """The lead-in before a code block or an API signature shows it: "…as in this example:" and "…use the
     on_commit() function:" say something; a bare "git push uses" still does not."""
@@ -211,9 +226,26 @@ def split_sentences(text: str) -> list[str]:
     """Punkt sentences, with any over-long run (no punctuation for pages) cut at word boundaries."""
     sentences: list[str] = []
     for chunk in _chunks(text):
-        for sentence in _punkt().tokenize(chunk):
+        for sentence in _rejoined(_punkt().tokenize(chunk)):
             sentences.extend(_cap_length(sentence.strip()))
     return [s for s in sentences if s]
+
+
+def _rejoined(sentences: list[str]) -> list[str]:
+    """Punkt's sentences, less its breaks after a "!" or "?" that a lowercase word goes on from.
+
+    Punkt ends a sentence at every "!" and "?", so "The values (but not the keys!) of cookiecutter.json are
+    templates" and "prints "Aborted!" to the screen" came out in halves, neither of which says anything. A
+    question mark ending a word is left alone: under an FAQ's question the answer may open with a name
+    written in lowercase ("Where do I put it? aiohttp.web.Application supports …").
+    """
+    joined: list[str] = []
+    for sentence in sentences:
+        if joined and _EXCLAIMED.search(joined[-1]) and sentence[:1].islower():
+            joined[-1] = f"{joined[-1]} {sentence}"
+        else:
+            joined.append(sentence)
+    return joined
 
 
 def title_of(passages: list[Passage]) -> str | None:

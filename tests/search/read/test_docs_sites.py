@@ -445,3 +445,25 @@ def test_a_definition_list_nested_in_a_description_keeps_its_own_terms(tmp_path:
     )
     read = passages(document(tmp_path, "orchard-prune.html", page).text)
     assert read[read.index((Kind.TERM, "--soft")) + 1] == (Kind.ANSWER, "Keeps the index.")
+
+
+def test_a_parameter_described_in_its_own_item_is_an_answer_though_the_entry_goes_on_after_the_list(tmp_path: Path) -> None:
+    entry = (
+        '<dl class="py method"><dt class="sig sig-object py">copy_from(<em>file</em>, <em>columns=None</em>)</dt><dd>'
+        "<p>Read data from the file-like object appending them to the table.</p>"
+        '<dl class="field-list simple"><dt class="field-odd">Parameters<span class="colon">:</span></dt>'
+        '<dd class="field-odd"><ul class="simple">'
+        "<li><p><strong>file</strong> – file-like object to read data from.</p></li>"
+        "<li><p><strong>columns</strong> – iterable with name of the columns to import.</p></li>"
+        "</ul></dd></dl>"
+        "<p>Changed in version 2.0.6: added the columns parameter.</p></dd></dl>"
+    )
+    read = passages_with(tmp_path, entry)
+    assert (Kind.BULLET, "columns – iterable with name of the columns to import.") in read
+    assert [text for kind, text in read if kind is Kind.TERM] == ["copy_from(file, columns=None)"]
+
+
+def test_a_parameter_named_alone_is_still_the_term_of_the_description_after_it() -> None:
+    assert passages("- conn_timeout (float) –\n: timeout for connection establishing.") == [
+        (Kind.TERM, "- conn_timeout (float) –"), (Kind.ANSWER, "timeout for connection establishing."),
+    ]

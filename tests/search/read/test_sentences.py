@@ -63,3 +63,23 @@ def test_questions_in_running_text_are_not_answers() -> None:
 def test_a_long_headline_is_not_joined_to_the_paragraph_below() -> None:
     passages = split_passages("Infrastructure Investments and the Harbour Expansion Project\nThe port will double in size.")
     assert [p.kind for p in passages] == [Kind.HEADING, Kind.TEXT]
+
+
+def test_an_exclamation_or_a_quoted_question_mark_inside_a_sentence_does_not_end_it() -> None:
+    text = (
+        "The values (but not the keys!) of the file are templates. It prints \"Aborted!\" to the screen. "
+        'Use the "%s" placeholder, not the "?" placeholder. Blame marks it with a ? in its output.'
+    )
+    assert split_sentences(text) == [
+        "The values (but not the keys!) of the file are templates.",
+        'It prints "Aborted!" to the screen.',
+        'Use the "%s" placeholder, not the "?" placeholder.',
+        "Blame marks it with a ? in its output.",
+    ]
+
+
+def test_a_question_still_ends_where_its_answer_opens_with_a_lowercase_name() -> None:
+    assert split_sentences("Where do I keep the connection? aiohttp.web.Application holds it.") == [
+        "Where do I keep the connection?",
+        "aiohttp.web.Application holds it.",
+    ]
