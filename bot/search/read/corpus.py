@@ -94,6 +94,7 @@ class Document:
     file: str
     pieces: tuple[str, ...]
     metadata: Metadata
+    from_markup: bool = False  # read from a documentation page's markup, whose headings are all marked
 
     @property
     def text(self) -> str:
@@ -174,7 +175,7 @@ def _document(folder: Path, name: PurePosixPath, metadata: dict[str, Metadata], 
         warnings.append(f"{path}: nothing but page furniture is left after cleaning; skipped")
         return None
     meta = metadata.get(name.as_posix(), Metadata()).over(own, footer).single_spaced()
-    return Document(name.as_posix(), pieces, meta)
+    return Document(name.as_posix(), pieces, meta, from_markup)
 
 
 def _size(path: Path) -> int:

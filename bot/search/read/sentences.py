@@ -103,16 +103,20 @@ class Flow:
     last: Kind | None = None
 
 
-def split_passages(text: str, *, lines_as_sentences: bool = False) -> list[Passage]:
+def split_passages(text: str, *, lines_as_sentences: bool = False, marked_headings: bool = False) -> list[Passage]:
     """Turn cleaned article text into passages in reading order.
 
     `lines_as_sentences` is for text with no sentence punctuation at all (a list of lines, a
-    transcript), which would otherwise be read as nothing but headings.
+    transcript), which would otherwise be read as nothing but headings. `marked_headings` is for text whose
+    headings are all marked (`# `, a documentation page read from its markup): there a line with no full stop
+    ("Skip the files in the corresponding directories if they already exist") is a paragraph all the same.
     """
-    return continue_passages(text, Flow(), lines_as_sentences=lines_as_sentences)[0]
+    return continue_passages(text, Flow(), lines_as_sentences=lines_as_sentences, marked_headings=marked_headings)[0]
 
 
-def continue_passages(text: str, flow: Flow, *, lines_as_sentences: bool = False) -> tuple[list[Passage], Flow]:
+def continue_passages(
+    text: str, flow: Flow, *, lines_as_sentences: bool = False, marked_headings: bool = False
+) -> tuple[list[Passage], Flow]:
     """`split_passages` of a piece that follows text which left off at `flow`; and where this piece leaves off."""
     passages: list[Passage] = []
     section, prompt = flow.section, flow.prompt
@@ -133,9 +137,12 @@ def continue_passages(text: str, flow: Flow, *, lines_as_sentences: bool = False
         else:
             kind, body = _classify(line, headings=not lines_as_sentences)
             introduces_code = number + 1 < len(lines) and lines[number + 1].startswith(("```", "~~~"))
-            if kind is Kind.HEADING and introduces_code and not MARKDOWN_HEADING.match(line):
-                # "If that version works correctly, type" introduces its example: not a heading
-                kind = Kind.TEXT if _says_something(body) else Kind.LEAD_IN
+            if kind is Kind.HEADING and not MARKDOWN_HEADING.match(line):
+                if introduces_code:
+                    # "If that version works correctly, type" introduces its example: not a heading
+                    kind = Kind.TEXT if _says_something(body) else Kind.LEAD_IN
+                elif marked_headings and not line.endswith(":"):
+                    kind = Kind.TEXT
         if kind is Kind.HEADING:
             section, prompt = body, ""
             passages.append(Passage(body, kind))

@@ -45,14 +45,15 @@ def workers_for(chars: int) -> int:
     return min(os.cpu_count() or 1, 8) if chars >= PARALLEL_FROM_CHARS else 1
 
 
-def split_pieces(pieces: Sequence[str], section_terms: bool = False) -> Iterator[Split]:
+def split_pieces(pieces: Sequence[str], section_terms: bool = False, marked_headings: bool = False) -> Iterator[Split]:
     """A document's Splits, a piece at a time: the same passages as splitting its whole text at once.
 
     A document none of whose passages answers (no sentence punctuation anywhere) is read line by
     line instead. That is known when the first answering passage comes, nearly always in the first
-    piece; when it comes later, the pieces before it are split again rather than held.
+    piece; when it comes later, the pieces before it are split again rather than held. `marked_headings`:
+    the document's headings are all marked (a documentation page read from its markup; sentences.py).
     """
-    splits = _splits(pieces, section_terms, line_by_line=False)
+    splits = _splits(pieces, section_terms, line_by_line=False, marked_headings=marked_headings)
     for number, split in enumerate(splits):
         if any(passage.kind.answers for passage in split.passages):
             break
@@ -60,7 +61,7 @@ def split_pieces(pieces: Sequence[str], section_terms: bool = False) -> Iterator
         yield from _splits(pieces, section_terms, line_by_line=True)
         return
     if number:
-        yield from _splits(pieces, section_terms, line_by_line=False)
+        yield from _splits(pieces, section_terms, line_by_line=False, marked_headings=marked_headings)
         return
     yield split
     yield from splits
@@ -82,7 +83,7 @@ def split_documents(
     report = progress or (lambda done, total: None)
     if workers < 2:
         for done, document in enumerate(documents, start=1):
-            yield document, split_pieces(document.pieces, section_terms)
+            yield document, split_pieces(document.pieces, section_terms, document.from_markup)
             report(done, total)
         return
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
@@ -94,7 +95,7 @@ def split_documents(
             if not ahead:
                 return
             document, future = ahead.popleft()
-            yield document, iter(future.result()) if future else split_pieces(document.pieces, section_terms)
+            yield document, iter(future.result()) if future else split_pieces(document.pieces, section_terms, document.from_markup)
             done += 1
             report(done, total)
 
@@ -114,19 +115,19 @@ def _read_ahead(
         if len(document.pieces) > 1:
             ahead.append((document, None))  # split here, a piece at a time, when its turn comes
             return
-        ahead.append((document, pool.submit(_split_whole, document.pieces, section_terms)))
+        ahead.append((document, pool.submit(_split_whole, document.pieces, section_terms, document.from_markup)))
         chars += len(document.pieces[0])
 
 
-def _split_whole(pieces: Sequence[str], section_terms: bool) -> list[Split]:
+def _split_whole(pieces: Sequence[str], section_terms: bool, marked_headings: bool) -> list[Split]:
     """A worker's job: a small document's Splits, all at once."""
-    return list(split_pieces(pieces, section_terms))
+    return list(split_pieces(pieces, section_terms, marked_headings))
 
 
-def _splits(pieces: Iterable[str], section_terms: bool, *, line_by_line: bool) -> Iterator[Split]:
+def _splits(pieces: Iterable[str], section_terms: bool, *, line_by_line: bool, marked_headings: bool = False) -> Iterator[Split]:
     flow = Flow()
     for piece in pieces:
-        passages, flow = continue_passages(piece, flow, lines_as_sentences=line_by_line)
+        passages, flow = continue_passages(piece, flow, lines_as_sentences=line_by_line, marked_headings=marked_headings)
         yield Split(passages, [_terms(p, section_terms) if p.kind.answers else None for p in passages], line_by_line)
 
 

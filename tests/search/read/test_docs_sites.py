@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from reading import load_folder
 
 from bot.search.engine import Engine, SearchSettings
 from bot.search.read.sentences import Kind, split_passages
+from bot.search.read import splitting
+from bot.search.read.splitting import split_documents
 
 SPHINX_PAGE = """\
 <!DOCTYPE html>
@@ -467,3 +470,28 @@ def test_a_parameter_named_alone_is_still_the_term_of_the_description_after_it()
     assert passages("- conn_timeout (float) –\n: timeout for connection establishing.") == [
         (Kind.TERM, "- conn_timeout (float) –"), (Kind.ANSWER, "timeout for connection establishing."),
     ]
+
+
+OPTION = "<h3>--skip-if-file-exists</h3><p>Skip the files in the corresponding directories if they already exist</p>"
+
+
+def test_a_paragraph_with_no_full_stop_on_a_documentation_page_is_prose_not_a_heading(tmp_path: Path) -> None:
+    """The page's markup says which lines are headings; in plain text a short line with no full stop stays one."""
+    page = document(tmp_path, "caching.html", HEADER_THEME_PAGE.replace("<p>The cache", OPTION + "<p>The cache"))
+    ((_, splits),) = split_documents([page])
+    read = [(passage.kind, passage.text) for split in splits for passage in split.passages]
+    assert (Kind.HEADING, "--skip-if-file-exists") in read
+    assert (Kind.TEXT, "Skip the files in the corresponding directories if they already exist") in read
+    plain = passages("Skip the files in the corresponding directories if they already exist\n\nThe cache is kept on disk.")
+    assert plain[0] == (Kind.HEADING, "Skip the files in the corresponding directories if they already exist")
+
+
+def test_worker_processes_read_a_documentation_page_as_one_process_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, {"caching.html": HEADER_THEME_PAGE.replace("<p>The cache", OPTION + "<p>The cache"), "notes.txt": "Pears ripen late."})
+    one_process = Engine.from_dir(tmp_path)
+    monkeypatch.setattr(splitting, "PARALLEL_FROM_CHARS", 0)
+    monkeypatch.setattr(splitting.os, "cpu_count", lambda: 2)
+    workers = Engine.from_dir(tmp_path)
+    read = [workers.sentence(i) for i in range(len(workers.table))]
+    assert read == [one_process.sentence(i) for i in range(len(one_process.table))]
+    assert any(s.kind is Kind.TEXT and s.text.startswith("Skip the files") for s in read)
