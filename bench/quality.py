@@ -1,4 +1,4 @@
-"""Answer quality on thirty-seven question sets, side by side, in every mode: BM25 alone, the semantic
+"""Answer quality on thirty-nine question sets, side by side, in every mode: BM25 alone, the semantic
 signal alone, fused (RERANK=off), the reranker's logit alone, and the product's reranked order.
 
 * dev: the 25 development questions about the default articles (../shared/eval), scored by
@@ -16,7 +16,8 @@ signal alone, fused (RERANK=off), the reranker's logit alone, and the product's 
   blind later that session (unseen13 with more chat-style questions, most without a question mark);
   unseen14: 40 more, written blind in the second session of 2026-12-06, about a quarter in chat style;
   unseen15: 40 more, written blind later in that session; unseen16: 40 more, written blind in the third session of that day;
-  unseen17: 40 more, written blind at the start of the fourth session of that day.
+  unseen17: 40 more, written blind at the start of the fourth session of that day; unseen18: 40 more, written
+  blind later in that session, before its reranker round was scored.
 * gitdoc: 88 help-channel questions over git's HTML documentation (bench/gitdoc); djangodoc: 96 over
   Django's Sphinx-built HTML documentation (bench/djangodoc); typerdoc: 78 over Typer's MkDocs-built
   HTML documentation (bench/typerdoc); flaskdoc: 80 over Flask's Sphinx-built HTML documentation
@@ -34,8 +35,9 @@ signal alone, fused (RERANK=off), the reranker's logit alone, and the product's 
   session of 2026-12-06 (bench/bs4doc, bench/cookiedoc); psycodoc: 60 over 16 pages of psycopg2's Sphinx-built
   HTML documentation, and structdoc: 60 over 19 pages of structlog's, both written blind in the third session of
   2026-12-06 (bench/psycodoc, bench/structdoc); scrapydoc: 60 over 26 pages of Scrapy's Sphinx-built HTML documentation,
-  in subfolders, written blind at the start of the fourth session of 2026-12-06 (bench/scrapydoc); all seventeen scored
-  by bench/docsets/score.py.
+  in subfolders, written blind at the start of the fourth session of 2026-12-06 (bench/scrapydoc); cmd2doc: 60 over 35
+  pages of cmd2's Sphinx-built HTML documentation, in subfolders, written blind later in that session before its
+  reranker round was scored (bench/cmd2doc); all eighteen scored by bench/docsets/score.py.
 * WikiQA: 325 real search questions over 619 Wikipedia summaries, 62% with no answer
   (../shared/data/wikiqa), scored by its own scorer: hit1, hit3 and answer-triggering F1.
 * SciFact: 300 scientific claims over 5,183 abstracts (../shared/data/scifact): nDCG@10 of the
@@ -180,6 +182,7 @@ UNSEEN = {
         ("unseen15", "default-unseen-15.jsonl"),
         ("unseen16", "default-unseen-16.jsonl"),
         ("unseen17", "default-unseen-17.jsonl"),
+        ("unseen18", "default-unseen-18.jsonl"),
     )
 }
 
@@ -206,7 +209,7 @@ def _docset(name: str) -> type[DocSet]:
     return type(name.capitalize(), (DocSet,), {"name": name, "corpus": ROOT / "bench" / name / "corpus"})
 
 
-DOCSETS = {name: _docset(name) for name in ("gitdoc", "djangodoc", "typerdoc", "flaskdoc", "werkzeugdoc", "clickdoc", "requestsdoc", "pytestdoc", "aiohttpdoc", "jinjadoc", "attrdoc", "jsonschemadoc", "bs4doc", "cookiedoc", "psycodoc", "structdoc", "scrapydoc")}
+DOCSETS = {name: _docset(name) for name in ("gitdoc", "djangodoc", "typerdoc", "flaskdoc", "werkzeugdoc", "clickdoc", "requestsdoc", "pytestdoc", "aiohttpdoc", "jinjadoc", "attrdoc", "jsonschemadoc", "bs4doc", "cookiedoc", "psycodoc", "structdoc", "scrapydoc", "cmd2doc")}
 
 
 @functools.cache
