@@ -1,4 +1,4 @@
-"""Answer quality on thirty-nine question sets, side by side, in every mode: BM25 alone, the semantic
+"""Answer quality on forty-one question sets, side by side, in every mode: BM25 alone, the semantic
 signal alone, fused (RERANK=off), the reranker's logit alone, and the product's reranked order.
 
 * dev: the 25 development questions about the default articles (../shared/eval), scored by
@@ -37,7 +37,9 @@ signal alone, fused (RERANK=off), the reranker's logit alone, and the product's 
   2026-12-06 (bench/psycodoc, bench/structdoc); scrapydoc: 60 over 26 pages of Scrapy's Sphinx-built HTML documentation,
   in subfolders, written blind at the start of the fourth session of 2026-12-06 (bench/scrapydoc); cmd2doc: 60 over 35
   pages of cmd2's Sphinx-built HTML documentation, in subfolders, written blind later in that session before its
-  reranker round was scored (bench/cmd2doc); all eighteen scored by bench/docsets/score.py.
+  reranker round was scored (bench/cmd2doc); markdowndoc: 60 over 27 pages of Python-Markdown's MkDocs-built HTML
+  documentation, written blind before that session's second reranker round was scored (bench/markdowndoc); all
+  nineteen scored by bench/docsets/score.py.
 * WikiQA: 325 real search questions over 619 Wikipedia summaries, 62% with no answer
   (../shared/data/wikiqa), scored by its own scorer: hit1, hit3 and answer-triggering F1.
 * SciFact: 300 scientific claims over 5,183 abstracts (../shared/data/scifact): nDCG@10 of the
@@ -183,6 +185,7 @@ UNSEEN = {
         ("unseen16", "default-unseen-16.jsonl"),
         ("unseen17", "default-unseen-17.jsonl"),
         ("unseen18", "default-unseen-18.jsonl"),
+        ("unseen19", "default-unseen-19.jsonl"),
     )
 }
 
@@ -209,7 +212,7 @@ def _docset(name: str) -> type[DocSet]:
     return type(name.capitalize(), (DocSet,), {"name": name, "corpus": ROOT / "bench" / name / "corpus"})
 
 
-DOCSETS = {name: _docset(name) for name in ("gitdoc", "djangodoc", "typerdoc", "flaskdoc", "werkzeugdoc", "clickdoc", "requestsdoc", "pytestdoc", "aiohttpdoc", "jinjadoc", "attrdoc", "jsonschemadoc", "bs4doc", "cookiedoc", "psycodoc", "structdoc", "scrapydoc", "cmd2doc")}
+DOCSETS = {name: _docset(name) for name in ("gitdoc", "djangodoc", "typerdoc", "flaskdoc", "werkzeugdoc", "clickdoc", "requestsdoc", "pytestdoc", "aiohttpdoc", "jinjadoc", "attrdoc", "jsonschemadoc", "bs4doc", "cookiedoc", "psycodoc", "structdoc", "scrapydoc", "cmd2doc", "markdowndoc")}
 
 
 @functools.cache
