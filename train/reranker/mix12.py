@@ -1,4 +1,4 @@
-"""Round 12's training groups: the help-channel documentation groups (helpdocs.py) twice, and a sample of round
+"""Rounds 12 and 13's training groups: the help-channel documentation groups (helpdocs.py) twice, and a sample of round
 11's groups (FAQ, SQuAD and WikiQA train, sha256 ba8553f1…) so the reranker keeps what it knew; shuffled with a
 fixed seed. Prints the output's sha256.
 
