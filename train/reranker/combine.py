@@ -3,7 +3,8 @@ reranker reads, and the probability an answer needs, on training-side data only.
 
 The data: WikiQA train's held-out questions over their own pages (data.py keeps them out of
 training), with --faq the held-out FAQ repositories' questions over their answers (faqs.py keeps
-them out of training), and SQuAD 1.0 train articles that the reranker was not trained on (data.py --held-out keeps
+them out of training), with --helpdocs help-channel questions over documentation sites the reranker was not
+trained on (helpdocs.py's folders), and SQuAD 1.0 train articles that the reranker was not trained on (data.py --held-out keeps
 them out), written as a corpus the bot reads like any other. A share of their questions lose their
 answer: every sentence holding the answer's text is taken out of the corpus, so the question still
 looks answerable (the same article, the same subject) but is not, as SQuAD 2.0's unanswerable
@@ -33,6 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(ROOT / "bench" / "docsets"))
 
 from bot.search.answer.rerank import FEATURES, OWN_FEATURES, Combination, pool_features  # noqa: E402
 from bot.search.engine import Answering, Engine  # noqa: E402
@@ -152,6 +154,33 @@ def build_faq(folder: Path, corpus: Path, rng: random.Random) -> list[dict]:
     return asked
 
 
+def build_helpdocs(folders: list[Path], corpus: Path) -> list[dict]:
+    """Help-channel questions over documentation sites (helpdocs.py's folders: corpus/ and questions.jsonl),
+    each site's pages copied under corpus/helpdocs-<name>/ with their subfolders. A gold phrase marks the
+    sentences holding it on its page (bench/docsets/score.py's `holds`); an unanswerable question has none."""
+    import shutil
+
+    asked = []
+    for folder in folders:
+        site = f"helpdocs-{folder.name}"
+        shutil.copytree(folder / "corpus", corpus / site, dirs_exist_ok=True)
+        for line in (folder / "questions.jsonl").read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                match = [(f"{site}/{gold['article']}", gold["phrase"]) for gold in row["gold"]]
+                asked.append({"q": row["q"], "answers": [], "gold": [phrase for _, phrase in match], "match": match, "source": "helpdocs"})
+    return asked
+
+
+def answers(question: dict, file: str, text: str) -> bool:
+    """Whether a candidate sentence answers a calibration question."""
+    if "match" in question:
+        from score import holds  # bench/docsets/score.py: the documentation sets' own rule
+
+        return any(file == gold_file and holds(text, phrase) for gold_file, phrase in question["match"])
+    return file == question["file"] and any(g in text or text in g for g in question["gold"])
+
+
 def collect(engine: Engine, questions: list[dict]) -> list[dict]:
     """Per question: every candidate's features in fused order, and which candidates answer."""
     rows = []
@@ -162,10 +191,7 @@ def collect(engine: Engine, questions: list[dict]) -> list[dict]:
         if candidates and candidates[0].features is None:
             continue  # every candidate off the subject: the bot refuses it before the reranker, whatever the threshold
         candidates.sort(key=lambda c: -c.score)  # back to fused order
-        labels = [
-            engine.sentence(c.sentence_id).article.file == q["file"] and any(g in c.text or c.text in g for g in q["gold"])
-            for c in candidates
-        ]
+        labels = [answers(q, engine.sentence(c.sentence_id).article.file, c.text) for c in candidates]
         rows.append({"features": np.array([c.features for c in candidates]) if candidates else np.zeros((0, len(FEATURES))),
                      "articles": np.array([c.article for c in candidates], dtype=np.int64),
                      "sections": np.array([c.section for c in candidates], dtype=np.int64),
@@ -233,6 +259,7 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="refit from the features the last run recorded")
     parser.add_argument("--wikiqa", type=Path, help="WikiQA-train.tsv: its held-out questions join the calibration")
     parser.add_argument("--faq", type=Path, help="faq_collect.py's folder: the held-out repositories' questions join the calibration")
+    parser.add_argument("--helpdocs", type=Path, nargs="*", default=[], help="helpdocs folders the reranker was not trained on: their questions join the calibration")
     parser.add_argument("--reworded-share", type=float, default=0.0, help="answerable SQuAD questions asked in other words (synonyms.py)")
     parser.add_argument("--synonyms", type=Path, help="synonyms.py's table (needed with --reworded-share)")
     args = parser.parse_args()
@@ -249,7 +276,9 @@ def main() -> None:
         questions += build_wikiqa(args.wikiqa, args.work / "corpus")
     if args.faq:
         questions += build_faq(args.faq, args.work / "corpus", rng)
-    if args.wikiqa or args.faq:
+    if args.helpdocs:
+        questions += build_helpdocs(args.helpdocs, args.work / "corpus")
+    if args.wikiqa or args.faq or args.helpdocs:
         rng.shuffle(questions)
     print(f"{len(questions)} questions, {sum(1 for q in questions if q['gold'])} answerable in the corpus")
     embedder = Embedder(default_model(), cache=args.work / "models")
