@@ -25,6 +25,7 @@ import json
 import pickle
 import random
 import re
+import shutil
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -35,6 +36,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT / "bench" / "docsets"))
+
+from score import holds  # noqa: E402  (bench/docsets/score.py: the documentation sets' own rule)
 
 from bot.search.answer.rerank import FEATURES, OWN_FEATURES, Combination, pool_features  # noqa: E402
 from bot.search.engine import Answering, Engine  # noqa: E402
@@ -158,8 +161,6 @@ def build_helpdocs(folders: list[Path], corpus: Path) -> list[dict]:
     """Help-channel questions over documentation sites (helpdocs.py's folders: corpus/ and questions.jsonl),
     each site's pages copied under corpus/helpdocs-<name>/ with their subfolders. A gold phrase marks the
     sentences holding it on its page (bench/docsets/score.py's `holds`); an unanswerable question has none."""
-    import shutil
-
     asked = []
     for folder in folders:
         site = f"helpdocs-{folder.name}"
@@ -175,8 +176,6 @@ def build_helpdocs(folders: list[Path], corpus: Path) -> list[dict]:
 def answers(question: dict, file: str, text: str) -> bool:
     """Whether a candidate sentence answers a calibration question."""
     if "match" in question:
-        from score import holds  # bench/docsets/score.py: the documentation sets' own rule
-
         return any(file == gold_file and holds(text, phrase) for gold_file, phrase in question["match"])
     return file == question["file"] and any(g in text or text in g for g in question["gold"])
 

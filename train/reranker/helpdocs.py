@@ -21,10 +21,9 @@ import json
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(ROOT), str(ROOT / "bench" / "docsets")]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from score import holds  # noqa: E402
+from combine import answers  # noqa: E402  (also puts the project and bench/docsets on the path)
 
 from bot.search.engine import Answering, Engine  # noqa: E402
 from bot.search.models.embedding import Embedder, default_model  # noqa: E402
@@ -42,31 +41,27 @@ def groups_of(folder: Path, embedder: Embedder, cache: Path) -> list[dict]:
     rows = [json.loads(line) for line in (folder / "questions.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
     groups = []
     for row in rows:
-        golds = row["gold"]
-
-        def answers(text: str, article: int) -> bool:
-            return any(files[article] == gold["article"] and holds(text, gold["phrase"]) for gold in golds)  # noqa: B023
-
+        asked = {"match": [(gold["article"], gold["phrase"]) for gold in row["gold"]]}
         question, ranked = fused.candidates(row["q"])
         pool = ranked[:POOL]
-        positives = [engine._rerank_text(c) for c in pool if answers(c.text, c.article)]
-        if golds:
-            positives += [text for text in _sentences_holding(engine, golds, files) if text not in positives]
+        positives = [engine._rerank_text(c) for c in pool if answers(asked, files[c.article], c.text)]
+        if asked["match"]:
+            positives += [text for text in _sentences_holding(engine, asked, files) if text not in positives]
             if not positives:
                 continue  # a gold phrase the reading never makes a sentence of: no label to learn from
-        negatives = [engine._rerank_text(c) for c in pool if not answers(c.text, c.article)][:NEGATIVES]
+        negatives = [engine._rerank_text(c) for c in pool if not answers(asked, files[c.article], c.text)][:NEGATIVES]
         groups.append({"q": question.text or row["q"], "pos": positives[:2], "neg": negatives, "source": f"helpdocs:{folder.name}:{row['id']}"})
     return groups
 
 
-def _sentences_holding(engine: Engine, golds: list[dict], files: dict[int, str]) -> list[str]:
+def _sentences_holding(engine: Engine, asked: dict, files: dict[int, str]) -> list[str]:
     """The indexed sentences holding a gold phrase, as the reranker reads them (those retrieval missed too)."""
+    pages = {file for file, _ in asked["match"]}
     found = []
     for doc in range(len(engine.indexed)):
         sentence_id = int(engine.indexed[doc])
         article = engine.table.article(sentence_id)
-        text = engine.table.text(sentence_id)
-        if any(files[article] == gold["article"] and holds(text, gold["phrase"]) for gold in golds):
+        if files[article] in pages and answers(asked, files[article], engine.table.text(sentence_id)):
             found.append(shown(engine._sentence_text(sentence_id), engine.sources()[article - 1].title))
     return found
 
