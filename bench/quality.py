@@ -1,4 +1,4 @@
-"""Answer quality on forty-one question sets, side by side, in every mode: BM25 alone, the semantic
+"""Answer quality on forty-three question sets, side by side, in every mode: BM25 alone, the semantic
 signal alone, fused (RERANK=off), the reranker's logit alone, and the product's reranked order.
 
 * dev: the 25 development questions about the default articles (../shared/eval), scored by
@@ -17,7 +17,8 @@ signal alone, fused (RERANK=off), the reranker's logit alone, and the product's 
   unseen14: 40 more, written blind in the second session of 2026-12-06, about a quarter in chat style;
   unseen15: 40 more, written blind later in that session; unseen16: 40 more, written blind in the third session of that day;
   unseen17: 40 more, written blind at the start of the fourth session of that day; unseen18: 40 more, written
-  blind later in that session, before its reranker round was scored.
+  blind later in that session, before its reranker round was scored; unseen19: 40 more, written blind before
+  that session's second reranker round; unseen20: 40 more, written blind at the start of the fifth session of that day.
 * gitdoc: 88 help-channel questions over git's HTML documentation (bench/gitdoc); djangodoc: 96 over
   Django's Sphinx-built HTML documentation (bench/djangodoc); typerdoc: 78 over Typer's MkDocs-built
   HTML documentation (bench/typerdoc); flaskdoc: 80 over Flask's Sphinx-built HTML documentation
@@ -38,8 +39,9 @@ signal alone, fused (RERANK=off), the reranker's logit alone, and the product's 
   in subfolders, written blind at the start of the fourth session of 2026-12-06 (bench/scrapydoc); cmd2doc: 60 over 35
   pages of cmd2's Sphinx-built HTML documentation, in subfolders, written blind later in that session before its
   reranker round was scored (bench/cmd2doc); markdowndoc: 60 over 27 pages of Python-Markdown's MkDocs-built HTML
-  documentation, written blind before that session's second reranker round was scored (bench/markdowndoc); all
-  nineteen scored by bench/docsets/score.py.
+  documentation, written blind before that session's second reranker round was scored (bench/markdowndoc);
+  eventletdoc: 60 over 26 pages of Eventlet's Sphinx-built HTML documentation, in a subfolder, written blind at the
+  start of the fifth session of 2026-12-06 (bench/eventletdoc); all twenty scored by bench/docsets/score.py.
 * WikiQA: 325 real search questions over 619 Wikipedia summaries, 62% with no answer
   (../shared/data/wikiqa), scored by its own scorer: hit1, hit3 and answer-triggering F1.
 * SciFact: 300 scientific claims over 5,183 abstracts (../shared/data/scifact): nDCG@10 of the
@@ -186,6 +188,7 @@ UNSEEN = {
         ("unseen17", "default-unseen-17.jsonl"),
         ("unseen18", "default-unseen-18.jsonl"),
         ("unseen19", "default-unseen-19.jsonl"),
+        ("unseen20", "default-unseen-20.jsonl"),
     )
 }
 
@@ -212,7 +215,7 @@ def _docset(name: str) -> type[DocSet]:
     return type(name.capitalize(), (DocSet,), {"name": name, "corpus": ROOT / "bench" / name / "corpus"})
 
 
-DOCSETS = {name: _docset(name) for name in ("gitdoc", "djangodoc", "typerdoc", "flaskdoc", "werkzeugdoc", "clickdoc", "requestsdoc", "pytestdoc", "aiohttpdoc", "jinjadoc", "attrdoc", "jsonschemadoc", "bs4doc", "cookiedoc", "psycodoc", "structdoc", "scrapydoc", "cmd2doc", "markdowndoc")}
+DOCSETS = {name: _docset(name) for name in ("gitdoc", "djangodoc", "typerdoc", "flaskdoc", "werkzeugdoc", "clickdoc", "requestsdoc", "pytestdoc", "aiohttpdoc", "jinjadoc", "attrdoc", "jsonschemadoc", "bs4doc", "cookiedoc", "psycodoc", "structdoc", "scrapydoc", "cmd2doc", "markdowndoc", "eventletdoc")}
 
 
 @functools.cache

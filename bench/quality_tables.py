@@ -21,7 +21,7 @@ NAMES = {"dev": "dev", "wikiqa": "WikiQA", "scifact": "SciFact"} | {
     for name, label in (
         ("git", "git"), ("django", "Django"), ("typer", "Typer"), ("flask", "Flask"),
         ("werkzeug", "Werkzeug"), ("click", "Click"), ("requests", "Requests"), ("pytest", "pytest"), ("aiohttp", "aiohttp"), ("jinja", "Jinja"), ("attr", "attrs"), ("jsonschema", "jsonschema"), ("bs4", "Beautiful Soup"), ("cookie", "Cookiecutter"), ("psyco", "psycopg2"), ("struct", "structlog"),
-        ("scrapy", "Scrapy"), ("cmd2", "cmd2"), ("markdown", "Python-Markdown"),
+        ("scrapy", "Scrapy"), ("cmd2", "cmd2"), ("markdown", "Python-Markdown"), ("eventlet", "Eventlet"),
     )
 }
 COLUMNS = {"hit1": "hit1", "hit3": "hit3", "abstain": "abstain", "wrong_abstain": "wrong abstain", "f1": "F1", "ndcg": "nDCG@10"}

@@ -1,5 +1,5 @@
 """Score `ask --json` output (one line per question, same order) on a documentation question set
-(bench/gitdoc, bench/djangodoc, bench/typerdoc, bench/flaskdoc, bench/werkzeugdoc, bench/clickdoc, bench/requestsdoc, bench/pytestdoc, bench/aiohttpdoc, bench/jinjadoc, bench/attrdoc, bench/jsonschemadoc, bench/bs4doc, bench/cookiedoc, bench/psycodoc, bench/structdoc, bench/scrapydoc, bench/cmd2doc, bench/markdowndoc: help-channel questions, each with its gold article and phrase).
+(bench/gitdoc, bench/djangodoc, bench/typerdoc, bench/flaskdoc, bench/werkzeugdoc, bench/clickdoc, bench/requestsdoc, bench/pytestdoc, bench/aiohttpdoc, bench/jinjadoc, bench/attrdoc, bench/jsonschemadoc, bench/bs4doc, bench/cookiedoc, bench/psycodoc, bench/structdoc, bench/scrapydoc, bench/cmd2doc, bench/markdowndoc, bench/eventletdoc: help-channel questions, each with its gold article and phrase).
 
 A returned sentence is correct when it comes from the gold article and holds the gold phrase (compared
 as lowercase letters and digits, so spacing, punctuation and markup do not matter), or is a piece of
