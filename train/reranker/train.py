@@ -10,6 +10,10 @@ Pooling is the mean of the last layer, the way the starting point was trained to
 Runs on the CPU (2 cores: about 45 pairs/s at these lengths), checkpoints every CHECKPOINT_EVERY
 steps to `--out/checkpoint.pt`, and resumes from it when started again with the same arguments.
 
+With --int8-weights the encoder's linear layers compute with their weights rounded as export.py's int8 file
+will hold them (one scale per output channel), gradients passing straight through the rounding
+(quantization-aware training), so that the shipped file loses less of what the model learnt.
+
     python train/reranker/train.py --groups groups.jsonl --base MODEL_FOLDER --out RUN_FOLDER
 """
 
@@ -25,6 +29,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 from transformers import AutoModel, AutoTokenizer
 
 SEED = 20261205
@@ -35,6 +40,7 @@ WARMUP = 0.06  # of all steps
 WEIGHT_DECAY = 0.01
 CHECKPOINT_EVERY = 100
 MICRO_BATCH = 8  # pairs of similar length computed together
+INT8_MAX = 127  # onnxruntime's symmetric int8 weights (export.py): one scale per output channel, absmax / 127
 LOWERCASE_SHARE = 0.25  # questions shown lowercased and without '?', as people type in chat
 
 
@@ -51,6 +57,27 @@ class CrossEncoder(nn.Module):
         mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
         return self.head(pooled).squeeze(-1)
+
+
+class Int8Weights(nn.Module):
+    """A linear layer's weight as the int8 file holds it; the straight-through estimator passes gradients."""
+
+    def forward(self, weight: torch.Tensor) -> torch.Tensor:
+        scale = (weight.detach().abs().amax(dim=1) / INT8_MAX).clamp(min=1e-12)
+        zero = torch.zeros(scale.shape, dtype=torch.int32)
+        return torch.fake_quantize_per_channel_affine(weight, scale, zero, 0, -INT8_MAX, INT8_MAX)
+
+
+def round_weights_as_int8(model: CrossEncoder) -> None:
+    """Every linear layer of the encoder (the MatMuls export.py quantizes) computes with int8-rounded weights."""
+    for module in model.encoder.modules():
+        if isinstance(module, nn.Linear):
+            parametrize.register_parametrization(module, "weight", Int8Weights())
+
+
+def plain_state(model: CrossEncoder) -> dict[str, torch.Tensor]:
+    """The weights under their usual names (export.py and --init read them), rounding hooks or not."""
+    return {key.replace("parametrizations.weight.original", "weight"): value for key, value in model.state_dict().items()}
 
 
 def load_groups(path: Path) -> list[dict]:
@@ -123,6 +150,7 @@ def main() -> None:
     parser.add_argument("--init", type=Path, help="start from these weights (an earlier leg's final.pt or checkpoint.pt) instead of --base's")
     parser.add_argument("--learning-rate", type=float, default=LEARNING_RATE)
     parser.add_argument("--stop-at", type=int, default=0, help="stop (with a checkpoint) after this step; run again to resume")
+    parser.add_argument("--int8-weights", action="store_true", help="train with the weights rounded as the int8 file holds them")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -137,6 +165,12 @@ def main() -> None:
     if args.init:
         weights = torch.load(args.init, weights_only=True)
         model.load_state_dict(weights.get("model", weights))  # a checkpoint holds the weights beside the optimizer's state
+    checkpoint = args.out / "checkpoint.pt"
+    state = torch.load(checkpoint, weights_only=False) if checkpoint.exists() else None
+    if state:
+        model.load_state_dict(state["model"])
+    if args.int8_weights:
+        round_weights_as_int8(model)
     no_decay = ("bias", "LayerNorm.weight")
     parameters = [
         {"params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)], "weight_decay": WEIGHT_DECAY},
@@ -147,11 +181,8 @@ def main() -> None:
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: min((step + 1) / warmup, max(0.0, (total_steps - step) / max(1, total_steps - warmup)))
     )
-    checkpoint = args.out / "checkpoint.pt"
     step = 0
-    if checkpoint.exists():
-        state = torch.load(checkpoint, weights_only=False)
-        model.load_state_dict(state["model"])
+    if state:
         optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["schedule"])
         step = state["step"]
@@ -189,12 +220,12 @@ def main() -> None:
         if step % CHECKPOINT_EVERY == 0 or step == last:
             temporary = checkpoint.with_suffix(".tmp")
             torch.save(
-                {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(), "step": step},
+                {"model": plain_state(model), "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(), "step": step},
                 temporary,
             )
             os.replace(temporary, checkpoint)
     if step == total_steps:
-        torch.save(model.state_dict(), args.out / "final.pt")
+        torch.save(plain_state(model), args.out / "final.pt")
     print(f"stopped at step {step} of {total_steps}", flush=True)
 
 
