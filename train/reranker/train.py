@@ -12,7 +12,9 @@ steps to `--out/checkpoint.pt`, and resumes from it when started again with the 
 
 With --int8-weights the encoder's linear layers compute with their weights rounded as export.py's int8 file
 will hold them (one scale per output channel), gradients passing straight through the rounding
-(quantization-aware training), so that the shipped file loses less of what the model learnt.
+(quantization-aware training), so that the shipped file loses less of what the model learnt. With --teacher
+as well, the loss is instead the squared difference from the teacher's logits (the same model in float, say):
+the rounded model learns to give what the teacher gives, not to learn the groups again.
 
     python train/reranker/train.py --groups groups.jsonl --base MODEL_FOLDER --out RUN_FOLDER
 """
@@ -151,6 +153,7 @@ def main() -> None:
     parser.add_argument("--learning-rate", type=float, default=LEARNING_RATE)
     parser.add_argument("--stop-at", type=int, default=0, help="stop (with a checkpoint) after this step; run again to resume")
     parser.add_argument("--int8-weights", action="store_true", help="train with the weights rounded as the int8 file holds them")
+    parser.add_argument("--teacher", type=Path, help="weights (final.pt) whose logits the model learns to give, instead of the groups' labels")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -171,6 +174,11 @@ def main() -> None:
         model.load_state_dict(state["model"])
     if args.int8_weights:
         round_weights_as_int8(model)
+    teacher = None
+    if args.teacher:
+        teacher = CrossEncoder(args.base)
+        teacher.load_state_dict(torch.load(args.teacher, weights_only=True))
+        teacher.eval()
     no_decay = ("bias", "LayerNorm.weight")
     parameters = [
         {"params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)], "weight_decay": WEIGHT_DECAY},
@@ -202,7 +210,12 @@ def main() -> None:
         chosen = [groups[i] for i in flat[step * GROUPS_PER_BATCH : (step + 1) * GROUPS_PER_BATCH]]
         questions, sentences, sizes, labels = batch_of(chosen, rng)
         logits = scored(model, tokenizer, questions, sentences)
-        loss = loss_of(logits, sizes, torch.tensor(labels))
+        if teacher is None:
+            loss = loss_of(logits, sizes, torch.tensor(labels))
+        else:
+            with torch.no_grad():
+                wanted = scored(teacher, tokenizer, questions, sentences)
+            loss = nn.functional.mse_loss(logits, wanted)
         optimizer.zero_grad()
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), 1.0)
