@@ -153,7 +153,7 @@ def main() -> None:
     parser.add_argument("--learning-rate", type=float, default=LEARNING_RATE)
     parser.add_argument("--stop-at", type=int, default=0, help="stop (with a checkpoint) after this step; run again to resume")
     parser.add_argument("--int8-weights", action="store_true", help="train with the weights rounded as the int8 file holds them")
-    parser.add_argument("--teacher", type=Path, help="weights (final.pt) whose logits the model learns to give, instead of the groups' labels")
+    parser.add_argument("--teacher", type=Path, help="weights (final.pt or checkpoint.pt) whose logits the model learns to give, instead of the groups' labels")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -177,7 +177,8 @@ def main() -> None:
     teacher = None
     if args.teacher:
         teacher = CrossEncoder(args.base)
-        teacher.load_state_dict(torch.load(args.teacher, weights_only=True))
+        weights = torch.load(args.teacher, weights_only=True)
+        teacher.load_state_dict(weights.get("model", weights))
         teacher.eval()
     no_decay = ("bias", "LayerNorm.weight")
     parameters = [
