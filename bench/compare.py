@@ -18,6 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import quality  # noqa: E402
+from quality_tables import saved_run  # noqa: E402
 
 COUNTED = (("hit1", "right at rank 1", True), ("hit3", "hit3", True), ("wrong_abstain", "wrong refusals", True), ("abstain", "right abstentions", False))
 
@@ -26,12 +27,10 @@ def read(files: str, mode: str) -> dict[str, float]:
     """`set:metric` -> value of one mode's row, from one or more saved runs."""
     values: dict[str, float] = {}
     for file in files.split(","):
-        lines = [line.split() for line in Path(file).read_text(encoding="utf-8").splitlines()]
-        header = next(line for line in lines if line[:1] == ["mode"])[1:]
-        row = next((line for line in lines if line[:1] == [mode]), None)
-        if row is None:
+        header, rows = saved_run(Path(file).read_text(encoding="utf-8"))
+        if mode not in rows:
             sys.exit(f"{file}: no '{mode}' row")
-        values |= dict(zip(header, map(float, row[1 : len(header) + 1])))
+        values |= dict(zip(header, map(float, rows[mode])))
     return values
 
 

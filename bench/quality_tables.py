@@ -34,18 +34,23 @@ def set_name(name: str) -> str:
     return NAMES.get(name, name)
 
 
+def saved_run(text: str) -> tuple[list[str], dict[str, list[str]]]:
+    """What `bench/quality.py` printed: its columns (`set:metric`) and each mode's cells under them."""
+    lines = [line.split() for line in text.splitlines()]
+    header = next(line for line in lines if line[:1] == ["mode"])[1:]
+    return header, {line[0]: line[1 : len(header) + 1] for line in lines if line[:1] and line[0] in MODES}
+
+
 def tables(text: str) -> str:
     """Markdown for the table `bench/quality.py` printed: its header line and one line per mode."""
-    lines = [line.split() for line in text.splitlines()]
-    header = next(line for line in lines if line[:1] == ["mode"])
-    rows = {line[0]: line[1 : len(header)] for line in lines if line[:1] and line[0] in MODES}
+    header, rows = saved_run(text)
     sets: dict[str, list[int]] = {}
-    for index, cell in enumerate(header[1:]):
+    for index, cell in enumerate(header):
         sets.setdefault(cell.split(":")[0], []).append(index)
     names = list(sets)
     out = []
     for pair in (names[i : i + 2] for i in range(0, len(names), 2)):
-        columns = [(name, i, header[1 + i].split(":")[1]) for name in pair for i in sets[name]]
+        columns = [(name, i, header[i].split(":")[1]) for name in pair for i in sets[name]]
         out.append("| mode | " + " | ".join(f"{set_name(n)} {COLUMNS[c]}" for n, _, c in columns) + " |")
         out.append("|---" * (len(columns) + 1) + "|")
         for mode, label in MODES.items():

@@ -103,21 +103,24 @@ class Flow:
     last: Kind | None = None
 
 
-def split_passages(text: str, *, lines_as_sentences: bool = False, marked_headings: bool = False) -> list[Passage]:
+def split_passages(text: str, *, lines_as_sentences: bool = False) -> list[Passage]:
     """Turn cleaned article text into passages in reading order.
 
     `lines_as_sentences` is for text with no sentence punctuation at all (a list of lines, a
-    transcript), which would otherwise be read as nothing but headings. `marked_headings` is for text whose
-    headings are all marked (`# `, a documentation page read from its markup): there a line with no full stop
-    ("Skip the files in the corresponding directories if they already exist") is a paragraph all the same.
+    transcript), which would otherwise be read as nothing but headings.
     """
-    return continue_passages(text, Flow(), lines_as_sentences=lines_as_sentences, marked_headings=marked_headings)[0]
+    return continue_passages(text, Flow(), lines_as_sentences=lines_as_sentences)[0]
 
 
 def continue_passages(
     text: str, flow: Flow, *, lines_as_sentences: bool = False, marked_headings: bool = False
 ) -> tuple[list[Passage], Flow]:
-    """`split_passages` of a piece that follows text which left off at `flow`; and where this piece leaves off."""
+    """`split_passages` of a piece that follows text which left off at `flow`; and where this piece leaves off.
+
+    `marked_headings` is for text whose headings are all marked (`# `, a documentation page read from its
+    markup): there a line with no full stop ("Skip the files in the corresponding directories if they already
+    exist") is a paragraph all the same.
+    """
     passages: list[Passage] = []
     section, prompt = flow.section, flow.prompt
     lines = _logical_lines(text)
