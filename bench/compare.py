@@ -37,7 +37,7 @@ def read(files: str, mode: str) -> dict[str, float]:
 def sizes() -> dict[str, tuple[int, int]]:
     """Answerable and unanswerable questions of every registered set that has both."""
     sets = [quality.Dev(), *(s() for s in quality.UNSEEN.values()), *(s() for s in quality.DOCSETS.values()), quality.WikiQA()]
-    return {s.name: (sum(r["answerable"] for r in s._rows), sum(not r["answerable"] for r in s._rows)) for s in sets}
+    return {s.name: (sum(r["answerable"] for r in s.rows), sum(not r["answerable"] for r in s.rows)) for s in sets}
 
 
 def main() -> None:

@@ -147,17 +147,17 @@ class Dev(QuestionSet):
     path = SHARED / "eval" / "dev.jsonl"
 
     def __init__(self) -> None:
-        self._rows = _jsonl(self.path)
+        self.rows = _jsonl(self.path)
         spec = importlib.util.spec_from_file_location("dev_score", SHARED / "eval" / "score.py")
         assert spec is not None and spec.loader is not None
-        self._scorer = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(self._scorer)
+        self.scorer = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(self.scorer)
 
     def questions(self) -> list[str]:
-        return [row["q"] for row in self._rows]
+        return [row["q"] for row in self.rows]
 
     def score(self, answers: Sequence[Answer]) -> dict[str, float]:
-        report = self._scorer.score(self._rows, [answer_json(a) for a in answers])["overall"]
+        report = self.scorer.score(self.rows, [answer_json(a) for a in answers])["overall"]
         return {column: report[column] for column in self.columns}
 
 
@@ -201,10 +201,10 @@ class DocSet(QuestionSet):
 
     def __init__(self) -> None:
         self._path = ROOT / "bench" / self.name / "questions.jsonl"
-        self._rows = _jsonl(self._path)
+        self.rows = _jsonl(self._path)
 
     def questions(self) -> list[str]:
-        return [row["q"] for row in self._rows]
+        return [row["q"] for row in self.rows]
 
     def score(self, answers: Sequence[Answer]) -> dict[str, float]:
         return _scored_by(ROOT / "bench" / "docsets" / "score.py", self._path, answers, self.columns)
@@ -231,10 +231,10 @@ class WikiQA(QuestionSet):
 
     def __init__(self) -> None:
         self._path = SHARED / "data" / "wikiqa" / "questions.jsonl"
-        self._rows = _jsonl(self._path)
+        self.rows = _jsonl(self._path)
 
     def questions(self) -> list[str]:
-        return [row["q"] for row in self._rows]
+        return [row["q"] for row in self.rows]
 
     def score(self, answers: Sequence[Answer]) -> dict[str, float]:
         return _scored_by(SHARED / "data" / "wikiqa" / "score.py", self._path, answers, self.columns)
