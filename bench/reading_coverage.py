@@ -5,19 +5,19 @@ of the gold page, by the set's own scorer (bench/docsets/score.py `holds`).
 A question whose gold no indexed answer holds is lost to reading, whatever the ranking does; the rest are
 retrieval's and the reranker's to win. Reads the corpora only (BM25 index, no models).
 
-    .venv/bin/python bench/reading_coverage.py [SET ...]     # default: every bench/<set>/ with corpus/ and questions.jsonl
+    .venv/bin/python bench/reading_coverage.py [SET ...]     # default: every documentation set bench/quality.py knows
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-sys.path.insert(0, str(BENCH.parent))
+sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(BENCH / "docsets"))
 
+from quality import DOCSETS, DocSet  # noqa: E402
 from score import holds  # noqa: E402
 
 from bot.search.engine import Engine  # noqa: E402
@@ -34,24 +34,20 @@ def answer_sentences(corpus: Path) -> dict[str, list[str]]:
     return found
 
 
-def coverage(folder: Path) -> tuple[int, int]:
+def coverage(questions: DocSet) -> tuple[int, int]:
     """(answerable questions whose gold an indexed answer sentence holds, answerable questions)."""
-    sentences = answer_sentences(folder / "corpus")
-    questions = [json.loads(line) for line in (folder / "questions.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
-    answerable = [q for q in questions if q.get("gold")]
+    sentences = answer_sentences(questions.corpus)
+    answerable = [q for q in questions.rows if q["answerable"]]
     held = sum(any(holds(text, gold["phrase"]) for gold in q["gold"] for text in sentences.get(gold["article"], [])) for q in answerable)
     return held, len(answerable)
 
 
 def main(names: list[str]) -> None:
-    folders = [BENCH / name for name in names] or sorted(
-        p for p in BENCH.iterdir() if (p / "corpus").is_dir() and (p / "questions.jsonl").is_file()
-    )
     total_held = total = 0
-    for folder in folders:
-        held, answerable = coverage(folder)
+    for name in names or DOCSETS:
+        held, answerable = coverage(DOCSETS[name]())
         total_held, total = total_held + held, total + answerable
-        print(f"{folder.name}: {held} of {answerable}", flush=True)
+        print(f"{name}: {held} of {answerable}", flush=True)
     print(f"all: {total_held} of {total}")
 
 
